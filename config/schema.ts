@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+// RDS identifiers: 1-63 letters, digits or hyphens, starting with a letter,
+// no trailing hyphen and no two hyphens in a row (AWS's own rule).
+const rdsIdentifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/i, 'expected an RDS identifier: letters, digits and single hyphens, starting with a letter')
+  .max(63, 'expected at most 63 characters');
+
+const securityGroupId = z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id like sg-0123456789abcdef0');
+
+/**
+ * Where a secret comes from. The config holds only the reference, never the
+ * secret: `env:NAME` (an environment variable holding the password),
+ * an AWS Secrets Manager ARN (a JSON secret with `username`/`password`, the
+ * format RDS-managed master secrets use) or `file:/path` (the same JSON in a
+ * local file, used by the sandbox).
+ */
+export const secretRef = z
+  .string()
+  .regex(
+    /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$/,
+    'expected env:VARIABLE_NAME, file:/path/to/secret.json or a Secrets Manager ARN',
+  );
+
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, 'expected a KMS key or alias ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)');
+
+const tags = z.record(z.string().min(1).max(128), z.string().max(256));
+
+export const engineFamilies = ['mariadb', 'mysql'] as const;
+
+export const migrationConfigSchema = z.strictObject({
+  /** AWS region of source and target, e.g. eu-west-1. */
+  region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region like eu-west-1'),
+  /** Engine family of source and target: RDS MariaDB or RDS MySQL 8. */
+  engine: z.enum(engineFamilies),
+  source: z.strictObject({
+    /** The existing, unencrypted instance. It is looked up, never modified. */
+    instanceIdentifier: rdsIdentifier,
+    /** The source's master user; the replica inherits it. */
+    masterUsername: z.string().min(1).max(32),
+    /** Where the source master password comes from (never the password itself). */
+    passwordFrom: secretRef,
+    /** Security group on the source that the target must reach on 3306. @default the source's first VPC security group */
+    securityGroupId: securityGroupId.optional(),
+  }),
+  target: z.strictObject({
+    /** Identifier of the new encrypted instance. */
+    instanceIdentifier: rdsIdentifier,
+    /** Engine version of the target, e.g. 10.11.8 or 8.0.39; must not be older than the source's. */
+    engineVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'expected a version like 10.11.8 or 8.0.39'),
+    /** @default the source's instance class */
+    instanceClass: z.string().regex(/^db\.[a-z0-9-]+\.[a-z0-9]+$/, 'expected an instance class like db.r6g.large').optional(),
+    /** GiB. @default the source's allocated storage */
+    allocatedStorage: z.number().int().min(20).max(65536).optional(),
+    /** GiB ceiling for storage autoscaling. @default no autoscaling */
+    maxAllocatedStorage: z.number().int().min(20).max(65536).optional(),
+    /** @default the source's storage type */
+    storageType: z.enum(['gp2', 'gp3', 'io1', 'io2']).optional(),
+    /** @default the source's setting */
+    multiAz: z.boolean().optional(),
+    /** Master user of the target; its password is generated and kept by AWS Secrets Manager. @default admin */
+    masterUsername: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'expected 1-16 letters, digits or underscores, starting with a letter').default('admin'),
+    /** Use this KMS key instead of creating one. @default a new key with rotation on */
+    kmsKeyArn: kmsKeyArn.optional(),
+    /** Days of automated backups; binlogs on RDS need at least 1. @default 7 */
+    backupRetentionDays: z.number().int().min(1, 'binlogs on RDS need automated backups: at least 1 day').max(35).default(7),
+    /** @default true */
+    deletionProtection: z.boolean().default(true),
+    /** Extra parameters for the target's parameter group (binlog_format=ROW and log_bin_trust_function_creators=1 are always set). */
+    parameters: z.record(z.string().regex(/^[a-z_][a-z0-9_.]*$/), z.string()).default({}),
+  }),
+  network: z
+    .strictObject({
+      /** @default the source's DB subnet group */
+      dbSubnetGroupName: z.string().min(1).max(255).optional(),
+      /** @default the source's VPC security groups */
+      securityGroupIds: z.array(securityGroupId).min(1).optional(),
+      /** Add an ingress rule so the target can reach the source on its port. @default true */
+      allowTargetToReachSource: z.boolean().default(true),
+    })
+    .prefault({}),
+  replica: z
+    .strictObject({
+      /** @default the source's instance class */
+      instanceClass: z.string().regex(/^db\.[a-z0-9-]+\.[a-z0-9]+$/, 'expected an instance class like db.r6g.large').optional(),
+    })
+    .prefault({}),
+  /** Hours the source keeps binlogs; must outlast the seed and catch-up. @default 24 */
+  binlogRetentionHours: z.number().int().min(1).max(2160, 'RDS keeps binlogs at most 2160 hours (90 days; 168 on older engine versions)').default(24),
+  tags: tags.default({}),
+  migration: z
+    .strictObject({
+      /** Journal and reports live here. @default .rds-live-migrate */
+      workDir: z.string().min(1).default('.rds-live-migrate'),
+      /** Outputs written by `cdktf deploy --outputs-file`. @default cdktf-outputs.json */
+      outputsFile: z.string().min(1).default('cdktf-outputs.json'),
+      /** Databases to migrate. @default every database except the system ones */
+      databases: z.array(z.string().regex(/^[^\s`/\\.]{1,64}$/, 'expected a database name')).min(1).optional(),
+      /** Name of the replication user created on the source. @default rlm_repl */
+      replicationUser: z.string().regex(/^[a-z_][a-z0-9_]{0,31}$/, 'expected up to 32 lower-case letters, digits or underscores').default('rlm_repl'),
+      /** Replicate over TLS; preflight fails if the source does not offer it. @default true */
+      requireTls: z.boolean().default(true),
+      /** The run ends once the target is at most this far behind. @default 1 */
+      caughtUpLagSeconds: z.number().int().min(0).max(3600).default(1),
+      /** Give up waiting for catch-up after this long. @default 86400 */
+      catchUpTimeoutSeconds: z.number().int().min(10).default(86400),
+      /** Command that destroys the replica stack once the target replicates from the source. */
+      replicaTeardownCommand: z
+        .array(z.string().min(1))
+        .min(1)
+        .default(['npx', 'cdktf', 'destroy', 'source-replica', '--auto-approve']),
+      /** Host the target uses to reach the source (as seen from the target). @default the source endpoint address */
+      sourceHostForTarget: z.string().min(1).optional(),
+    })
+    .prefault({}),
+});
+
+export type MigrationConfigInput = z.input<typeof migrationConfigSchema>;
+export type MigrationConfig = z.output<typeof migrationConfigSchema>;
+export type EngineFamily = (typeof engineFamilies)[number];

@@ -1,0 +1,142 @@
+import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
+import { DbInstance } from '@cdktf/provider-aws/lib/db-instance/index.js';
+import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group/index.js';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
+import type { DataAwsDbInstance } from '@cdktf/provider-aws/lib/data-aws-db-instance/index.js';
+import type { EngineFamily } from '../config/schema.js';
+import { parameterGroupFamily, replicationParameters } from './engine.js';
+
+export interface EncryptedTargetProps {
+  /** The source-master, looked up (see SourceLookup). Used for defaults and the network rule. */
+  readonly source: DataAwsDbInstance;
+  readonly engine: EngineFamily;
+  /** Must not be older than the source's version. */
+  readonly engineVersion: string;
+  readonly identifier: string;
+  /** @default the source's instance class */
+  readonly instanceClass?: string;
+  /** GiB. @default the source's allocated storage */
+  readonly allocatedStorage?: number;
+  /** GiB. @default no storage autoscaling */
+  readonly maxAllocatedStorage?: number;
+  /** @default the source's storage type */
+  readonly storageType?: string;
+  /** @default the source's Multi-AZ setting */
+  readonly multiAz?: boolean;
+  /** @default admin */
+  readonly masterUsername?: string;
+  /** Encrypt with this key instead of creating one. @default a new key with rotation on */
+  readonly kmsKeyArn?: string;
+  /** Binlogs on RDS only exist with automated backups. @default 7 */
+  readonly backupRetentionDays?: number;
+  /** @default true */
+  readonly deletionProtection?: boolean;
+  /** Extra parameters; the replication ones cannot be overridden. @default {} */
+  readonly parameters?: Record<string, string>;
+  /** @default the source's DB subnet group */
+  readonly dbSubnetGroupName?: string;
+  /** @default the source's VPC security groups */
+  readonly securityGroupIds?: string[];
+  /** Let the target reach the source on its port through this security group. @default the source's first VPC security group */
+  readonly sourceSecurityGroupId?: string;
+  /** @default true */
+  readonly allowTargetToReachSource?: boolean;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+/**
+ * The new, KMS-encrypted target-master: key, parameter group, instance and
+ * the network rule it needs to replicate from the source. Its master password
+ * is generated and held by AWS Secrets Manager, so no password is in the
+ * config, the synthesized JSON or the Terraform state.
+ */
+export class EncryptedTarget extends Construct {
+  readonly instance: DbInstance;
+  readonly parameterGroup: DbParameterGroup;
+  readonly kmsKeyArn: string;
+  readonly kmsKey?: KmsKey;
+
+  constructor(scope: Construct, id: string, props: EncryptedTargetProps) {
+    super(scope, id);
+    const tags = { ...props.tags, 'rds-live-migrate:role': 'target-master' };
+    const reserved = Object.keys(replicationParameters(props.engine)).filter((name) => props.parameters && name in props.parameters);
+    if (reserved.length) {
+      throw new Error(`EncryptedTarget ${props.identifier}: parameters ${reserved.join(', ')} are set by rds-live-migrate for replication and cannot be overridden; remove them from target.parameters`);
+    }
+
+    if (props.kmsKeyArn) {
+      this.kmsKeyArn = props.kmsKeyArn;
+    } else {
+      this.kmsKey = new KmsKey(this, 'key', {
+        description: `rds-live-migrate: storage encryption for ${props.identifier}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags,
+      });
+      new KmsAlias(this, 'key-alias', { name: `alias/rds-live-migrate/${props.identifier}`, targetKeyId: this.kmsKey.keyId });
+      this.kmsKeyArn = this.kmsKey.arn;
+    }
+
+    const family = parameterGroupFamily(props.engine, props.engineVersion);
+    const parameters = { ...props.parameters, ...replicationParameters(props.engine) };
+    this.parameterGroup = new DbParameterGroup(this, 'parameters', {
+      name: `${props.identifier}-${family.replace('.', '-')}`,
+      family,
+      description: `rds-live-migrate: replication settings for ${props.identifier}`,
+      parameter: Object.entries(parameters)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, value]) => ({ name, value, applyMethod: 'pending-reboot' })),
+      tags,
+      lifecycle: { createBeforeDestroy: true },
+    });
+
+    this.instance = new DbInstance(this, 'target-master', {
+      identifier: props.identifier,
+      engine: props.engine,
+      engineVersion: props.engineVersion,
+      instanceClass: props.instanceClass ?? props.source.dbInstanceClass,
+      allocatedStorage: props.allocatedStorage ?? props.source.allocatedStorage,
+      maxAllocatedStorage: props.maxAllocatedStorage,
+      storageType: props.storageType ?? props.source.storageType,
+      multiAz: props.multiAz ?? props.source.multiAz,
+      username: props.masterUsername ?? 'admin',
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: this.kmsKeyArn,
+      storageEncrypted: true,
+      kmsKeyId: this.kmsKeyArn,
+      parameterGroupName: this.parameterGroup.name,
+      dbSubnetGroupName: props.dbSubnetGroupName ?? props.source.dbSubnetGroup,
+      vpcSecurityGroupIds: props.securityGroupIds ?? props.source.vpcSecurityGroups,
+      backupRetentionPeriod: props.backupRetentionDays ?? 7,
+      deletionProtection: props.deletionProtection ?? true,
+      copyTagsToSnapshot: true,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: `${props.identifier}-final`,
+      autoMinorVersionUpgrade: false,
+      applyImmediately: true,
+      tags,
+    });
+
+    if (props.allowTargetToReachSource ?? true) {
+      const targetGroups = props.securityGroupIds ?? props.source.vpcSecurityGroups;
+      new VpcSecurityGroupIngressRule(this, 'target-to-source', {
+        description: `rds-live-migrate: ${props.identifier} replicates from the source`,
+        securityGroupId: props.sourceSecurityGroupId ?? Fn.element(props.source.vpcSecurityGroups, 0),
+        referencedSecurityGroupId: Fn.element(targetGroups, 0),
+        ipProtocol: 'tcp',
+        fromPort: props.source.port,
+        toPort: props.source.port,
+        tags,
+      });
+    }
+  }
+
+  /** ARN of the Secrets Manager secret that holds the master password. */
+  get masterSecretArn(): string {
+    return this.instance.masterUserSecret.get(0).secretArn;
+  }
+}

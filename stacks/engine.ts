@@ -1,0 +1,25 @@
+import type { EngineFamily } from '../config/schema.js';
+
+/** RDS parameter group family for an engine version: mariadb10.11, mysql8.0. */
+export function parameterGroupFamily(engine: EngineFamily, engineVersion: string): string {
+  const [major, minor] = engineVersion.split('.');
+  if (major === undefined || minor === undefined) {
+    throw new Error(`engineVersion ${JSON.stringify(engineVersion)}: expected MAJOR.MINOR[.PATCH], e.g. 10.11.8 or 8.0.39`);
+  }
+  if (engine === 'mysql' && major !== '8') {
+    throw new Error(`engineVersion ${engineVersion}: RDS MySQL targets must be 8.x (this tool drives mysql.rds_set_external_source, which 8.0 introduced)`);
+  }
+  return `${engine}${major}.${minor}`;
+}
+
+/**
+ * Parameters the target needs to take part in replication and to accept the
+ * seeded routines and triggers from a master user without SUPER.
+ */
+export function replicationParameters(engine: EngineFamily): Record<string, string> {
+  const common = {
+    binlog_format: 'ROW',
+    log_bin_trust_function_creators: '1',
+  };
+  return engine === 'mariadb' ? { ...common, binlog_row_image: 'FULL' } : { ...common, binlog_row_image: 'full' };
+}

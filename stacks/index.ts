@@ -1,0 +1,6 @@
+export { EncryptedTarget, type EncryptedTargetProps } from './encrypted-target.js';
+export { parameterGroupFamily, replicationParameters } from './engine.js';
+export { SourceLookup } from './source-lookup.js';
+export { SourceReplica, type SourceReplicaProps } from './source-replica.js';
+export { SourceReplicaStack, SOURCE_REPLICA_STACK, replicaIdentifier } from './source-replica-stack.js';
+export { TargetStack, TARGET_STACK } from './target-stack.js';

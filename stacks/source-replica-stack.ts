@@ -1,0 +1,33 @@
+import type { Construct } from 'constructs';
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import type { MigrationConfig } from '../config/schema.js';
+import { awsProvider } from './provider.js';
+import { SourceLookup } from './source-lookup.js';
+import { SourceReplica } from './source-replica.js';
+
+export const SOURCE_REPLICA_STACK = 'source-replica';
+
+/** Identifier of the temporary replica, derived so that re-runs find the same one. */
+export function replicaIdentifier(config: MigrationConfig): string {
+  return `${config.source.instanceIdentifier.slice(0, 50)}-rlm-replica`;
+}
+
+/** The temporary source-slave; destroyed by the engine once the target replicates. */
+export class SourceReplicaStack extends TerraformStack {
+  readonly replica: SourceReplica;
+
+  constructor(scope: Construct, config: MigrationConfig, id = SOURCE_REPLICA_STACK) {
+    super(scope, id);
+    awsProvider(this, config);
+    const source = new SourceLookup(this, 'source', { instanceIdentifier: config.source.instanceIdentifier }).instance;
+    this.replica = new SourceReplica(this, 'replica', {
+      source,
+      identifier: replicaIdentifier(config),
+      instanceClass: config.replica.instanceClass,
+      tags: config.tags,
+    });
+    new TerraformOutput(this, 'replica_identifier', { value: this.replica.instance.identifier });
+    new TerraformOutput(this, 'replica_address', { value: this.replica.instance.address });
+    new TerraformOutput(this, 'replica_port', { value: this.replica.instance.port });
+  }
+}

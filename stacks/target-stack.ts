@@ -1,0 +1,48 @@
+import type { Construct } from 'constructs';
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import type { MigrationConfig } from '../config/schema.js';
+import { EncryptedTarget } from './encrypted-target.js';
+import { awsProvider } from './provider.js';
+import { SourceLookup } from './source-lookup.js';
+
+export const TARGET_STACK = 'target';
+
+/** The encrypted target-master and what it needs to replicate from the source. */
+export class TargetStack extends TerraformStack {
+  readonly target: EncryptedTarget;
+
+  constructor(scope: Construct, config: MigrationConfig, id = TARGET_STACK) {
+    super(scope, id);
+    awsProvider(this, config);
+    const source = new SourceLookup(this, 'source', { instanceIdentifier: config.source.instanceIdentifier }).instance;
+    const t = config.target;
+    this.target = new EncryptedTarget(this, 'target', {
+      source,
+      engine: config.engine,
+      engineVersion: t.engineVersion,
+      identifier: t.instanceIdentifier,
+      instanceClass: t.instanceClass,
+      allocatedStorage: t.allocatedStorage,
+      maxAllocatedStorage: t.maxAllocatedStorage,
+      storageType: t.storageType,
+      multiAz: t.multiAz,
+      masterUsername: t.masterUsername,
+      kmsKeyArn: t.kmsKeyArn,
+      backupRetentionDays: t.backupRetentionDays,
+      deletionProtection: t.deletionProtection,
+      parameters: t.parameters,
+      dbSubnetGroupName: config.network.dbSubnetGroupName,
+      securityGroupIds: config.network.securityGroupIds,
+      sourceSecurityGroupId: config.source.securityGroupId,
+      allowTargetToReachSource: config.network.allowTargetToReachSource,
+      tags: config.tags,
+    });
+    new TerraformOutput(this, 'target_identifier', { value: this.target.instance.identifier });
+    new TerraformOutput(this, 'target_address', { value: this.target.instance.address });
+    new TerraformOutput(this, 'target_port', { value: this.target.instance.port });
+    new TerraformOutput(this, 'master_secret_arn', { value: this.target.masterSecretArn });
+    new TerraformOutput(this, 'kms_key_arn', { value: this.target.kmsKeyArn });
+    new TerraformOutput(this, 'source_address', { value: source.address });
+    new TerraformOutput(this, 'source_port', { value: source.port });
+  }
+}
