@@ -112,6 +112,10 @@ export const migrationConfigSchema = z.strictObject({
         .array(z.string().min(1))
         .min(1)
         .default(['npx', 'cdktf', 'destroy', 'source-replica', '--auto-approve']),
+      /** Routines, triggers, views and events whose DEFINER the target's master user cannot create: keep (preflight blocks) or rewrite to that user. @default keep */
+      definers: z.enum(['keep', 'rewrite']).default('keep'),
+      /** How replication is driven: RDS's mysql.rds_* procedures, or CHANGE MASTER on self-managed servers. @default rds */
+      serverKind: z.enum(['rds', 'self-managed']).default('rds'),
       /** Host the target uses to reach the source (as seen from the target). @default the source endpoint address */
       sourceHostForTarget: z.string().min(1).optional(),
     })

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { MigrationContext } from './migrate/context.js';
+import { migrationStatus, planMigration, runMigration } from './migrate/migrator.js';
+import { formatFindings } from './migrate/preflight.js';
+import { DEFAULT_SANDBOX_DIR, destroyReplica, sandboxDown, sandboxUp } from './sandbox/sandbox.js';
+import { describeError } from './support/errors.js';
+import { createLog, type Log } from './support/log.js';
+import { redact } from './support/redact.js';
+
+interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+/** Runs a command: human text on stderr, with --json one JSON object as the last line of stdout. */
+function action<A extends unknown[]>(fn: (log: Log, options: GlobalOptions, ...args: A) => Promise<unknown>) {
+  return async (...args: A) => {
+    const options = program.opts<GlobalOptions>();
+    const log = createLog();
+    try {
+      const result = await fn(log, options, ...args);
+      if (options.json && result !== undefined) process.stdout.write(`${redact(JSON.stringify(result))}\n`);
+    } catch (err) {
+      const { message, fix, code } = describeError(err);
+      log.done();
+      process.stderr.write(`\nerror: ${message}\n${fix ? `what to do: ${fix}\n` : ''}`);
+      if (code === 'unexpected' && err instanceof Error && err.stack) process.stderr.write(`${redact(err.stack)}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message, fix } })}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+async function withContext<T>(options: GlobalOptions, log: Log, fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
+  const ctx = MigrationContext.open(loadConfig(options.config), log);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+const program = new Command('rds-live-migrate')
+  .description('Move a live, unencrypted RDS MariaDB/MySQL database to a KMS-encrypted instance with near-zero write downtime.')
+  .option('-c, --config <path>', 'migration config file (default: $RDS_LIVE_MIGRATE_CONFIG or ./migration.config.json)')
+  .option('--json', 'print one JSON object as the last line of stdout')
+  .showHelpAfterError();
+
+program
+  .command('plan')
+  .description('run the preflight checks and print the steps run would take; changes nothing')
+  .action(
+    action(async (log, options) =>
+      withContext(options, log, async (ctx) => {
+        const plan = await planMigration(ctx);
+        log.info(`preflight findings:\n${formatFindings(plan.findings)}`);
+        log.info(`steps:\n${plan.steps.map((s, i) => `  ${i + 1}. [${s.status}] ${s.name}: ${s.title}`).join('\n')}`);
+        if (plan.blocked) process.exitCode = 1;
+        return { ok: !plan.blocked, ...plan };
+      }),
+    ),
+  );
+
+program
+  .command('run')
+  .description('migrate up to "target caught up, replica stack torn down"; resumes from the journal after a crash')
+  .action(
+    action(async (log, options) =>
+      withContext(options, log, async (ctx) => {
+        const report = await runMigration(ctx);
+        log.info('target-master replicates from source-master and has caught up; the replica stack is gone. Next: verify, then cutover.');
+        return report;
+      }),
+    ),
+  );
+
+program
+  .command('status')
+  .description('phase, replication state and lag (seconds and bytes)')
+  .action(
+    action(async (log, options) =>
+      withContext(options, log, async (ctx) => {
+        const status = await migrationStatus(ctx);
+        log.info(`${status.migration}: ${status.phase}`);
+        if (status.replication) {
+          const r = status.replication;
+          log.info(`replication: IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}`);
+        }
+        return { ok: true, ...status };
+      }),
+    ),
+  );
+
+const sandbox = program.command('sandbox').description('local RDS-like servers: source-master, source-slave and an empty target-master');
+sandbox
+  .command('up')
+  .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
+  .action(action(async (log, _options, opts: { dir: string }) => ({ ok: true, ...(await sandboxUp(opts.dir, (m) => log.info(m))) })));
+sandbox
+  .command('down')
+  .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
+  .option('--keep-data', 'stop the servers but keep their data')
+  .action(action(async (_log, _options, opts: { dir: string; keepData?: boolean }) => (await sandboxDown(opts.dir, { keepData: opts.keepData }), { ok: true })));
+sandbox
+  .command('destroy-replica')
+  .description("the sandbox's stand-in for `cdktf destroy source-replica`")
+  .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
+  .action(action(async (_log, _options, opts: { dir: string }) => (await destroyReplica(opts.dir), { ok: true })));
+
+program
+  .command('demo')
+  .description('sandbox up, realistic schema and data, a live write workload, migrate, verify, report')
+  .option('--dir <dir>', 'sandbox directory', DEFAULT_SANDBOX_DIR)
+  .option('--scale <factor>', 'multiply the bulk data (1 = about 300k rows)', '1')
+  .option('--keep', 'leave the sandbox running afterwards')
+  .action(
+    action(async (log, _options, opts: { dir: string; scale: string; keep?: boolean }) => {
+      const { runDemo } = await import('./demo/demo.js');
+      return runDemo({ dir: opts.dir, scale: Number(opts.scale), keep: opts.keep === true, log });
+    }),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,127 @@
+import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
+import { OperatorError } from '../support/errors.js';
+import type { Credentials } from '../support/secrets.js';
+
+/** The three servers of a migration, by the names the runbook uses. */
+export type ServerRole = 'source-master' | 'source-slave' | 'target-master';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface ServerAccess {
+  role: ServerRole;
+  endpoint: Endpoint;
+  credentials: Credentials & { username: string };
+}
+
+export type Row = Record<string, unknown>;
+
+/** One connection to one server; every error names the server and what to do. */
+export class Server {
+  private constructor(
+    readonly access: ServerAccess,
+    private readonly connection: Connection,
+  ) {}
+
+  static async connect(access: ServerAccess, options: { connectTimeoutMs?: number } = {}): Promise<Server> {
+    const { host, port } = access.endpoint;
+    try {
+      const connection = await mysql.createConnection({
+        host,
+        port,
+        user: access.credentials.username,
+        password: access.credentials.password,
+        connectTimeout: options.connectTimeoutMs ?? 10_000,
+        multipleStatements: false,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+        charset: 'utf8mb4',
+      });
+      return new Server(access, connection);
+    } catch (err) {
+      throw connectError(access, err);
+    }
+  }
+
+  get role(): ServerRole {
+    return this.access.role;
+  }
+
+  get where(): string {
+    return `${this.access.role} (${this.access.endpoint.host}:${this.access.endpoint.port})`;
+  }
+
+  async query<T extends Row = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      const [rows] = await this.connection.query<RowDataPacket[]>(sql, params);
+      return rows as unknown as T[];
+    } catch (err) {
+      throw this.queryError(err, sql);
+    }
+  }
+
+  /** Runs a statement whose text may hold a secret: on failure neither the SQL nor its values are echoed. */
+  async querySecret(sql: string, params: unknown[], what: string): Promise<void> {
+    try {
+      await this.connection.query(sql, params);
+    } catch (err) {
+      const e = err as { code?: string; sqlMessage?: string };
+      throw new OperatorError(`${this.where}: ${what} failed: ${e.code ?? 'error'}`, 'see the server error log; the statement is not shown because it holds a password', 'sql');
+    }
+  }
+
+  async one<T extends Row = Row>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return (await this.query<T>(sql, params))[0];
+  }
+
+  async value<T = unknown>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    const row = await this.one(sql, params);
+    return row ? (Object.values(row)[0] as T) : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.connection.end().catch(() => this.connection.destroy());
+  }
+
+  private queryError(err: unknown, sql: string): OperatorError {
+    const e = err as { code?: string; sqlMessage?: string; message?: string };
+    const statement = sql.length > 200 ? `${sql.slice(0, 200)}…` : sql;
+    const detail = e.sqlMessage ?? e.message ?? String(err);
+    if (e.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' || e.code === 'ER_PROCACCESS_DENIED_ERROR' || e.code === 'ER_TABLEACCESS_DENIED_ERROR' || e.code === 'ER_DBACCESS_DENIED_ERROR') {
+      return new OperatorError(`${this.where}: ${detail} (running: ${statement})`, `give ${this.access.credentials.username} the privilege named, or use the RDS master user`, 'privilege');
+    }
+    if (e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'ECONNRESET' || e.code === 'EPIPE') {
+      return new OperatorError(`${this.where}: connection lost (running: ${statement})`, 'check the instance is available, then run the same command again; it resumes from the journal', 'connection');
+    }
+    return new OperatorError(`${this.where}: ${detail} (running: ${statement})`, 'fix the cause above, then run the same command again; it resumes from the journal', 'sql');
+  }
+}
+
+function connectError(access: ServerAccess, err: unknown): OperatorError {
+  const e = err as { code?: string; message?: string };
+  const where = `${access.role} (${access.endpoint.host}:${access.endpoint.port})`;
+  switch (e.code) {
+    case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_DBACCESS_DENIED_ERROR':
+      return new OperatorError(`${where}: user ${access.credentials.username} was refused: wrong user name or password`, `check the password behind the ${access.role} secret reference and the user name in the config`, 'credentials');
+    case 'ECONNREFUSED':
+      return new OperatorError(`${where}: connection refused`, 'check the endpoint and port in the stack outputs and that the instance is running', 'unreachable');
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new OperatorError(`${where}: no answer (${e.code})`, 'check security groups, routing and that this job runs inside the VPC (or has a path to it)', 'unreachable');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new OperatorError(`${where}: host name does not resolve`, 'check the endpoint in the stack outputs (cdktf deploy --outputs-file)', 'unreachable');
+    default:
+      return new OperatorError(`${where}: cannot connect: ${e.message ?? String(err)}`, 'check the endpoint and credentials', 'unreachable');
+  }
+}
+
+/** Backtick-quotes an identifier for SQL text. */
+export function ident(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}

@@ -1,0 +1,75 @@
+import type { Row, Server } from './connection.js';
+
+/** A binlog coordinate on the source-master. */
+export interface BinlogPosition {
+  file: string;
+  pos: number;
+}
+
+/** SHOW SLAVE STATUS / SHOW REPLICA STATUS, with MariaDB's and MySQL 8's names folded together. */
+export interface ReplicaStatus {
+  configured: boolean;
+  ioRunning: string;
+  sqlRunning: boolean;
+  masterHost: string;
+  masterPort: number;
+  masterServerId: number;
+  /** How far the IO thread has read (may be ahead of what was applied). */
+  read: BinlogPosition;
+  /** How far the SQL thread has applied: the only safe point to resume from. */
+  executed: BinlogPosition;
+  secondsBehind: number | null;
+  lastIoError: string;
+  lastSqlError: string;
+}
+
+const pick = (row: Row, ...names: string[]): unknown => names.map((n) => row[n]).find((v) => v !== undefined);
+
+export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
+  if (!row) {
+    return { configured: false, ioRunning: 'No', sqlRunning: false, masterHost: '', masterPort: 0, masterServerId: 0, read: { file: '', pos: 0 }, executed: { file: '', pos: 0 }, secondsBehind: null, lastIoError: '', lastSqlError: '' };
+  }
+  const behind = pick(row, 'Seconds_Behind_Master', 'Seconds_Behind_Source');
+  return {
+    configured: true,
+    ioRunning: String(pick(row, 'Slave_IO_Running', 'Replica_IO_Running') ?? 'No'),
+    sqlRunning: pick(row, 'Slave_SQL_Running', 'Replica_SQL_Running') === 'Yes',
+    masterHost: String(pick(row, 'Master_Host', 'Source_Host') ?? ''),
+    masterPort: Number(pick(row, 'Master_Port', 'Source_Port') ?? 0),
+    masterServerId: Number(pick(row, 'Master_Server_Id', 'Source_Server_Id') ?? 0),
+    read: { file: String(pick(row, 'Master_Log_File', 'Source_Log_File') ?? ''), pos: Number(pick(row, 'Read_Master_Log_Pos', 'Read_Source_Log_Pos') ?? 0) },
+    executed: { file: String(pick(row, 'Relay_Master_Log_File', 'Relay_Source_Log_File') ?? ''), pos: Number(pick(row, 'Exec_Master_Log_Pos', 'Exec_Source_Log_Pos') ?? 0) },
+    secondsBehind: behind === null || behind === undefined ? null : Number(behind),
+    lastIoError: String(pick(row, 'Last_IO_Error') ?? ''),
+    lastSqlError: String(pick(row, 'Last_SQL_Error') ?? ''),
+  };
+}
+
+/** Compares binlog positions: negative when a is before b. */
+export function comparePositions(a: BinlogPosition, b: BinlogPosition): number {
+  return a.file === b.file ? a.pos - b.pos : a.file < b.file ? -1 : 1;
+}
+
+export function formatPosition(p: BinlogPosition): string {
+  return `${p.file}:${p.pos}`;
+}
+
+/** The source's current write position (SHOW MASTER STATUS / SHOW BINARY LOG STATUS). */
+export async function masterPosition(server: Server): Promise<BinlogPosition | undefined> {
+  const row = await server.one('SHOW MASTER STATUS');
+  return row ? { file: String(row.File), pos: Number(row.Position) } : undefined;
+}
+
+/** Bytes of binlog between two positions, using the file sizes the source lists. */
+export async function bytesBetween(source: Server, from: BinlogPosition, to: BinlogPosition): Promise<number> {
+  if (from.file === to.file) return Math.max(0, to.pos - from.pos);
+  const logs = await source.query<{ Log_name: string; File_size: string }>('SHOW BINARY LOGS');
+  let bytes = 0;
+  for (const log of logs) {
+    if (log.Log_name < from.file || log.Log_name > to.file) continue;
+    if (log.Log_name === from.file) bytes += Number(log.File_size) - from.pos;
+    else if (log.Log_name === to.file) bytes += to.pos;
+    else bytes += Number(log.File_size);
+  }
+  return bytes;
+}

@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import type { MigrationConfig } from '../../config/schema.js';
+import { Server, type ServerAccess, type ServerRole } from '../db/connection.js';
+import { dialectFor, type ReplicationDialect } from '../db/dialect.js';
+import { OperatorError } from '../support/errors.js';
+import type { Log } from '../support/log.js';
+import { resolveSecret } from '../support/secrets.js';
+import { Journal } from './journal.js';
+import { readStackOutputs, type StackOutputs } from './stack-outputs.js';
+
+/** Everything a step needs: config, journal, the servers (connected on first use) and a log. */
+export class MigrationContext {
+  private readonly servers = new Map<ServerRole, Promise<Server>>();
+  private accessCache?: Promise<Record<ServerRole, ServerAccess | undefined>>;
+  /** Held in memory only, between creating the replication user and pointing the target at the source. */
+  replicationPassword?: string;
+
+  constructor(
+    readonly config: MigrationConfig,
+    readonly journal: Journal,
+    readonly log: Log,
+    readonly dialect: ReplicationDialect = dialectFor(config.engine, config.migration.serverKind),
+  ) {}
+
+  static open(config: MigrationConfig, log: Log): MigrationContext {
+    return new MigrationContext(config, Journal.open(resolve(config.migration.workDir), migrationName(config)), log);
+  }
+
+  outputs(): StackOutputs {
+    return readStackOutputs(resolve(this.config.migration.outputsFile));
+  }
+
+  async access(role: ServerRole): Promise<ServerAccess | undefined> {
+    this.accessCache ??= this.resolveAccess();
+    return (await this.accessCache)[role];
+  }
+
+  private async resolveAccess(): Promise<Record<ServerRole, ServerAccess | undefined>> {
+    const outputs = this.outputs();
+    const sourceSecret = await resolveSecret(this.config.source.passwordFrom, 'source-master password (source.passwordFrom)');
+    const sourceCredentials = { username: this.config.source.masterUsername, password: sourceSecret.password };
+    const targetSecret = await resolveSecret(outputs.target.masterSecret, 'target-master secret (stack output master_secret_arn)');
+    return {
+      'source-master': { role: 'source-master', endpoint: outputs.source, credentials: sourceCredentials },
+      // An RDS read replica has its source's master user and password.
+      'source-slave': outputs.replica ? { role: 'source-slave', endpoint: outputs.replica, credentials: sourceCredentials } : undefined,
+      'target-master': { role: 'target-master', endpoint: outputs.target, credentials: { username: targetSecret.username ?? this.config.target.masterUsername, password: targetSecret.password } },
+    };
+  }
+
+  /** A connection to one server, opened on first use and reused. */
+  async server(role: ServerRole): Promise<Server> {
+    let server = this.servers.get(role);
+    if (!server) {
+      server = this.access(role).then((access) => {
+        if (!access) throw new OperatorError(`${role}: not in the stack outputs (the replica stack is destroyed once the target replicates)`, 'nothing to do for this server at this phase', 'outputs');
+        return Server.connect(access);
+      });
+      this.servers.set(role, server);
+      server.catch(() => this.servers.delete(role));
+    }
+    return server;
+  }
+
+  /** Closes and forgets a connection, e.g. before the server it points to is destroyed. */
+  async disconnect(role: ServerRole): Promise<void> {
+    const server = this.servers.get(role);
+    this.servers.delete(role);
+    if (server) await (await server.catch(() => undefined))?.close();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.servers.keys()].map((role) => this.disconnect(role)));
+  }
+}
+
+export function migrationName(config: MigrationConfig): string {
+  return `${config.source.instanceIdentifier} -> ${config.target.instanceIdentifier}`;
+}

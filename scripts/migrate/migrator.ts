@@ -1,0 +1,110 @@
+import { crashIfRequested } from '../support/faults.js';
+import { OperatorError } from '../support/errors.js';
+import { setBinlogRetention } from './binlog-retention.js';
+import { catchUp, measureLag } from './catch-up.js';
+import type { MigrationContext } from './context.js';
+import { freezeReplica } from './freeze-replica.js';
+import { acquireRunLock } from './journal.js';
+import { pointTarget } from './point-target.js';
+import { blocking, formatFindings, preflight, type Finding } from './preflight.js';
+import { ensureReplicationUser } from './replication-user.js';
+import { seedTarget } from './seed-target.js';
+import { STEP_NAMES, STEP_TITLES, type StepName } from './steps.js';
+import { teardownReplica } from './teardown-replica.js';
+
+type StepRun = (ctx: MigrationContext) => Promise<Record<string, unknown>>;
+
+const RUNNERS: Record<StepName, StepRun> = {
+  'binlog-retention': setBinlogRetention,
+  'replication-user': async (ctx) => {
+    await ensureReplicationUser(ctx, [await ctx.server('source-master')]);
+    return { user: ctx.config.migration.replicationUser };
+  },
+  'freeze-replica': freezeReplica,
+  'seed-target': seedTarget,
+  'point-target': pointTarget,
+  'catch-up': catchUp,
+  'teardown-replica': teardownReplica,
+};
+
+export interface RunReport {
+  ok: true;
+  findings: Finding[];
+  durationsMs: Record<string, number>;
+  steps: Record<string, unknown>;
+}
+
+/** Preflight, then each step not yet done, in order, each journaled as it finishes. */
+export async function runMigration(ctx: MigrationContext): Promise<RunReport> {
+  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  try {
+    const t0 = Date.now();
+    const findings = await preflight(ctx);
+    for (const f of findings.filter((f) => f.severity !== 'block')) ctx.log.info(`preflight [${f.severity}] ${f.server}: ${f.message}`);
+    const blockers = blocking(findings);
+    if (blockers.length) {
+      throw new OperatorError(`preflight found ${blockers.length} problem(s) that stop the migration; nothing was changed:\n${formatFindings(blockers)}`, 'fix each finding above and run again', 'preflight');
+    }
+    const durationsMs: Record<string, number> = { preflight: Date.now() - t0 };
+    for (const name of STEP_NAMES) {
+      if (ctx.journal.isDone(name)) {
+        durationsMs[name] = ctx.journal.step(name)?.durationMs ?? 0;
+        continue;
+      }
+      crashIfRequested('before', name);
+      ctx.log.info(`step ${name}: ${STEP_TITLES[name]}`);
+      const started = Date.now();
+      ctx.journal.started(name);
+      const data = await RUNNERS[name](ctx);
+      crashIfRequested('after', name);
+      durationsMs[name] = Date.now() - started;
+      ctx.journal.done(name, data, durationsMs[name]);
+    }
+    const steps = Object.fromEntries(STEP_NAMES.map((n) => [n, ctx.journal.data(n)]));
+    return { ok: true, findings, durationsMs, steps };
+  } finally {
+    release();
+  }
+}
+
+export interface PlanReport {
+  findings: Finding[];
+  blocked: boolean;
+  steps: { name: StepName; title: string; status: 'done' | 'started' | 'pending' }[];
+}
+
+/** What `run` would do from here, and what preflight finds; changes nothing. */
+export async function planMigration(ctx: MigrationContext): Promise<PlanReport> {
+  const findings = await preflight(ctx);
+  return {
+    findings,
+    blocked: blocking(findings).length > 0,
+    steps: STEP_NAMES.map((name) => ({ name, title: STEP_TITLES[name], status: ctx.journal.step(name)?.status ?? 'pending' })),
+  };
+}
+
+export interface StatusReport {
+  migration: string;
+  phase: string;
+  steps: Record<string, string>;
+  replication?: { io: string; sql: boolean; secondsBehind: number | null; bytesBehind: number; executed: string; lastError: string };
+}
+
+export async function migrationStatus(ctx: MigrationContext): Promise<StatusReport> {
+  const steps = Object.fromEntries(STEP_NAMES.map((n) => [n, ctx.journal.step(n)?.status ?? 'pending']));
+  const current = STEP_NAMES.find((n) => !ctx.journal.isDone(n));
+  const phase = current ? `${ctx.journal.step(current) ? 'in' : 'before'} ${current}` : 'caught up; replica torn down; ready for cutover';
+  const report: StatusReport = { migration: ctx.journal.migration, phase, steps };
+  if (ctx.journal.step('point-target')) {
+    const lag = await measureLag(ctx, await ctx.server('target-master'), await ctx.server('source-master'));
+    report.replication = {
+      io: lag.status.ioRunning,
+      sql: lag.status.sqlRunning,
+      secondsBehind: lag.secondsBehind,
+      bytesBehind: lag.bytesBehind,
+      executed: `${lag.status.executed.file}:${lag.status.executed.pos}`,
+      lastError: lag.status.lastSqlError || lag.status.lastIoError,
+    };
+  }
+  return report;
+}

@@ -1,0 +1,181 @@
+import type { Server, ServerRole } from '../db/connection.js';
+import { OperatorError } from '../support/errors.js';
+import type { MigrationContext } from './context.js';
+import { applicationDatabases, baseTables, events, inList, storedObjects, SYSTEM_SCHEMAS } from './schema-inventory.js';
+
+export type Severity = 'block' | 'warn' | 'info';
+
+export interface Finding {
+  id: string;
+  severity: Severity;
+  server: ServerRole | 'config';
+  message: string;
+  fix: string;
+}
+
+interface ServerFacts {
+  version: string;
+  flavor: 'MariaDB' | 'MySQL';
+  major: number;
+  minor: number;
+  serverId: number;
+}
+
+async function facts(server: Server): Promise<ServerFacts> {
+  const row = (await server.one<{ version: string; comment: string; id: string }>('SELECT VERSION() AS version, @@version_comment AS comment, @@server_id AS id'))!;
+  const [major, minor] = row.version.split('.').map(Number);
+  const flavor = /mariadb/i.test(`${row.version} ${row.comment}`) ? 'MariaDB' : 'MySQL';
+  return { version: row.version, flavor, major: major!, minor: minor!, serverId: Number(row.id) };
+}
+
+/**
+ * Inspects the servers before anything changes and says what would stop the
+ * migration and how to fix it. It reads only. Checks that no longer apply
+ * at the journal's phase (the replica after it is torn down, an empty target
+ * after the seed began) are skipped, so a resumed run passes its own preflight.
+ */
+export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const add = (f: Finding) => findings.push(f);
+  const { journal, config } = ctx;
+
+  const needReplica = !journal.isDone('freeze-replica') || !journal.isDone('seed-target');
+  const roles: ServerRole[] = ['source-master', ...(needReplica ? (['source-slave'] as const) : []), 'target-master'];
+  const servers = new Map<ServerRole, Server>();
+  for (const role of roles) {
+    try {
+      servers.set(role, await ctx.server(role));
+    } catch (err) {
+      if (!(err instanceof OperatorError)) throw err;
+      add({ id: err.code, severity: 'block', server: role, message: err.message, fix: err.fix });
+    }
+  }
+  const source = servers.get('source-master');
+  const replica = servers.get('source-slave');
+  const target = servers.get('target-master');
+  const sourceFacts = source && (await facts(source));
+  const replicaFacts = replica && (await facts(replica));
+  const targetFacts = target && (await facts(target));
+
+  if (source && sourceFacts) {
+    const row = (await source.one<{ logBin: string; format: string; image: string; tls: string }>(
+      "SELECT @@log_bin AS logBin, @@binlog_format AS format, @@binlog_row_image AS image, COALESCE(@@have_ssl, 'NO') AS tls",
+    ))!;
+    if (String(row.logBin) !== '1') add({ id: 'binlog-off', severity: 'block', server: 'source-master', message: 'binary logging is off on source-master', fix: 'on RDS, set the backup retention period to 1 day or more (this turns binlogs on), then run again' });
+    if (row.format !== 'ROW') add({ id: 'binlog-format', severity: 'block', server: 'source-master', message: `binlog_format is ${row.format}; replicating into a freshly seeded target is only safe with ROW`, fix: "set binlog_format = ROW in source-master's parameter group (dynamic, no reboot), then run again" });
+    if (row.image && row.image.toUpperCase() !== 'FULL') add({ id: 'binlog-row-image', severity: 'warn', server: 'source-master', message: `binlog_row_image is ${row.image}`, fix: 'FULL is safest; MINIMAL works only when every table has a primary key' });
+    if (config.migration.requireTls && String(row.tls).toUpperCase() !== 'YES') {
+      add({ id: 'no-tls', severity: 'block', server: 'source-master', message: 'source-master does not offer TLS, and migration.requireTls is on', fix: 'enable TLS on the source, or set migration.requireTls to false to replicate unencrypted (not for production)' });
+    }
+    const retention = await ctx.dialect.binlogRetentionHours(source);
+    if (!journal.isDone('binlog-retention') && (retention === null || retention < config.binlogRetentionHours)) {
+      add({ id: 'binlog-retention', severity: 'info', server: 'source-master', message: `binlog retention is ${retention === null ? 'NULL (binlogs purged as soon as possible)' : `${retention} h`}; it will be set to ${config.binlogRetentionHours} h`, fix: 'nothing to do; raise binlogRetentionHours if the seed and catch-up may take longer' });
+    }
+  }
+
+  const inventoryServer = replica ?? source;
+  let databases: string[] = [];
+  if (inventoryServer) {
+    const present = await applicationDatabases(inventoryServer);
+    databases = config.migration.databases ?? present;
+    const missing = databases.filter((d) => !present.includes(d));
+    if (missing.length) add({ id: 'missing-database', severity: 'block', server: 'config', message: `migration.databases names ${missing.join(', ')}, which ${inventoryServer.role} does not have`, fix: 'correct migration.databases' });
+    const system = databases.filter((d) => SYSTEM_SCHEMAS.includes(d.toLowerCase()));
+    if (system.length) add({ id: 'system-database', severity: 'block', server: 'config', message: `migration.databases names system schema ${system.join(', ')}`, fix: 'remove it: the target has its own system schemas, and users are migrated separately' });
+    if (!databases.length) add({ id: 'nothing-to-migrate', severity: 'block', server: inventoryServer.role, message: 'no application database found', fix: 'check the source, or name them in migration.databases' });
+
+    const tables = await baseTables(inventoryServer, databases);
+    const noPk = tables.filter((t) => !t.hasPrimaryKey);
+    if (noPk.length) add({ id: 'no-primary-key', severity: 'warn', server: inventoryServer.role, message: `${noPk.length} table(s) without a primary key: ${names(noPk.map((t) => `${t.schema}.${t.name}`))}`, fix: 'add primary keys before migrating if you can: every row event on such a table makes the target scan it' });
+    const notInnodb = tables.filter((t) => t.engine && t.engine.toUpperCase() !== 'INNODB');
+    if (notInnodb.length) add({ id: 'non-innodb', severity: 'warn', server: inventoryServer.role, message: `${notInnodb.length} table(s) not on InnoDB: ${names(notInnodb.map((t) => `${t.schema}.${t.name} (${t.engine})`))}`, fix: 'convert them to InnoDB: other engines are not crash-safe under replication' });
+
+    if (target) {
+      const targetUser = String(await target.value('SELECT CURRENT_USER()'));
+      const canSetUser = await hasPrivilege(target, ['SUPER', 'SET USER', 'SET_USER_ID']);
+      const objects = await storedObjects(inventoryServer, databases);
+      const foreign = objects.filter((o) => normalizeAccount(o.definer) !== normalizeAccount(targetUser));
+      if (foreign.length && !canSetUser) {
+        const definers = [...new Set(foreign.map((o) => o.definer))];
+        const rewrite = config.migration.definers === 'rewrite';
+        add({
+          id: 'definers',
+          severity: rewrite ? 'warn' : 'block',
+          server: 'target-master',
+          message: `${foreign.length} routine(s)/trigger(s)/view(s)/event(s) have DEFINER ${definers.join(', ')}, which ${targetUser} cannot create without SUPER: ${names(foreign.map((o) => `${o.kind} ${o.schema}.${o.name}`))}`,
+          fix: rewrite
+            ? `they will be created with DEFINER = ${targetUser} (migration.definers is "rewrite"); check that SQL SECURITY DEFINER objects still need no more than that user's rights`
+            : `recreate them on the source with DEFINER = ${targetUser.replace(/@.*/, '')} (or SQL SECURITY INVOKER), or set migration.definers to "rewrite" to create them as ${targetUser}`,
+        });
+      }
+      const enabledEvents = (await events(inventoryServer, databases)).filter((e) => e.status !== 'DISABLED');
+      if (enabledEvents.length) add({ id: 'events', severity: 'info', server: 'target-master', message: `${enabledEvents.length} event(s) will stay disabled on the target until cutover so they do not run twice`, fix: 'nothing to do' });
+    }
+  }
+
+  if (target && !journal.step('seed-target')) {
+    const used = await target.query<{ schema: string; tables: string }>(
+      `SELECT TABLE_SCHEMA AS \`schema\`, COUNT(*) AS tables FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN (${inList(SYSTEM_SCHEMAS)}) GROUP BY TABLE_SCHEMA`,
+    );
+    const schemas = (await applicationDatabases(target)).filter((d) => databases.includes(d) || used.some((u) => u.schema === d));
+    if (used.length || schemas.length) {
+      add({ id: 'target-not-empty', severity: 'block', server: 'target-master', message: `target-master is not empty: ${names([...new Set([...used.map((u) => `${u.schema} (${u.tables} tables)`), ...schemas])])}`, fix: 'point the config at a new, empty target, or drop those schemas on the target if they are left over from a test' });
+    }
+    const status = await ctx.dialect.replicaStatus(target);
+    if (status.configured) add({ id: 'target-replicating', severity: 'block', server: 'target-master', message: `target-master already replicates from ${status.masterHost}:${status.masterPort}`, fix: 'reset it (CALL mysql.rds_reset_external_master) if that is left over, or use another target' });
+  }
+
+  if (replica && !journal.isDone('freeze-replica') && sourceFacts) {
+    const status = await ctx.dialect.replicaStatus(replica);
+    if (!status.configured) add({ id: 'not-a-replica', severity: 'block', server: 'source-slave', message: 'source-slave is not a replica', fix: 'deploy the source-replica stack and wait until the replica is available' });
+    else {
+      if (status.masterServerId && status.masterServerId !== sourceFacts.serverId) add({ id: 'wrong-source', severity: 'block', server: 'source-slave', message: `source-slave replicates from server_id ${status.masterServerId}, but source-master is server_id ${sourceFacts.serverId}`, fix: 'check source.instanceIdentifier and the replica stack outputs: they must be the same source' });
+      if (status.lastSqlError) add({ id: 'replica-error', severity: 'block', server: 'source-slave', message: `source-slave has a replication error: ${status.lastSqlError}`, fix: 'a replica with an error may have diverged: destroy and redeploy the source-replica stack' });
+      if (!status.sqlRunning && !status.lastSqlError) add({ id: 'replica-stopped', severity: 'warn', server: 'source-slave', message: 'source-slave is not applying (SQL thread stopped)', fix: 'the seed will be as old as what it has applied; the target catches up from there. Start it (CALL mysql.rds_start_replication) for a fresher seed' });
+    }
+  }
+
+  const ids = [[source?.role, sourceFacts], [replica?.role, replicaFacts], [target?.role, targetFacts]] as const;
+  const seen = new Map<number, string>();
+  for (const [role, f] of ids) {
+    if (!role || !f) continue;
+    const other = seen.get(f.serverId);
+    if (other) add({ id: 'server-id', severity: 'block', server: role, message: `${role} and ${other} have the same server_id ${f.serverId}`, fix: 'each server in a replication chain needs its own server_id' });
+    seen.set(f.serverId, role);
+  }
+
+  if (sourceFacts && targetFacts) {
+    if (sourceFacts.flavor !== targetFacts.flavor) add({ id: 'engine-mismatch', severity: 'block', server: 'target-master', message: `source-master is ${sourceFacts.flavor} ${sourceFacts.version}, target-master is ${targetFacts.flavor} ${targetFacts.version}`, fix: 'the target must run the same engine as the source' });
+    else if (targetFacts.major * 1000 + targetFacts.minor < sourceFacts.major * 1000 + sourceFacts.minor) add({ id: 'version', severity: 'block', server: 'target-master', message: `target-master runs ${targetFacts.version}, older than source-master's ${sourceFacts.version}; replication from a newer to an older version is not supported`, fix: `set target.engineVersion to ${sourceFacts.major}.${sourceFacts.minor} or newer and redeploy the target stack` });
+    if (config.engine === 'mysql' && sourceFacts.flavor === 'MariaDB') add({ id: 'engine-config', severity: 'block', server: 'config', message: 'the config says engine mysql, but the source is MariaDB', fix: 'set engine to "mariadb"' });
+    if (config.engine === 'mariadb' && sourceFacts.flavor === 'MySQL') add({ id: 'engine-config', severity: 'block', server: 'config', message: 'the config says engine mariadb, but the source is MySQL', fix: 'set engine to "mysql"' });
+  }
+  return findings;
+}
+
+function names(list: string[], max = 8): string {
+  return list.length <= max ? list.join(', ') : `${list.slice(0, max).join(', ')} and ${list.length - max} more`;
+}
+
+/** 'admin@%' and '`admin`@`%`' name the same account. */
+export function normalizeAccount(account: string): string {
+  return account.replace(/[`']/g, '').toLowerCase();
+}
+
+async function hasPrivilege(server: Server, privileges: string[]): Promise<boolean> {
+  const grants = (await server.query('SHOW GRANTS')).map((row) => String(Object.values(row)[0]).toUpperCase());
+  return grants.some((g) => g.includes('ALL PRIVILEGES ON *.*') || privileges.some((p) => new RegExp(`GRANT\\b.*\\b${p}\\b.*ON \\*\\.\\*`).test(g)));
+}
+
+export function blocking(findings: Finding[]): Finding[] {
+  return findings.filter((f) => f.severity === 'block');
+}
+
+export function formatFindings(findings: Finding[]): string {
+  if (!findings.length) return 'preflight: no findings';
+  const order: Severity[] = ['block', 'warn', 'info'];
+  return [...findings]
+    .sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity))
+    .map((f) => `  [${f.severity.toUpperCase()}] ${f.server}: ${f.message}\n      -> ${f.fix}`)
+    .join('\n');
+}

@@ -1,0 +1,13 @@
+/** The steps of `run`, in order; each is journaled and safe to re-run. */
+export const STEP_NAMES = ['binlog-retention', 'replication-user', 'freeze-replica', 'seed-target', 'point-target', 'catch-up', 'teardown-replica'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export const STEP_TITLES: Record<StepName, string> = {
+  'binlog-retention': 'keep binlogs on source-master long enough for the seed and catch-up',
+  'replication-user': 'create the replication user on source-master (random password, never shown)',
+  'freeze-replica': 'stop source-slave and record its executed position',
+  'seed-target': 'copy schema, data and stored objects from the frozen source-slave to target-master',
+  'point-target': 'point target-master at source-master from the executed position and start replication',
+  'catch-up': 'wait until target-master has caught up with source-master',
+  'teardown-replica': 'destroy the source-replica stack',
+};
