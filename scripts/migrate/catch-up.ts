@@ -1,4 +1,4 @@
-import { bytesBetween, formatPosition, masterPosition, type ReplicaStatus } from '../db/replica-status.js';
+import { bytesBetween, comparePositions, formatPosition, masterPosition, type BinlogPosition, type ReplicaStatus } from '../db/replica-status.js';
 import type { Server } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
@@ -57,5 +57,19 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
     }
     if (Date.now() > deadline) throw new OperatorError(`target-master did not catch up within ${catchUpTimeoutSeconds} s (${lag.secondsBehind ?? '?'} s behind)`, 'run again to keep waiting; consider a larger target instance class', 'catch-up');
     await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Waits until the target has applied everything up to `position` of the source's binlog. */
+export async function waitForPosition(ctx: MigrationContext, target: Server, position: BinlogPosition, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let ioErrorSince: number | undefined;
+  for (;;) {
+    const status = await ctx.dialect.replicaStatus(target);
+    ioErrorSince = status.lastIoError ? (ioErrorSince ?? Date.now()) : undefined;
+    assertHealthy(status, ioErrorSince);
+    if (comparePositions(status.executed, position) >= 0) return;
+    if (Date.now() > deadline) throw new OperatorError(`target-master did not reach ${formatPosition(position)} within ${timeoutMs / 1000} s (at ${formatPosition(status.executed)})`, 'check replication with `status` and run again', 'catch-up');
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
