@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa, type Result } from 'execa';
+import { loadShop, startWorkload } from '../../scripts/demo/scenario.js';
+import type { Workload } from '../../scripts/demo/workload.js';
+import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/sandbox/sandbox.js';
+
+const CLI = resolve(import.meta.dirname, '../../scripts/cli.ts');
+
+export interface TestSandbox {
+  state: SandboxState;
+  app: { user: string; password: string };
+  /** Every line the CLI printed in this sandbox, for the secret-leak checks. */
+  output: string[];
+  cli(args: string[], env?: Record<string, string>): Promise<Result>;
+  workload(): Workload;
+  down(): Promise<void>;
+}
+
+/** A fresh sandbox with the shop schema at a small scale, in its own temp directory. */
+export async function shopSandbox(scale = 0.05): Promise<TestSandbox> {
+  const dir = mkdtempSync(join(tmpdir(), 'rlm-test-'));
+  const state = await sandboxUp(dir);
+  const app = await loadShop(state, scale);
+  const output: string[] = [];
+  return {
+    state,
+    app,
+    output,
+    async cli(args, env = {}) {
+      const result = await execa(process.execPath, ['--import', 'tsx', CLI, '--config', state.configFile, ...args], { env, reject: false, all: true });
+      output.push(result.all ?? '');
+      return result;
+    },
+    workload: () => startWorkload(state, app),
+    down: () => sandboxDown(dir),
+  };
+}
+
+/** The last line of stdout, as JSON (what --json promises). */
+export function lastJson<T = Record<string, unknown>>(result: Result): T {
+  const lines = String(result.stdout).trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+export function journalOf(state: SandboxState): { steps: Record<string, { status: string; data?: Record<string, unknown> }> } {
+  return JSON.parse(readFileSync(join(state.dir, 'work', 'journal.json'), 'utf8'));
+}
+
+export function secretOf(state: SandboxState, role: 'source-master' | 'target-master'): string {
+  return (JSON.parse(readFileSync(join(state.dir, 'secrets', `${role}.json`), 'utf8')) as { password: string }).password;
+}

@@ -1,0 +1,106 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyAgainstSource } from '../scripts/demo/scenario.js';
+import { createLog } from '../scripts/support/log.js';
+import { STEP_NAMES } from '../scripts/migrate/steps.js';
+import { journalOf, lastJson, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+
+const quiet = createLog({ quiet: true });
+
+/** Runs `run` once per crash point (each run resumes the last and dies at the next), then once to the end. */
+async function runThroughCrashes(sb: TestSandbox, crashPoints: string[]): Promise<void> {
+  for (const point of crashPoints) {
+    const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
+    assert.equal(crashed.signal, 'SIGKILL', `expected the run to be killed at ${point}; it ended with ${crashed.exitCode}:\n${crashed.all}`);
+    assert.match(String(crashed.all), new RegExp(`crash injected at ${point}`));
+  }
+  const finished = await sb.cli(['run', '--json']);
+  assert.equal(finished.exitCode, 0, String(finished.all));
+  assert.equal(lastJson(finished).ok, true);
+}
+
+async function assertNothingLost(sb: TestSandbox, workload: ReturnType<TestSandbox['workload']>): Promise<void> {
+  await new Promise((r) => setTimeout(r, 500));
+  const written = await workload.stop();
+  assert.ok(written.committed > 50, `the workload should have kept writing (committed ${written.committed})`);
+  const result = await verifyAgainstSource(sb.state, written, quiet);
+  assert.deepEqual(result.tables.filter((t) => !t.equal), [], 'every table checksum must match');
+  assert.equal(result.tables.length, 8);
+  assert.equal(result.acknowledgedWritesLost, 0);
+}
+
+/** Passwords the run knew: both admins' and the replication user's, as stored in the target's master.info. */
+function knownSecrets(sb: TestSandbox): string[] {
+  const masterInfo = readFileSync(join(sb.state.dir, 'servers', 'target-master', 'data', 'master.info'), 'utf8').split('\n');
+  const replicationPassword = masterInfo[5]!; // line 6 of master.info is the password
+  assert.ok(replicationPassword.length >= 20, 'expected to find the replication password in master.info');
+  return [secretOf(sb.state, 'source-master'), secretOf(sb.state, 'target-master'), replicationPassword];
+}
+
+describe('a migration on the sandbox with the application writing', () => {
+  let sb: TestSandbox;
+  before(async () => (sb = await shopSandbox()));
+  after(async () => sb.down());
+
+  test('run ends with the replica torn down, equal checksums and no acknowledged write lost', async () => {
+    const workload = sb.workload();
+    const result = await sb.cli(['run', '--json']);
+    assert.equal(result.exitCode, 0, String(result.all));
+    const report = lastJson<{ ok: boolean; steps: Record<string, Record<string, unknown>> }>(result);
+    assert.equal(report.ok, true);
+    assert.ok(Number(report.steps['seed-target']!.rowsCopied) > 0);
+    const outputs = JSON.parse(readFileSync(join(sb.state.dir, 'cdktf-outputs.json'), 'utf8'));
+    assert.equal(outputs['source-replica'], undefined, 'the replica stack outputs are gone');
+    await assertNothingLost(sb, workload);
+  });
+
+  test('status reports the phase and a running, caught-up replication', async () => {
+    const status = lastJson<{ phase: string; replication: { io: string; sql: boolean; secondsBehind: number } }>(await sb.cli(['status', '--json']));
+    assert.match(status.phase, /ready for cutover/);
+    assert.equal(status.replication.io, 'Yes');
+    assert.equal(status.replication.sql, true);
+  });
+
+  test('a second run finds every step done and changes nothing', async () => {
+    const before = journalOf(sb.state);
+    const again = await sb.cli(['run', '--json']);
+    assert.equal(again.exitCode, 0, String(again.all));
+    assert.deepEqual(journalOf(sb.state).steps, before.steps);
+  });
+
+  test('no password appears in any output, the journal or the config', () => {
+    const files = ['work/journal.json', 'migration.config.json', 'cdktf-outputs.json', 'sandbox.json'].map((f) => readFileSync(join(sb.state.dir, f), 'utf8'));
+    for (const secret of knownSecrets(sb)) {
+      for (const text of [...sb.output, ...files]) assert.ok(!text.includes(secret), 'a password leaked into output or a state file');
+    }
+  });
+});
+
+describe('a migration killed at any point resumes without losing or duplicating data', () => {
+  test('killed after each step did its work but before the journal recorded it', async () => {
+    const sb = await shopSandbox();
+    try {
+      const workload = sb.workload();
+      await runThroughCrashes(sb, STEP_NAMES.map((step) => `after:${step}`));
+      await assertNothingLost(sb, workload);
+    } finally {
+      await sb.down();
+    }
+  });
+
+  test('killed in the middle of the seed and between pointing the target and starting it', async () => {
+    const sb = await shopSandbox(0.3);
+    try {
+      const workload = sb.workload();
+      await runThroughCrashes(sb, ['before:freeze-replica', 'mid:seed-target', 'mid:point-target']);
+      const journal = journalOf(sb.state);
+      assert.equal(journal.steps['point-target']!.data!.resumed, true, 'the resumed run must not point the target a second time');
+      assert.match(sb.output.join('\n'), /an earlier seed was interrupted; dropping its partial copy on target-master: shop/);
+      await assertNothingLost(sb, workload);
+    } finally {
+      await sb.down();
+    }
+  });
+});
