@@ -1,0 +1,209 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MigrationConfigInput } from '../../config/schema.js';
+import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
+import { nativePasswordHash, randomPassword } from '../support/password.js';
+import { rdsShimStatements } from './rds-shims.js';
+import { isAlive } from '../support/process.js';
+import { installMariadb, rootConnection, startMariadb, stopMariadb, type MariadbServerSpec } from './mariadb-server.js';
+import { sandboxCertificates } from './tls.js';
+
+export const SANDBOX_ROLES = ['source-master', 'source-slave', 'target-master'] as const;
+export type SandboxRole = (typeof SANDBOX_ROLES)[number];
+
+export interface SandboxState {
+  dir: string;
+  tls: boolean;
+  servers: Record<SandboxRole, { port: number; serverId: number; pid?: number }>;
+  configFile: string;
+}
+
+export const DEFAULT_SANDBOX_DIR = 'sandbox';
+const ADMIN_USER = 'admin';
+
+const stateFile = (dir: string) => join(dir, 'sandbox.json');
+const serverDir = (dir: string, role: SandboxRole) => join(dir, 'servers', role);
+const secretFile = (dir: string, name: string) => join(dir, 'secrets', `${name}.json`);
+
+export function readSandbox(dir: string): SandboxState | undefined {
+  const file = stateFile(resolve(dir));
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SandboxState) : undefined;
+}
+
+function writeSandbox(state: SandboxState): void {
+  writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** The command the engine runs to "destroy the replica stack"; in the sandbox it stops and removes source-slave. */
+function selfCommand(...args: string[]): string[] {
+  // This file runs as .ts under tsx (whose loader is in execArgv) or as compiled .js.
+  const here = fileURLToPath(import.meta.url);
+  const cli = join(dirname(here), '..', `cli${extname(here)}`);
+  return [process.execPath, ...process.execArgv, cli, ...args];
+}
+
+/**
+ * Starts source-master, source-slave (replicating from it) and an empty
+ * target-master, each RDS-like, and writes the config and stack outputs the
+ * engine reads, exactly as `cdktf deploy --outputs-file` would.
+ */
+export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}): Promise<SandboxState> {
+  const dir = resolve(dirArg);
+  const existing = readSandbox(dir);
+  if (existing && SANDBOX_ROLES.every((r) => !existing.servers[r]?.pid || isAlive(existing.servers[r].pid!))) {
+    log(`sandbox already up in ${dir}`);
+    return existing;
+  }
+  mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
+  const tls = await sandboxCertificates(join(dir, 'tls'));
+  const state: SandboxState = existing ?? {
+    dir,
+    tls: tls !== undefined,
+    servers: {
+      'source-master': { port: await freePort(), serverId: 1 },
+      'source-slave': { port: await freePort(), serverId: 2 },
+      'target-master': { port: await freePort(), serverId: 3 },
+    },
+    configFile: join(dir, 'migration.config.json'),
+  };
+  const fresh = !existing;
+  const specs = (role: SandboxRole): MariadbServerSpec => ({ name: role, dir: serverDir(dir, role), port: state.servers[role].port, serverId: state.servers[role].serverId, ...(tls ? { tls } : {}) });
+
+  const roles = fresh ? SANDBOX_ROLES : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
+  for (const role of roles) await installMariadb(specs(role));
+  const pids = await Promise.all(roles.map((role) => startMariadb(specs(role))));
+  roles.forEach((role, i) => (state.servers[role].pid = pids[i]));
+  writeSandbox(state);
+  log(`started ${roles.map((r) => `${r} on 127.0.0.1:${state.servers[r].port}`).join(', ')}`);
+
+  if (fresh) {
+    // The replica is an RDS read replica: same master user and password as its source.
+    const sourcePassword = randomPassword();
+    const targetPassword = randomPassword();
+    writeSecret(secretFile(dir, 'source-master'), ADMIN_USER, sourcePassword);
+    writeSecret(secretFile(dir, 'target-master'), ADMIN_USER, targetPassword);
+    await installRdsShims(serverDir(dir, 'source-master'), sourcePassword);
+    await installRdsShims(serverDir(dir, 'source-slave'), sourcePassword);
+    await installRdsShims(serverDir(dir, 'target-master'), targetPassword);
+    await attachReplica(dir, state);
+    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'target-master')));
+    log(`wrote ${state.configFile} and the stack outputs`);
+  }
+  return state;
+}
+
+function writeSecret(file: string, username: string, password: string): void {
+  writeFileSync(file, JSON.stringify({ username, password }), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+async function installRdsShims(dir: string, adminPassword: string): Promise<void> {
+  const c = await rootConnection(dir);
+  try {
+    await c.query('SET SESSION sql_log_bin = 0');
+    for (const sql of rdsShimStatements({ user: ADMIN_USER, passwordHash: nativePasswordHash(adminPassword) })) await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+async function serverVersion(dir: string): Promise<string> {
+  const c = await rootConnection(dir);
+  try {
+    const [rows] = await c.query('SELECT VERSION() AS v');
+    return String((rows as { v: string }[])[0]!.v).split('-')[0]!;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Makes source-slave a replica of source-master from its current position, as RDS does for a read replica. */
+async function attachReplica(dir: string, state: SandboxState): Promise<void> {
+  const source = await rootConnection(serverDir(dir, 'source-master'));
+  const replica = await rootConnection(serverDir(dir, 'source-slave'));
+  try {
+    const password = randomPassword();
+    await source.query('SET SESSION sql_log_bin = 0');
+    await source.query(`CREATE USER IF NOT EXISTS 'rdsrepladmin'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash(password)}'`);
+    await source.query("GRANT REPLICATION SLAVE ON *.* TO 'rdsrepladmin'@'%'");
+    const [rows] = await source.query('SHOW MASTER STATUS');
+    const { File, Position } = (rows as { File: string; Position: number }[])[0]!;
+    await replica.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no', [
+      '127.0.0.1',
+      state.servers['source-master'].port,
+      'rdsrepladmin',
+      password,
+      File,
+      Position,
+    ]);
+    await replica.query('START SLAVE');
+  } finally {
+    await source.end();
+    await replica.end();
+  }
+}
+
+function writeConfigAndOutputs(state: SandboxState, engineVersion: string): void {
+  const { dir } = state;
+  const outputsFile = join(dir, 'cdktf-outputs.json');
+  const config: MigrationConfigInput = {
+    region: 'eu-west-1',
+    engine: 'mariadb',
+    source: { instanceIdentifier: 'sandbox-source', masterUsername: ADMIN_USER, passwordFrom: `file:${secretFile(dir, 'source-master')}` },
+    target: { instanceIdentifier: 'sandbox-target', engineVersion },
+    binlogRetentionHours: 24,
+    tags: { sandbox: 'true' },
+    migration: {
+      workDir: join(dir, 'work'),
+      outputsFile,
+      requireTls: state.tls,
+      replicaTeardownCommand: selfCommand('sandbox', 'destroy-replica', '--dir', dir),
+    },
+  };
+  writeFileSync(state.configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const outputs = {
+    [SOURCE_REPLICA_STACK]: { replica_identifier: 'sandbox-source-slave', replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port },
+    [TARGET_STACK]: {
+      target_identifier: 'sandbox-target',
+      target_address: '127.0.0.1',
+      target_port: state.servers['target-master'].port,
+      master_secret_arn: `file:${secretFile(dir, 'target-master')}`,
+      kms_key_arn: 'sandbox: no KMS here; the target is a local stand-in',
+      source_address: '127.0.0.1',
+      source_port: state.servers['source-master'].port,
+    },
+  };
+  writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`);
+}
+
+/** The sandbox's stand-in for `cdktf destroy source-replica`: stops source-slave and removes it and its outputs. */
+export async function destroyReplica(dirArg = DEFAULT_SANDBOX_DIR): Promise<void> {
+  const dir = resolve(dirArg);
+  await stopMariadb(serverDir(dir, 'source-slave'));
+  rmSync(serverDir(dir, 'source-slave'), { recursive: true, force: true });
+  const outputsFile = join(dir, 'cdktf-outputs.json');
+  if (existsSync(outputsFile)) {
+    const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, unknown>;
+    delete outputs[SOURCE_REPLICA_STACK];
+    writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`);
+  }
+}
+
+export async function sandboxDown(dirArg = DEFAULT_SANDBOX_DIR, options: { keepData?: boolean } = {}): Promise<void> {
+  const dir = resolve(dirArg);
+  await Promise.all(SANDBOX_ROLES.map((role) => stopMariadb(serverDir(dir, role))));
+  if (!options.keepData) rmSync(dir, { recursive: true, force: true });
+}
