@@ -116,8 +116,14 @@ export const migrationConfigSchema = z.strictObject({
       definers: z.enum(['keep', 'rewrite']).default('keep'),
       /** How replication is driven: RDS's mysql.rds_* procedures, or CHANGE MASTER on self-managed servers. @default rds */
       serverKind: z.enum(['rds', 'self-managed']).default('rds'),
+      /** Command that moves the application (DNS, config, service discovery) at cutover and rollback; it gets RLM_DIRECTION, RLM_HOST and RLM_PORT. @default none: the operator moves it, prompted by the log */
+      trafficSwitchCommand: z.array(z.string().min(1)).min(1).optional(),
+      /** Cutover refuses to start when the target is further behind than this. @default 5 */
+      cutoverMaxLagSeconds: z.number().int().min(0).max(600).default(5),
       /** Host the target uses to reach the source (as seen from the target). @default the source endpoint address */
       sourceHostForTarget: z.string().min(1).optional(),
+      /** Host the old source uses to reach the target for reverse replication. @default the target endpoint address */
+      targetHostForSource: z.string().min(1).optional(),
     })
     .prefault({}),
 });

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { cutover } from './cutover/cutover.js';
+import { finalize } from './cutover/finalize.js';
+import { rollback } from './cutover/rollback.js';
 import { MigrationContext } from './migrate/context.js';
 import { migrationStatus, planMigration, runMigration } from './migrate/migrator.js';
 import { formatFindings } from './migrate/preflight.js';
@@ -8,6 +11,7 @@ import { DEFAULT_SANDBOX_DIR, destroyReplica, sandboxDown, sandboxUp } from './s
 import { describeError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
 import { redact } from './support/redact.js';
+import { verifyMigration } from './verify/verify.js';
 
 interface GlobalOptions {
   config?: string;
@@ -92,6 +96,42 @@ program
       }),
     ),
   );
+
+program
+  .command('verify')
+  .description('compare source and target in primary-key chunks, each at one logical point, plus schema objects and users')
+  .option('--chunk-size <rows>', 'rows per chunk', '2000')
+  .action(
+    action(async (log, options, opts: { chunkSize: string }) =>
+      withContext(options, log, async (ctx) => {
+        const report = await verifyMigration(ctx, { chunkSize: Number(opts.chunkSize) });
+        ctx.journal.done('verify', report, report.durationMs);
+        log.info(
+          `verify: ${report.ok ? 'no difference' : 'DIFFERENCES FOUND'}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
+            `${report.differences.length} differing chunk(s), ${report.schemaDifferences.length} schema/user difference(s), ${report.unverifiedChunks} chunk(s) not verifiable (lag)`,
+        );
+        for (const d of report.schemaDifferences) log.warn(`${d.kind} ${d.name}: ${d.detail}`);
+        if (!report.ok) process.exitCode = 1;
+        return report;
+      }),
+    ),
+  );
+
+program
+  .command('cutover')
+  .description('stop writes on the source, let the target apply the last one, open the target, reverse replication, switch traffic')
+  .option('--force', 'cut over even if lag is high or the last verify is missing or not clean')
+  .action(action(async (log, options, opts: { force?: boolean }) => withContext(options, log, (ctx) => cutover(ctx, { force: opts.force === true }))));
+
+program
+  .command('rollback')
+  .description('return to the old source without losing a write made on the target; the target follows the source again')
+  .action(action(async (log, options) => withContext(options, log, (ctx) => rollback(ctx))));
+
+program
+  .command('finalize')
+  .description('end reverse replication and drop the replication users; the old source is never deleted')
+  .action(action(async (log, options) => withContext(options, log, (ctx) => finalize(ctx))));
 
 const sandbox = program.command('sandbox').description('local RDS-like servers: source-master, source-slave and an empty target-master');
 sandbox

@@ -24,6 +24,14 @@ export interface ReplicationDialect {
   setExternalMaster(server: Server, master: ExternalMaster): Promise<void>;
   resetExternalMaster(server: Server): Promise<void>;
   replicaStatus(server: Server): Promise<ReplicaStatus>;
+  /** Ends a client session (RDS: mysql.rds_kill, since KILL of other users' sessions needs SUPER there). */
+  killConnection(server: Server, id: number): Promise<void>;
+}
+
+async function rdsKill(server: Server, id: number): Promise<void> {
+  await server.query('CALL mysql.rds_kill(?)', [id]).catch((err: Error) => {
+    if (!/Unknown thread id/i.test(err.message)) throw err;
+  });
 }
 
 async function rdsRetention(server: Server): Promise<number | null> {
@@ -54,6 +62,7 @@ export const rdsMariadb: ReplicationDialect = {
   async replicaStatus(server) {
     return parseReplicaStatus(await server.one('SHOW SLAVE STATUS'));
   },
+  killConnection: rdsKill,
 };
 
 export const rdsMysql: ReplicationDialect = {
@@ -77,6 +86,7 @@ export const rdsMysql: ReplicationDialect = {
   async replicaStatus(server) {
     return parseReplicaStatus(await server.one('SHOW REPLICA STATUS'));
   },
+  killConnection: rdsKill,
 };
 
 /** A self-managed MariaDB/MySQL where the admin user may run CHANGE MASTER itself. */
@@ -108,6 +118,11 @@ export const selfManaged: ReplicationDialect = {
   },
   async replicaStatus(server) {
     return parseReplicaStatus(await server.one('SHOW SLAVE STATUS'));
+  },
+  async killConnection(server, id) {
+    await server.query(`KILL CONNECTION ${Number(id)}`).catch((err: Error) => {
+      if (!/Unknown thread id/i.test(err.message)) throw err;
+    });
   },
 };
 

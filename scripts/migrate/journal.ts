@@ -16,6 +16,8 @@ interface JournalFile {
   migration: string;
   createdAt: string;
   steps: Record<string, StepRecord>;
+  /** Steps of finished attempts (a cutover that was rolled back), kept for the record. */
+  history?: { archivedAt: string; reason: string; steps: Record<string, StepRecord> }[];
 }
 
 /**
@@ -87,6 +89,15 @@ export class Journal {
       ...(durationMs !== undefined ? { durationMs } : {}),
       ...(data || previous?.data ? { data: { ...previous?.data, ...data } } : {}),
     };
+    this.save();
+  }
+
+  /** Moves the matching steps into history, so that the phase they belong to can run again. */
+  archive(matches: (name: string) => boolean, reason: string): void {
+    const moved = Object.fromEntries(Object.entries(this.state.steps).filter(([name]) => matches(name)));
+    if (!Object.keys(moved).length) return;
+    for (const name of Object.keys(moved)) delete this.state.steps[name];
+    this.state.history = [...(this.state.history ?? []), { archivedAt: new Date().toISOString(), reason, steps: moved }];
     this.save();
   }
 

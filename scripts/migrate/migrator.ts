@@ -1,10 +1,11 @@
-import { crashIfRequested } from '../support/faults.js';
 import { OperatorError } from '../support/errors.js';
 import { setBinlogRetention } from './binlog-retention.js';
 import { catchUp, measureLag } from './catch-up.js';
+import { copyUsers } from './copy-users.js';
 import type { MigrationContext } from './context.js';
 import { freezeReplica } from './freeze-replica.js';
 import { acquireRunLock } from './journal.js';
+import { journaled } from './journaled.js';
 import { pointTarget } from './point-target.js';
 import { blocking, formatFindings, preflight, type Finding } from './preflight.js';
 import { ensureReplicationUser } from './replication-user.js';
@@ -22,6 +23,7 @@ const RUNNERS: Record<StepName, StepRun> = {
   },
   'freeze-replica': freezeReplica,
   'seed-target': seedTarget,
+  'copy-users': copyUsers,
   'point-target': pointTarget,
   'catch-up': catchUp,
   'teardown-replica': teardownReplica,
@@ -47,18 +49,8 @@ export async function runMigration(ctx: MigrationContext): Promise<RunReport> {
     }
     const durationsMs: Record<string, number> = { preflight: Date.now() - t0 };
     for (const name of STEP_NAMES) {
-      if (ctx.journal.isDone(name)) {
-        durationsMs[name] = ctx.journal.step(name)?.durationMs ?? 0;
-        continue;
-      }
-      crashIfRequested('before', name);
-      ctx.log.info(`step ${name}: ${STEP_TITLES[name]}`);
-      const started = Date.now();
-      ctx.journal.started(name);
-      const data = await RUNNERS[name](ctx);
-      crashIfRequested('after', name);
-      durationsMs[name] = Date.now() - started;
-      ctx.journal.done(name, data, durationsMs[name]);
+      await journaled(ctx, name, STEP_TITLES[name], () => RUNNERS[name](ctx));
+      durationsMs[name] = ctx.journal.step(name)?.durationMs ?? 0;
     }
     const steps = Object.fromEntries(STEP_NAMES.map((n) => [n, ctx.journal.data(n)]));
     return { ok: true, findings, durationsMs, steps };

@@ -1,0 +1,140 @@
+import { formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
+import { measureLag, waitForPosition } from '../migrate/catch-up.js';
+import type { MigrationContext } from '../migrate/context.js';
+import { applicationUsers, type Account } from '../migrate/copy-users.js';
+import { acquireRunLock } from '../migrate/journal.js';
+import { journaled } from '../migrate/journaled.js';
+import { applyReplicationUser } from '../migrate/replication-user.js';
+import type { EventInfo } from '../migrate/schema-inventory.js';
+import { OperatorError } from '../support/errors.js';
+import { randomPassword } from '../support/password.js';
+import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
+import { endSessions, lockAccounts, setEvents, unlockAccounts, unlockedAccounts } from './write-freeze.js';
+
+export interface FreezeRecord extends Record<string, unknown> {
+  accounts: Account[];
+  events: EventInfo[];
+  startedAtMs: number;
+}
+
+export interface CutoverReport extends Record<string, unknown> {
+  ok: true;
+  cutoverMs: number;
+  sourceFinal: BinlogPosition;
+  targetStart: BinlogPosition;
+}
+
+export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover:detach-target', 'cutover:open-target', 'cutover:reverse-replication', 'cutover:enable-events', 'cutover:switch-traffic'] as const;
+
+/**
+ * The switch, as a protocol of journaled steps (see docs/cutover.md for what a
+ * crash at each one leaves and how to go on):
+ *  1. freeze-source: lock the application's accounts on the source, end their
+ *     sessions, disable its events. From here only the target will take writes.
+ *  2. drain: record the source's final binlog position; wait until the target applied it.
+ *  3. detach-target: stop and reset replication on the target.
+ *  4. open-target: unlock the accounts on the target and record its binlog
+ *     position right after (the unlock itself must not replicate back and
+ *     reopen the old source).
+ *  5. reverse-replication: the old source follows the target from that position,
+ *     so a rollback loses no write made on the target.
+ *  6. enable-events on the target. 7. switch-traffic.
+ */
+export async function cutover(ctx: MigrationContext, options: { force?: boolean; trafficSwitch?: TrafficSwitch } = {}): Promise<CutoverReport> {
+  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  try {
+    if (!ctx.journal.step('cutover:freeze-source')) await checkReady(ctx, options.force === true);
+    await cutoverStructure(ctx);
+    await journaled(ctx, 'cutover:enable-events', 'enable the held-back events on the target', async () => {
+      await setEvents(await ctx.server('target-master'), freezeRecord(ctx).events, 'ENABLE');
+      return {};
+    });
+    await journaled(ctx, 'cutover:switch-traffic', 'move the application to the target', async () => {
+      await (options.trafficSwitch ?? commandSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.outputs().target });
+      return {};
+    });
+    const report = await journaled(ctx, 'cutover', 'cutover complete', async () => ({
+      ok: true as const,
+      cutoverMs: Date.now() - freezeRecord(ctx).startedAtMs,
+      sourceFinal: ctx.journal.data<{ sourceFinal: BinlogPosition }>('cutover:drain')!.sourceFinal,
+      targetStart: ctx.journal.data<{ targetStart: BinlogPosition }>('cutover:open-target')!.targetStart,
+    }));
+    ctx.log.info(`cutover done in ${report.cutoverMs} ms: target-master takes the writes; the old source follows it (rollback: rds-live-migrate rollback; done: rds-live-migrate finalize)`);
+    return report as CutoverReport;
+  } finally {
+    release();
+  }
+}
+
+export function freezeRecord(ctx: MigrationContext): FreezeRecord {
+  return ctx.journal.data<FreezeRecord>('cutover:freeze-source')!;
+}
+
+async function checkReady(ctx: MigrationContext, force: boolean): Promise<void> {
+  if (!ctx.journal.isDone('catch-up')) throw new OperatorError('the target has not caught up yet', 'run `rds-live-migrate run` to the end first', 'cutover');
+  const problems: string[] = [];
+  const lag = await measureLag(ctx, await ctx.server('target-master'), await ctx.server('source-master'));
+  if (!lag.status.sqlRunning || lag.status.ioRunning !== 'Yes') problems.push(`replication is not running on the target (${lag.status.lastSqlError || lag.status.lastIoError || 'stopped'})`);
+  else if (lag.secondsBehind === null || lag.secondsBehind > ctx.config.migration.cutoverMaxLagSeconds) problems.push(`the target is ${lag.secondsBehind ?? '?'} s behind (limit ${ctx.config.migration.cutoverMaxLagSeconds} s)`);
+  const verify = ctx.journal.step('verify');
+  if (!verify || verify.data?.ok !== true) problems.push(verify ? 'the last verify found differences' : 'verify has not been run since the target started replicating');
+  if (!problems.length) return;
+  if (!force) throw new OperatorError(`cutover refused: ${problems.join('; ')}`, 'fix that (run `rds-live-migrate verify`), or pass --force to cut over anyway', 'cutover');
+  ctx.log.warn(`CUTOVER FORCED despite: ${problems.join('; ')}`);
+}
+
+/** Steps 1-5: after them only the target takes writes and the old source follows it. Rollback reuses them. */
+export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
+  const source = await ctx.server('source-master');
+  const target = await ctx.server('target-master');
+
+  await journaled(ctx, 'cutover:freeze-source', 'stop writes on source-master (lock application accounts, end sessions, disable events)', async () => {
+    const startedAtMs = Date.now();
+    const accounts = ctx.journal.step('cutover:freeze-source')?.data?.accounts as Account[] | undefined ?? (await unlockedAccounts(source, await applicationUsers(source, ctx)));
+    ctx.journal.started('cutover:freeze-source', { accounts });
+    const events = ctx.journal.data<{ eventsHeldBack: EventInfo[] }>('seed-target')?.eventsHeldBack ?? [];
+    await lockAccounts(source, accounts);
+    await setEvents(source, events, 'DISABLE');
+    const killed = await endSessions(ctx, source, accounts);
+    ctx.log.info(`source-master frozen: ${accounts.length} account(s) locked, ${killed} session(s) ended, ${events.length} event(s) disabled`);
+    return { accounts, events, startedAtMs } satisfies FreezeRecord;
+  });
+
+  await journaled(ctx, 'cutover:drain', "wait until the target applied the source's last write", async () => {
+    const sourceFinal = (await masterPosition(source))!;
+    await waitForPosition(ctx, target, sourceFinal, 120_000);
+    ctx.log.info(`target-master applied source-master up to its final position ${formatPosition(sourceFinal)}`);
+    return { sourceFinal };
+  });
+
+  await journaled(ctx, 'cutover:detach-target', 'stop and reset replication on the target', async () => {
+    await ctx.dialect.stopReplication(target);
+    await ctx.dialect.resetExternalMaster(target);
+    return {};
+  });
+
+  await journaled(ctx, 'cutover:open-target', 'unlock the application accounts on the target', async () => {
+    await unlockAccounts(target, freezeRecord(ctx).accounts);
+    const targetStart = (await masterPosition(target))!;
+    return { targetStart };
+  });
+
+  await journaled(ctx, 'cutover:reverse-replication', 'make the old source follow the target (the way back)', async () => {
+    const from = ctx.journal.data<{ targetStart: BinlogPosition }>('cutover:open-target')!.targetStart;
+    const status = await ctx.dialect.replicaStatus(source);
+    const outputs = ctx.outputs();
+    const host = ctx.config.migration.targetHostForSource ?? outputs.target.host;
+    if (status.configured) {
+      if (status.masterHost !== host || status.masterPort !== outputs.target.port) throw new OperatorError(`source-master already replicates from ${status.masterHost}:${status.masterPort}`, 'reset it by hand if that is left over, then run again', 'cutover');
+      if (!status.sqlRunning || status.ioRunning === 'No') await ctx.dialect.startReplication(source);
+      return { from, resumed: true };
+    }
+    const password = randomPassword();
+    // The user exists on the target since point-target; only its password is new. This ALTER replicates to the old source harmlessly.
+    await applyReplicationUser(ctx, [target], password);
+    await ctx.dialect.setExternalMaster(source, { host, port: outputs.target.port, user: ctx.config.migration.replicationUser, password, position: from, tls: ctx.config.migration.requireTls });
+    await ctx.dialect.startReplication(source);
+    ctx.log.info(`source-master now follows target-master from ${formatPosition(from)}`);
+    return { from, resumed: false };
+  });
+}

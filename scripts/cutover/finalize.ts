@@ -1,0 +1,31 @@
+import type { MigrationContext } from '../migrate/context.js';
+import { acquireRunLock } from '../migrate/journal.js';
+import { journaled } from '../migrate/journaled.js';
+import { OperatorError } from '../support/errors.js';
+
+/**
+ * Makes the cutover final: the old source stops following the target and the
+ * replication user is dropped on both. The old source is never deleted; its
+ * application accounts stay locked so nothing writes to it by mistake.
+ */
+export async function finalize(ctx: MigrationContext): Promise<Record<string, unknown>> {
+  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  try {
+    if (!ctx.journal.isDone('cutover')) throw new OperatorError('finalize comes after a completed cutover', 'run `rds-live-migrate cutover` first (or `rollback`)', 'finalize');
+    return await journaled(ctx, 'finalize', 'end reverse replication and remove the replication users', async () => {
+      const source = await ctx.server('source-master');
+      const target = await ctx.server('target-master');
+      if ((await ctx.dialect.replicaStatus(source)).configured) {
+        await ctx.dialect.stopReplication(source);
+        await ctx.dialect.resetExternalMaster(source);
+      }
+      const user = `'${ctx.config.migration.replicationUser}'@'%'`;
+      await target.query(`DROP USER IF EXISTS ${user}`);
+      await source.query(`DROP USER IF EXISTS ${user}`);
+      ctx.log.info('finalized: the old source no longer follows the target and is left untouched otherwise; delete it when you are ready');
+      return { finalizedAt: new Date().toISOString() };
+    });
+  } finally {
+    release();
+  }
+}

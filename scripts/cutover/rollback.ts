@@ -1,0 +1,100 @@
+import { formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
+import { waitForPosition } from '../migrate/catch-up.js';
+import type { MigrationContext } from '../migrate/context.js';
+import { acquireRunLock } from '../migrate/journal.js';
+import { journaled } from '../migrate/journaled.js';
+import { applyReplicationUser } from '../migrate/replication-user.js';
+import { OperatorError } from '../support/errors.js';
+import { randomPassword } from '../support/password.js';
+import { cutoverStructure, freezeRecord } from './cutover.js';
+import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
+import { endSessions, lockAccounts, setEvents, unlockAccounts } from './write-freeze.js';
+
+export interface RollbackReport extends Record<string, unknown> {
+  ok: true;
+  kind: 'aborted' | 'rolled-back';
+  rollbackMs: number;
+}
+
+const isCutoverOrRollback = (name: string) => name === 'cutover' || name.startsWith('cutover:') || name.startsWith('rollback:') || name === 'verify';
+
+/**
+ * Returns to the old source without losing a write made on the target, and
+ * leaves the migration where it was before cutover: the target replicating
+ * from the source, ready for another cutover once verified again.
+ *  - before the target was detached: only the source's freeze is undone;
+ *  - after: the structure of cutover is completed first (so the old source
+ *    follows the target), then the target is frozen, the source catches up,
+ *    is detached and reopened, and the target follows it again.
+ */
+export async function rollback(ctx: MigrationContext, options: { trafficSwitch?: TrafficSwitch } = {}): Promise<RollbackReport> {
+  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  try {
+    if (!ctx.journal.step('cutover:freeze-source')) throw new OperatorError('there is no cutover to roll back', 'nothing to do: the source still takes the writes', 'rollback');
+    const started = Date.now();
+    const source = await ctx.server('source-master');
+    const target = await ctx.server('target-master');
+    const trafficSwitch = options.trafficSwitch ?? commandSwitch(ctx);
+
+    if (!ctx.journal.isDone('cutover:detach-target')) {
+      // The target never left replication, so it took no write: undo the freeze, nothing else.
+      const { accounts, events } = (ctx.journal.step('cutover:freeze-source')!.data ?? { accounts: [], events: [] }) as ReturnType<typeof freezeRecord>;
+      await unlockAccounts(source, accounts ?? []);
+      await setEvents(source, events ?? [], 'ENABLE');
+      ctx.journal.archive(isCutoverOrRollback, 'cutover aborted before the target was detached');
+      ctx.log.info('cutover aborted: source-master takes writes again; the target still replicates from it');
+      return { ok: true, kind: 'aborted', rollbackMs: Date.now() - started };
+    }
+
+    await cutoverStructure(ctx);
+    const { accounts, events } = freezeRecord(ctx);
+
+    await journaled(ctx, 'rollback:freeze-target', 'stop writes on target-master', async () => {
+      await lockAccounts(target, accounts);
+      await setEvents(target, events, 'DISABLE');
+      await endSessions(ctx, target, accounts);
+      return {};
+    });
+    await journaled(ctx, 'rollback:drain', "wait until the old source applied the target's last write", async () => {
+      const targetFinal = (await masterPosition(target))!;
+      await waitForPosition(ctx, source, targetFinal, 120_000);
+      return { targetFinal };
+    });
+    await journaled(ctx, 'rollback:detach-source', 'stop and reset reverse replication on the old source', async () => {
+      await ctx.dialect.stopReplication(source);
+      await ctx.dialect.resetExternalMaster(source);
+      return {};
+    });
+    await journaled(ctx, 'rollback:reopen-source', 'unlock the application accounts on the source', async () => {
+      await unlockAccounts(source, accounts);
+      return { sourceStart: (await masterPosition(source))! };
+    });
+    await journaled(ctx, 'rollback:refollow', 'make the target follow the source again', async () => {
+      const from = ctx.journal.data<{ sourceStart: BinlogPosition }>('rollback:reopen-source')!.sourceStart;
+      const status = await ctx.dialect.replicaStatus(target);
+      if (!status.configured) {
+        const password = randomPassword();
+        await applyReplicationUser(ctx, [source], password);
+        const outputs = ctx.outputs();
+        await ctx.dialect.setExternalMaster(target, { host: ctx.config.migration.sourceHostForTarget ?? outputs.source.host, port: outputs.source.port, user: ctx.config.migration.replicationUser, password, position: from, tls: ctx.config.migration.requireTls });
+      }
+      await ctx.dialect.startReplication(target);
+      ctx.log.info(`target-master follows source-master again from ${formatPosition(from)}`);
+      return { from };
+    });
+    await journaled(ctx, 'rollback:enable-events', 'enable the events on the source again', async () => {
+      await setEvents(source, events, 'ENABLE');
+      return {};
+    });
+    await journaled(ctx, 'rollback:switch-traffic', 'move the application back to the source', async () => {
+      await trafficSwitch({ direction: 'to-source', role: 'source-master', endpoint: ctx.outputs().source });
+      return {};
+    });
+    ctx.journal.archive(isCutoverOrRollback, 'cutover rolled back');
+    const rollbackMs = Date.now() - started;
+    ctx.log.info(`rolled back in ${rollbackMs} ms: source-master takes the writes, target-master replicates from it; verify before the next cutover`);
+    return { ok: true, kind: 'rolled-back', rollbackMs };
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,34 @@
+import { execa } from 'execa';
+import type { Endpoint, ServerRole } from '../db/connection.js';
+import type { MigrationContext } from '../migrate/context.js';
+import { OperatorError } from '../support/errors.js';
+
+export interface SwitchRequest {
+  direction: 'to-target' | 'to-source';
+  role: ServerRole;
+  endpoint: Endpoint;
+}
+
+/** Moves the application. The default runs migration.trafficSwitchCommand; the demo passes its own. */
+export type TrafficSwitch = (request: SwitchRequest) => Promise<void>;
+
+export function commandSwitch(ctx: MigrationContext): TrafficSwitch {
+  return async (request) => {
+    const command = ctx.config.migration.trafficSwitchCommand;
+    if (!command) {
+      ctx.log.warn(`no migration.trafficSwitchCommand: point the application at ${request.role} ${request.endpoint.host}:${request.endpoint.port} NOW (the other side no longer accepts its logins)`);
+      return;
+    }
+    const [file, ...args] = command;
+    try {
+      await execa(file!, args, { env: { RLM_DIRECTION: request.direction, RLM_HOST: request.endpoint.host, RLM_PORT: String(request.endpoint.port) }, stdout: 'pipe', stderr: 'pipe', timeout: 120_000 });
+    } catch (err) {
+      const e = err as { exitCode?: number; stderr?: string };
+      throw new OperatorError(
+        `the traffic switch command failed (exit ${e.exitCode ?? '?'}): ${(e.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`,
+        `writes are safe: only ${request.role} accepts them. Move the application by hand or fix the command, then run the same command again to finish`,
+        'switch',
+      );
+    }
+  };
+}

@@ -1,0 +1,51 @@
+import { ident, type Server } from '../db/connection.js';
+import type { MigrationContext } from '../migrate/context.js';
+import type { Account } from '../migrate/copy-users.js';
+import type { EventInfo } from '../migrate/schema-inventory.js';
+import { OperatorError } from '../support/errors.js';
+
+// How writes are stopped on a server where nobody has SUPER: the application's
+// accounts are locked (new logins fail), their sessions are ended with
+// mysql.rds_kill (open transactions roll back), and its scheduled events are
+// disabled. Unlocking reverses it. Both are safe to repeat.
+
+const accountSql = (a: Account) => `'${a.user.replace(/'/g, "''")}'@'${a.host.replace(/'/g, "''")}'`;
+
+export async function unlockedAccounts(server: Server, accounts: Account[]): Promise<Account[]> {
+  if (!accounts.length) return [];
+  const locked = new Set(
+    (await server.query<{ user: string; host: string }>("SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')")).map((r) => `${r.user}@${r.host}`),
+  );
+  return accounts.filter((a) => !locked.has(`${a.user}@${a.host}`));
+}
+
+export async function lockAccounts(server: Server, accounts: Account[]): Promise<void> {
+  for (const a of accounts) await server.query(`ALTER USER ${accountSql(a)} ACCOUNT LOCK`);
+}
+
+export async function unlockAccounts(server: Server, accounts: Account[]): Promise<void> {
+  for (const a of accounts) await server.query(`ALTER USER ${accountSql(a)} ACCOUNT UNLOCK`);
+}
+
+/** Ends every session of the accounts and waits until they are gone (their open transactions roll back). */
+export async function endSessions(ctx: MigrationContext, server: Server, accounts: Account[], timeoutMs = 10_000): Promise<number> {
+  const users = [...new Set(accounts.map((a) => a.user))];
+  if (!users.length) return 0;
+  const list = users.map((u) => `'${u.replace(/'/g, "''")}'`).join(', ');
+  const deadline = Date.now() + timeoutMs;
+  let killed = 0;
+  for (;;) {
+    const sessions = await server.query<{ id: string }>(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER IN (${list}) AND ID <> CONNECTION_ID()`);
+    if (!sessions.length) return killed;
+    if (Date.now() > deadline) {
+      throw new OperatorError(`${server.where}: ${sessions.length} application session(s) still open ${timeoutMs / 1000} s after being killed`, 'a long rollback may be running; check SHOW PROCESSLIST and run the same command again', 'freeze');
+    }
+    for (const s of sessions) await ctx.dialect.killConnection(server, Number(s.id));
+    killed += sessions.length;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function setEvents(server: Server, events: EventInfo[], state: 'ENABLE' | 'DISABLE'): Promise<void> {
+  for (const e of events) await server.query(`ALTER EVENT ${ident(e.schema)}.${ident(e.name)} ${state}`);
+}

@@ -1,0 +1,19 @@
+import { crashIfRequested } from '../support/faults.js';
+import type { MigrationContext } from './context.js';
+
+/**
+ * Runs one named step unless the journal says it is done, and records it when
+ * it finishes. Each step must be safe to redo: a crash after its work and
+ * before its record means it runs again.
+ */
+export async function journaled<T extends Record<string, unknown>>(ctx: MigrationContext, name: string, title: string, work: () => Promise<T>): Promise<T> {
+  if (ctx.journal.isDone(name)) return (ctx.journal.data<T>(name) ?? {}) as T;
+  crashIfRequested('before', name);
+  ctx.log.info(`step ${name}: ${title}`);
+  const started = Date.now();
+  ctx.journal.started(name);
+  const data = await work();
+  crashIfRequested('after', name);
+  ctx.journal.done(name, data, Date.now() - started);
+  return data;
+}
