@@ -155,10 +155,11 @@ program
   .option('--dir <dir>', 'sandbox directory', DEFAULT_SANDBOX_DIR)
   .option('--scale <factor>', 'multiply the bulk data (1 = about 300k rows)', '1')
   .option('--keep', 'leave the sandbox running afterwards')
+  .option('--no-rollback', 'skip the cutover → rollback → cutover round trip; cut over once')
   .action(
-    action(async (log, _options, opts: { dir: string; scale: string; keep?: boolean }) => {
+    action(async (log, _options, opts: { dir: string; scale: string; keep?: boolean; rollback: boolean }) => {
       const { runDemo } = await import('./demo/demo.js');
-      return runDemo({ dir: opts.dir, scale: Number(opts.scale), keep: opts.keep === true, log });
+      return runDemo({ dir: opts.dir, scale: Number(opts.scale), keep: opts.keep === true, rollback: opts.rollback, log });
     }),
   );
 

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAgainstSource } from '../scripts/demo/scenario.js';
+import { verifyAtRest } from '../scripts/demo/scenario.js';
 import { createLog } from '../scripts/support/log.js';
 import { STEP_NAMES } from '../scripts/migrate/steps.js';
 import { journalOf, lastJson, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
@@ -25,7 +25,7 @@ async function assertNothingLost(sb: TestSandbox, workload: ReturnType<TestSandb
   await new Promise((r) => setTimeout(r, 500));
   const written = await workload.stop();
   assert.ok(written.committed > 50, `the workload should have kept writing (committed ${written.committed})`);
-  const result = await verifyAgainstSource(sb.state, written, quiet);
+  const result = await verifyAtRest(sb.state, written, quiet);
   assert.deepEqual(result.tables.filter((t) => !t.equal), [], 'every table checksum must match');
   assert.equal(result.tables.length, 8);
   assert.equal(result.acknowledgedWritesLost, 0);

@@ -1,16 +1,22 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
+import { cutover } from '../cutover/cutover.js';
+import { rollback } from '../cutover/rollback.js';
+import type { TrafficSwitch } from '../cutover/traffic-switch.js';
 import { MigrationContext } from '../migrate/context.js';
 import { runMigration } from '../migrate/migrator.js';
 import { sandboxDown, sandboxUp } from '../sandbox/sandbox.js';
 import type { Log } from '../support/log.js';
-import { loadShop, startWorkload, verifyAgainstSource } from './scenario.js';
+import { verifyMigration, type VerifyReport } from '../verify/verify.js';
+import { loadShop, startWorkload, verifyAtRest } from './scenario.js';
 import type { Workload } from './workload.js';
 
 export interface DemoOptions {
   dir: string;
   scale: number;
   keep: boolean;
+  /** Cut over, write on the target, roll back, then cut over again. @default true */
+  rollback: boolean;
   log: Log;
 }
 
@@ -21,8 +27,14 @@ export interface DemoReport {
   tablesCompared: number;
   checksumsMatch: boolean;
   mismatchedTables: string[];
+  onlineVerify: { ok: boolean; chunksCompared: number; rowsCompared: number; differences: number };
   acknowledgedWrites: number;
   acknowledgedWritesLost: number;
+  /** The longest window in which the workload could not commit, over the whole run (cutovers and rollback included). */
+  writeDowntimeMs: number;
+  cutoverMs: number;
+  rollbackTested: boolean;
+  rollbackMs: number | null;
   workloadErrors: number;
   durationsMs: Record<string, number>;
 }
@@ -36,10 +48,14 @@ async function timed<T>(durations: Record<string, number>, name: string, fn: () 
   }
 }
 
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
  * The whole product on the local sandbox: three RDS-like servers, a realistic
- * schema with bulk data, a live write workload that never stops during the
- * migration, then the migration itself, and a check that nothing was lost.
+ * schema with bulk data and a live write workload that never stops; then the
+ * migration, an online verify under writes, cutover (the workload follows the
+ * switch), writes on the target, a rollback that must lose none of them, a
+ * second cutover, and a check at rest that nothing was lost.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const { log } = options;
@@ -47,31 +63,57 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   if (existsSync(options.dir)) await sandboxDown(options.dir);
   const state = await timed(durationsMs, 'sandboxUp', () => sandboxUp(options.dir, (m) => log.info(m)));
   let workload: Workload | undefined;
+  const ctx = MigrationContext.open(loadConfig(state.configFile), log);
   try {
     log.info(`loading the shop schema and demo data (scale ${options.scale}) into source-master`);
     const app = await timed(durationsMs, 'loadData', () => loadShop(state, options.scale));
-    workload = startWorkload(state, app);
+    const live = startWorkload(state, app);
+    workload = live;
     log.info('live workload started on source-master: 4 writers committing continuously');
+    const follow: TrafficSwitch = async ({ endpoint }) => live.switchTo(endpoint);
 
-    const ctx = MigrationContext.open(loadConfig(state.configFile), log);
-    const run = await timed(durationsMs, 'migrate', () => runMigration(ctx)).finally(() => ctx.close());
+    const run = await timed(durationsMs, 'migrate', () => runMigration(ctx));
     for (const [step, ms] of Object.entries(run.durationsMs)) durationsMs[`step:${step}`] = ms;
-    log.info(`migration done while the workload kept writing (${workload.committed} commits so far); letting it run 2 s more`);
-    await new Promise((r) => setTimeout(r, 2000));
 
-    const written = await workload.stop();
+    const verifyOnline = async (name: string): Promise<VerifyReport> => {
+      const report = await timed(durationsMs, name, () => verifyMigration(ctx));
+      ctx.journal.done('verify', report, report.durationMs);
+      log.info(`online verify under writes: ${report.ok ? 'no difference' : 'DIFFERENCES'} (${report.chunksCompared} chunks, ${report.rowsCompared} rows; ${live.committed} commits so far)`);
+      return report;
+    };
+    const online = await verifyOnline('verify');
+
+    let rollbackMs: number | null = null;
+    if (options.rollback) {
+      await timed(durationsMs, 'cutover:first', () => cutover(ctx, { trafficSwitch: follow }));
+      await pause(2000);
+      log.info(`${live.committed} commits so far; rolling back to the source`);
+      rollbackMs = (await timed(durationsMs, 'rollback', () => rollback(ctx, { trafficSwitch: follow }))).rollbackMs;
+      await pause(1000);
+      await verifyOnline('verify:after-rollback');
+    }
+    const final = await timed(durationsMs, 'cutover', () => cutover(ctx, { trafficSwitch: follow }));
+    log.info(`cut over; the workload writes on target-master now (${live.committed} commits so far)`);
+    await pause(2000);
+
+    const written = await live.stop();
     workload = undefined;
-    const verification = await timed(durationsMs, 'verify', () => verifyAgainstSource(state, written, log));
-    const mismatched = verification.tables.filter((t) => !t.equal).map((t) => t.table);
+    const atRest = await timed(durationsMs, 'verifyAtRest', () => verifyAtRest(state, written, log, 'target-master'));
+    const mismatched = atRest.tables.filter((t) => !t.equal).map((t) => t.table);
     const result: DemoReport = {
-      ok: verification.checksumsMatch && verification.acknowledgedWritesLost === 0,
+      ok: atRest.checksumsMatch && atRest.acknowledgedWritesLost === 0 && online.ok,
       seedMethod: 'logical',
       rowsCopied: (run.steps['seed-target'] as { rowsCopied: number }).rowsCopied,
-      tablesCompared: verification.tables.length,
-      checksumsMatch: verification.checksumsMatch,
+      tablesCompared: atRest.tables.length,
+      checksumsMatch: atRest.checksumsMatch,
       mismatchedTables: mismatched,
+      onlineVerify: { ok: online.ok, chunksCompared: online.chunksCompared, rowsCompared: online.rowsCompared, differences: online.differences.length },
       acknowledgedWrites: written.committed,
-      acknowledgedWritesLost: verification.acknowledgedWritesLost,
+      acknowledgedWritesLost: atRest.acknowledgedWritesLost,
+      writeDowntimeMs: written.longestWriteGapMs,
+      cutoverMs: final.cutoverMs,
+      rollbackTested: rollbackMs !== null,
+      rollbackMs,
       workloadErrors: written.failed,
       durationsMs,
     };
@@ -80,6 +122,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     return result;
   } finally {
     await workload?.stop();
+    await ctx.close();
     if (!options.keep) await sandboxDown(options.dir);
     else log.info(`sandbox left running in ${state.dir} (config: ${state.configFile}); stop it with: npm run cli -- sandbox down --dir ${options.dir}`);
   }
@@ -90,8 +133,10 @@ function printSummary(log: Log, r: DemoReport): void {
     [
       `ok: ${r.ok}`,
       `rows copied by the seed: ${r.rowsCopied}`,
-      `tables compared: ${r.tablesCompared}, checksums match: ${r.checksumsMatch}${r.mismatchedTables.length ? ` (differ: ${r.mismatchedTables.join(', ')})` : ''}`,
+      `online verify under writes: ${r.onlineVerify.ok ? 'no difference' : `${r.onlineVerify.differences} differing chunk(s)`} (${r.onlineVerify.rowsCompared} rows)`,
+      `tables compared at rest: ${r.tablesCompared}, checksums match: ${r.checksumsMatch}${r.mismatchedTables.length ? ` (differ: ${r.mismatchedTables.join(', ')})` : ''}`,
       `acknowledged writes: ${r.acknowledgedWrites}, lost: ${r.acknowledgedWritesLost}`,
+      `write downtime: ${r.writeDowntimeMs} ms (longest gap between commits), cutover: ${r.cutoverMs} ms, rollback tested: ${r.rollbackTested}${r.rollbackMs !== null ? ` (${r.rollbackMs} ms)` : ''}`,
       `durations (ms): ${Object.entries(r.durationsMs).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     ].join('\n  '),
   );

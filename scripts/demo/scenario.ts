@@ -56,21 +56,26 @@ export interface Verification {
 }
 
 /**
- * Quiesces the application (writers stopped by the caller, its scheduled event
- * paused), waits until the target has applied the source's last event, then
- * compares every table and looks up every acknowledged write on the target.
+ * Quiesces the application (writers stopped by the caller, scheduled events
+ * paused on both servers), waits until the follower has applied the writable
+ * side's last event, then compares every table and looks up every
+ * acknowledged write on the writable side. `writable` is the source before
+ * cutover and the target after it.
  */
-export async function verifyAgainstSource(state: SandboxState, written: WorkloadResult, log: Log): Promise<Verification> {
-  const root = await rootConnection(join(state.dir, 'servers', 'source-master'));
-  await root.query('SET GLOBAL event_scheduler = OFF');
-  await root.end();
+export async function verifyAtRest(state: SandboxState, written: WorkloadResult, log: Log, writable: AdminRole = 'source-master'): Promise<Verification> {
+  for (const role of ['source-master', 'target-master'] as const) {
+    const root = await rootConnection(join(state.dir, 'servers', role));
+    await root.query('SET GLOBAL event_scheduler = OFF');
+    await root.end();
+  }
   const source = await connectSandboxAdmin(state, 'source-master');
   const target = await connectSandboxAdmin(state, 'target-master');
+  const [leader, follower] = writable === 'source-master' ? [source, target] : [target, source];
   const ctx = MigrationContext.open(loadConfig(state.configFile), log);
   try {
-    await waitForPosition(ctx, target, (await masterPosition(source))!);
+    await waitForPosition(ctx, follower, (await masterPosition(leader))!);
     const tables = await compareTableChecksums(source, target, [DEMO_DATABASE]);
-    const present = new Set((await target.query<{ k: string }>(`SELECT CONCAT(writer, ':', seq) AS k FROM ${DEMO_DATABASE}.workload_writes`)).map((r) => r.k));
+    const present = new Set((await leader.query<{ k: string }>(`SELECT CONCAT(writer, ':', seq) AS k FROM ${DEMO_DATABASE}.workload_writes`)).map((r) => r.k));
     const lost = written.acknowledged.filter((w) => !present.has(`${w.writer}:${w.seq}`)).length;
     return { tables, checksumsMatch: tables.length > 0 && tables.every((t) => t.equal), acknowledgedWritesLost: lost };
   } finally {
