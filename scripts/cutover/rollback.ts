@@ -36,9 +36,12 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     const target = await ctx.server('target-master');
     const trafficSwitch = options.trafficSwitch ?? commandSwitch(ctx);
 
-    if (!ctx.journal.isDone('cutover:detach-target')) {
-      // The target never left replication, so it took no write: undo the freeze, nothing else.
+    // A run killed inside detach-target may have reset the target without journaling it: ask the target.
+    const targetStatus = await ctx.dialect.replicaStatus(target);
+    if (!ctx.journal.isDone('cutover:detach-target') && targetStatus.configured) {
+      // The target never left replication, so it took no write: undo the freeze and make sure it replicates.
       const { accounts, events } = (ctx.journal.step('cutover:freeze-source')!.data ?? { accounts: [], events: [] }) as ReturnType<typeof freezeRecord>;
+      if (!targetStatus.sqlRunning || targetStatus.ioRunning === 'No') await ctx.dialect.startReplication(target);
       await unlockAccounts(source, accounts ?? []);
       await setEvents(source, events ?? [], 'ENABLE');
       ctx.journal.archive(isCutoverOrRollback, 'cutover aborted before the target was detached');
