@@ -112,6 +112,10 @@ export const migrationConfigSchema = z.strictObject({
         .array(z.string().min(1))
         .min(1)
         .default(['npx', 'cdktf', 'destroy', 'source-replica', '--auto-approve']),
+      /** Connections per side for the seed. @default twice the cores of the machine running it, at most 8 */
+      seedThreads: z.number().int().min(1).max(64).optional(),
+      /** Rows per chunk: the unit of parallelism and of resume. @default 50000 */
+      seedChunkRows: z.number().int().min(100).max(10_000_000).default(50_000),
       /** Routines, triggers, views and events whose DEFINER the target's master user cannot create: keep (preflight blocks) or rewrite to that user. @default keep */
       definers: z.enum(['keep', 'rewrite']).default('keep'),
       /** How replication is driven: RDS's mysql.rds_* procedures, or CHANGE MASTER on self-managed servers. @default rds */

@@ -1,3 +1,4 @@
+import type { Connection as CallbackConnection } from 'mysql2';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { OperatorError } from '../support/errors.js';
 import type { Credentials } from '../support/secrets.js';
@@ -70,6 +71,21 @@ export class Server {
     } catch (err) {
       const e = err as { code?: string; sqlMessage?: string };
       throw new OperatorError(`${this.where}: ${what} failed: ${e.code ?? 'error'}`, 'see the server error log; the statement is not shown because it holds a password', 'sql');
+    }
+  }
+
+  /**
+   * Streams the rows of a query with backpressure: the server is not read
+   * further while the consumer is busy, so memory stays flat however large the result.
+   */
+  async *stream(sql: string, params: unknown[] = []): AsyncGenerator<unknown[]> {
+    // The promise wrapper does not type its underlying callback connection, which is what can stream.
+    const core = (this.connection as unknown as { connection: CallbackConnection }).connection;
+    const rows = core.query({ sql, values: params, rowsAsArray: true }).stream({ highWaterMark: 256 });
+    try {
+      for await (const row of rows) yield row as unknown[];
+    } catch (err) {
+      throw this.queryError(err, sql);
     }
   }
 

@@ -5,7 +5,8 @@ import type { MigrationContext } from '../migrate/context.js';
 import { applicationUsers } from '../migrate/copy-users.js';
 import { baseTables } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
-import { chunkChecksumSql, chunks, chunkWhere, rowHashSql, tableShape, type Chunk, type TableShape } from './row-hash.js';
+import { chunks, chunkWhere, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
+import { chunkChecksumSql, rowHashSql } from './row-hash.js';
 import { diffSchema, diffUsers, type SchemaDifference } from './schema-diff.js';
 
 export interface ChunkDifference {

@@ -24,6 +24,7 @@ export async function shopSandbox(scale = 0.05): Promise<TestSandbox> {
   const state = await sandboxUp(dir);
   const app = await loadShop(state, scale);
   const output: string[] = [];
+  const workloads: Workload[] = [];
   return {
     state,
     app,
@@ -33,8 +34,16 @@ export async function shopSandbox(scale = 0.05): Promise<TestSandbox> {
       output.push(result.all ?? '');
       return result;
     },
-    workload: () => startWorkload(state, app),
-    down: () => sandboxDown(dir),
+    workload() {
+      const w = startWorkload(state, app);
+      workloads.push(w);
+      return w;
+    },
+    // Writers left running by a failed test would retry forever against stopped servers.
+    async down() {
+      await Promise.all(workloads.map((w) => w.stop()));
+      await sandboxDown(dir);
+    },
   };
 }
 

@@ -1,0 +1,68 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import type { Chunk } from '../db/key-chunks.js';
+
+interface TableProgress {
+  chunks: Chunk[];
+  done: number[];
+}
+
+interface ProgressFile {
+  version: 1;
+  tables: Record<string, TableProgress>;
+}
+
+// Chunk bounds are key values; binary keys come back as Buffers, which JSON cannot hold as such.
+const encode = (_key: string, value: unknown) =>
+  value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)
+    ? { $hex: Buffer.from((value as { data: number[] }).data).toString('hex') }
+    : value;
+const decode = (_key: string, value: unknown) => (value && typeof value === 'object' && '$hex' in (value as object) ? Buffer.from((value as { $hex: string }).$hex, 'hex') : value);
+
+/**
+ * Which chunks of which table are committed on the target, saved atomically
+ * after each one (a chunk is tens of thousands of rows, so this is cheap).
+ * After a crash, chunks not marked done are emptied on the target and copied
+ * again: one committed but not yet marked costs time, not data.
+ */
+export class SeedProgress {
+  private state: ProgressFile;
+
+  constructor(private readonly file: string) {
+    this.state = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8'), decode) as ProgressFile) : { version: 1, tables: {} };
+  }
+
+  plan(table: string): Chunk[] | undefined {
+    return this.state.tables[table]?.chunks;
+  }
+
+  setPlan(table: string, chunks: Chunk[]): void {
+    this.state.tables[table] = { chunks, done: [] };
+    this.save();
+  }
+
+  isDone(table: string, index: number): boolean {
+    return this.state.tables[table]?.done.includes(index) ?? false;
+  }
+
+  markDone(table: string, index: number): void {
+    this.state.tables[table]!.done.push(index);
+    this.save();
+  }
+
+  counts(): { chunks: number; done: number } {
+    const all = Object.values(this.state.tables);
+    return { chunks: all.reduce((n, t) => n + t.chunks.length, 0), done: all.reduce((n, t) => n + t.done.length, 0) };
+  }
+
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(this.state, encode));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+  }
+}

@@ -1,0 +1,141 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from '../scripts/db/connection.js';
+import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
+import { parallelSeed } from '../scripts/seed/parallel-seed.js';
+import { SeedProgress } from '../scripts/seed/seed-progress.js';
+import { splitCreateTable } from '../scripts/seed/table-definition.js';
+import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { createLog } from '../scripts/support/log.js';
+import { compareTableChecksums } from '../scripts/verify/checksums.js';
+import { rowHashSql } from '../scripts/verify/row-hash.js';
+import { tableShape } from '../scripts/db/key-chunks.js';
+import { shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+
+const quiet = createLog({ quiet: true });
+
+// Every column type MariaDB 10.11 has, with the values that break naive copies.
+const TYPES_TABLE = `CREATE TABLE types.every_type (
+  id INT NOT NULL PRIMARY KEY,
+  ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, mi MEDIUMINT, i INT, bi BIGINT, biu BIGINT UNSIGNED,
+  dec65 DECIMAL(65,30), f FLOAT, d DOUBLE, b1 BIT(1), b64 BIT(64),
+  dt DATE, dtm DATETIME(6), ts TIMESTAMP(6) NULL, tm TIME(6), y YEAR,
+  c CHAR(10), vc VARCHAR(300), latin VARCHAR(50) CHARACTER SET latin1, bin BINARY(16), vbin VARBINARY(300),
+  tt TINYTEXT, tx TEXT, mt MEDIUMTEXT, lt LONGTEXT, tb TINYBLOB, bl BLOB, mb MEDIUMBLOB, lb LONGBLOB,
+  e ENUM('a','b','c d'), st SET('x','y','z'), j JSON,
+  g GEOMETRY, pt POINT, ls LINESTRING, pg POLYGON, mpt MULTIPOINT, mls MULTILINESTRING, mpg MULTIPOLYGON, gc GEOMETRYCOLLECTION,
+  ip6 INET6, ip4 INET4, u UUID,
+  gen_v VARCHAR(320) AS (CONCAT(c, '/', vc)) VIRTUAL, gen_s BIGINT AS (bi DIV 2) STORED
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+const ROWS = [
+  `(1, -128, 255, -32768, -8388608, -2147483648, -9223372036854775808, 18446744073709551615,
+    12345678901234567890123456789012345.123456789012345678901234567890, 3.4028235e38, -1.7976931348623157e308, b'1', b'1111111111111111111111111111111111111111111111111111111111111111',
+    '0000-00-00', '0000-00-00 00:00:00', '1970-01-01 00:00:01.000001', '-838:59:59.000000', 0,
+    'a  ', 'Zoë 🚀 \\\\ back\\\\slash '' quote "dq" \\t tab', 'café', UNHEX('00FF00000000000000000000000000AB'), UNHEX('000000'),
+    '', 'NULL', REPEAT('ü', 10000), REPEAT('x', 70000), UNHEX('00'), UNHEX(REPEAT('00FF', 1000)), '', UNHEX(REPEAT('AB', 100000)),
+    'c d', 'x,z', '{"k": [1, 2.5, null, "ü"], "nested": {"t": true}}',
+    ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POINT(-0.5 1e10)'), ST_GeomFromText('LINESTRING(0 0, 1 1, 2 0)'),
+    ST_GeomFromText('POLYGON((0 0, 4 0, 4 4, 0 4, 0 0), (1 1, 2 1, 2 2, 1 1))'), ST_GeomFromText('MULTIPOINT(0 0, 1 1)'),
+    ST_GeomFromText('MULTILINESTRING((0 0, 1 1), (2 2, 3 3))'), ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))'),
+    ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1), LINESTRING(0 0, 1 1))'),
+    '2001:db8::1', '192.168.0.1', '123e4567-e89b-12d3-a456-426655440000', DEFAULT, DEFAULT)`,
+  `(2, 127, 0, 32767, 8388607, 2147483647, 9223372036854775807, 0, -0.000000000000000000000000000001, -1.17549435e-38, 2.2250738585072014e-308, b'0', b'0',
+    '9999-12-31', '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999999', '838:59:59.000000', 2155,
+    '', '', '', UNHEX('00000000000000000000000000000000'), '', '', '', '', '', '', '', '', '',
+    'a', '', '[]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '::', '0.0.0.0', '00000000-0000-0000-0000-000000000000', DEFAULT, DEFAULT)`,
+  `(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, DEFAULT, DEFAULT)`,
+];
+
+async function rowHashes(server: Server, table: string): Promise<Map<string, string>> {
+  const [schema, name] = table.split('.') as [string, string];
+  const shape = await tableShape(server, schema, name);
+  const rows = await server.query<{ k: string; h: string }>(`SELECT CONCAT_WS(',', ${shape.key.length ? shape.key.map((k) => `\`${k}\``).join(', ') : "'all'"}) AS k, ${rowHashSql(shape)} AS h FROM ${schema}.${name}`);
+  return new Map(rows.map((r, i) => [shape.key.length ? r.k : String(i), r.h]));
+}
+
+describe('the parallel seed', () => {
+  let sb: TestSandbox;
+  let source: Server;
+  let target: Server;
+  const progressFile = () => join(sb.state.dir, 'seed-test-progress.json');
+  const seed = (databases: string[], chunkRows = 50_000) =>
+    parallelSeed({
+      databases,
+      chunkRows,
+      threads: 3,
+      rewriteDefiners: false,
+      progress: new SeedProgress(progressFile()),
+      log: quiet,
+      connectSource: () => connectSandboxAdmin(sb.state, 'source-master'),
+      connectTarget: () => connectSandboxAdmin(sb.state, 'target-master'),
+    });
+
+  before(async () => {
+    sb = await shopSandbox(0.01);
+    source = await connectSandboxAdmin(sb.state, 'source-master');
+    target = await connectSandboxAdmin(sb.state, 'target-master');
+  });
+  after(async () => {
+    await Promise.all([source.close(), target.close()]);
+    await sb.down();
+  });
+
+  test('keeps every value of every column type exactly, and a table without a primary key with its duplicate rows', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
+    await root.query('CREATE DATABASE types');
+    await root.query(TYPES_TABLE);
+    await root.query(`INSERT INTO types.every_type VALUES ${ROWS.join(',\n')}`);
+    await root.query('CREATE TABLE types.no_pk (a INT, b VARCHAR(10), c BLOB) ENGINE=InnoDB');
+    await root.query("INSERT INTO types.no_pk VALUES (1, 'dup', 'x'), (1, 'dup', 'x'), (NULL, NULL, NULL), (2, '', ''), (2, '', '')");
+    await root.end();
+    rmSync(progressFile(), { force: true });
+
+    const result = await seed(['types']);
+    assert.equal(result.tables, 2);
+    const compared = await compareTableChecksums(source, target, ['types']);
+    assert.deepEqual(compared.filter((t) => !t.equal), [], JSON.stringify(compared));
+    for (const table of ['types.every_type', 'types.no_pk']) {
+      assert.deepEqual(await rowHashes(target, table), await rowHashes(source, table), `${table} rows differ`);
+    }
+    assert.equal(Number(await target.value('SELECT COUNT(*) FROM types.no_pk')), 5);
+    const [row] = await target.query<{ v: string; hexbin: string; gen: string }>("SELECT vc AS v, HEX(bin) AS hexbin, gen_s AS gen FROM types.every_type WHERE id = 1");
+    assert.equal(row!.hexbin, '00FF00000000000000000000000000AB');
+    assert.equal(row!.gen, '-4611686018427387904');
+  });
+
+  test('resumes per chunk: done chunks are skipped, a half-copied one is emptied and copied again', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query('CREATE DATABASE resume');
+    await root.query('CREATE TABLE resume.t (id INT PRIMARY KEY, v VARCHAR(20), KEY ix_v (v))');
+    await root.query("INSERT INTO resume.t SELECT seq, CONCAT('v', seq) FROM resume.seq_1_to_1000");
+    await root.end();
+    rmSync(progressFile(), { force: true });
+
+    // A first run that "died": the plan is made, chunk 0 and 1 are done, chunk 2 is half there and not marked.
+    const progress = new SeedProgress(progressFile());
+    progress.setPlan('resume.t', [{ lower: 1, upper: 100 }, { lower: 101, upper: 200 }, { lower: 201, upper: 300 }, ...Array.from({ length: 7 }, (_, i) => ({ lower: 301 + i * 100, upper: i === 6 ? undefined : 400 + i * 100 }))]);
+    progress.markDone('resume.t', 0);
+    progress.markDone('resume.t', 1);
+    await target.query('CREATE DATABASE resume');
+    await target.query('CREATE TABLE resume.t (id INT PRIMARY KEY, v VARCHAR(20))');
+    await target.query("INSERT INTO resume.t SELECT seq, CONCAT('v', seq) FROM resume.seq_1_to_250");
+
+    const result = await seed(['resume'], 100);
+    assert.equal(result.rowsCopied, 800, 'the two done chunks (200 rows) are not copied again');
+    assert.equal(Number(await target.value('SELECT COUNT(*) FROM resume.t')), 1000);
+    assert.deepEqual((await compareTableChecksums(source, target, ['resume'])).filter((t) => !t.equal), []);
+    assert.equal(Number(await target.value("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'resume' AND INDEX_NAME = 'ix_v'")), 1, 'the deferred index is built');
+  });
+
+  test('defers secondary indexes and foreign keys but keeps the key an AUTO_INCREMENT column needs', () => {
+    const create = 'CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `a` int(11) DEFAULT NULL,\n  `p` int(11) DEFAULT NULL,\n  KEY `ix_id` (`id`),\n  UNIQUE KEY `uq_a` (`a`),\n  CONSTRAINT `fk_p` FOREIGN KEY (`p`) REFERENCES `parent` (`id`),\n  CONSTRAINT `chk_a` CHECK (`a` > 0)\n) ENGINE=InnoDB';
+    const { base, deferred } = splitCreateTable(create, 'id');
+    assert.deepEqual(deferred, ['ADD UNIQUE KEY `uq_a` (`a`)', 'ADD CONSTRAINT `fk_p` FOREIGN KEY (`p`) REFERENCES `parent` (`id`)']);
+    assert.match(base, /KEY `ix_id` \(`id`\),\n {2}CONSTRAINT `chk_a` CHECK \(`a` > 0\)\n\) ENGINE=InnoDB/);
+  });
+});
