@@ -163,4 +163,19 @@ program
     }),
   );
 
+program
+  .command('bench')
+  .description('time seeding against mysqldump|gzip, a direct pipe, mydumper/myloader and a server-side floor, on the same data')
+  .option('--dir <dir>', 'sandbox directory for the bench', '.bench')
+  .option('--rows <list>', 'rows per table (4 tables), comma-separated for several sizes; 500000 is about 0.5 GB', '500000')
+  .option('--threads <n>', 'connections per side for ours and for mydumper/myloader (default: twice the cores, at most 8)')
+  .action(
+    action(async (log, _options, opts: { dir: string; rows: string; threads?: string }) => {
+      const { runBench, printBench } = await import('./bench/bench.js');
+      const result = await runBench({ dir: opts.dir, sizes: opts.rows.split(',').map(Number), threads: opts.threads ? Number(opts.threads) : undefined, log });
+      printBench(log, result.sizes);
+      return result;
+    }),
+  );
+
 await program.parseAsync(process.argv);
