@@ -13,13 +13,15 @@ export function parameterGroupFamily(engine: EngineFamily, engineVersion: string
 }
 
 /**
- * Parameters the target needs to take part in replication and to accept the
- * seeded routines and triggers from a master user without SUPER.
+ * Parameters the target needs to take part in replication, to accept the
+ * seeded routines and triggers from a master user without SUPER, and to load
+ * the seed with LOAD DATA LOCAL.
  */
 export function replicationParameters(engine: EngineFamily): Record<string, string> {
   const common = {
     binlog_format: 'ROW',
     log_bin_trust_function_creators: '1',
+    local_infile: '1',
   };
   return engine === 'mariadb' ? { ...common, binlog_row_image: 'FULL' } : { ...common, binlog_row_image: 'full' };
 }

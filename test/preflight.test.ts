@@ -47,6 +47,7 @@ describe('preflight finds what would break the migration, and changes nothing', 
     await targetRoot.query('CREATE DATABASE leftover');
     await targetRoot.query('CREATE TABLE leftover.t (id INT PRIMARY KEY)');
     await targetRoot.query('SET GLOBAL server_id = 1');
+    await targetRoot.query('SET GLOBAL local_infile = 0');
     // Let the replica apply the new tables so it is what preflight inventories.
     await new Promise((r) => setTimeout(r, 1000));
     try {
@@ -65,6 +66,7 @@ describe('preflight finds what would break the migration, and changes nothing', 
       assert.equal(finding(plan, 'target-not-empty').severity, 'block');
       assert.match(finding(plan, 'target-not-empty').message, /target-master is not empty: leftover \(1 tables\)/);
       assert.match(finding(plan, 'server-id').message, /target-master and source-master have the same server_id 1/);
+      assert.match(finding(plan, 'local-infile').fix, /set local_infile = 1 in the target parameter group/);
 
       const run = await sb.cli(['run']);
       assert.equal(run.exitCode, 1);
@@ -83,6 +85,7 @@ describe('preflight finds what would break the migration, and changes nothing', 
       await sourceRoot.query('DROP VIEW shop.report');
       await targetRoot.query('DROP DATABASE leftover');
       await targetRoot.query('SET GLOBAL server_id = 3');
+      await targetRoot.query('SET GLOBAL local_infile = 1');
       await Promise.all([sourceRoot.end(), targetRoot.end()]);
     }
   });

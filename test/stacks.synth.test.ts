@@ -60,6 +60,7 @@ test('the parameter group has the engine family, ROW binlogs and trusts function
   const params = Object.fromEntries((group.parameter as { name: string; value: string }[]).map((p) => [p.name, p.value]));
   assert.equal(params.binlog_format, 'ROW');
   assert.equal(params.log_bin_trust_function_creators, '1');
+  assert.equal(params.local_infile, '1');
 });
 
 test('RDS MySQL 8 gets a mysql8.0 parameter group', () => {

@@ -113,6 +113,10 @@ export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
     }
   }
 
+  if (target && !journal.isDone('seed-target') && String(await target.value('SELECT @@GLOBAL.local_infile')) !== '1') {
+    add({ id: 'local-infile', severity: 'block', server: 'target-master', message: 'target-master has local_infile off; the seed loads with LOAD DATA LOCAL', fix: 'set local_infile = 1 in the target parameter group (the target stack does), then run again' });
+  }
+
   if (target && !journal.step('seed-target')) {
     const used = await target.query<{ schema: string; tables: string }>(
       `SELECT TABLE_SCHEMA AS \`schema\`, COUNT(*) AS tables FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN (${inList(SYSTEM_SCHEMAS)}) GROUP BY TABLE_SCHEMA`,

@@ -60,30 +60,49 @@ export async function tableDefinition(server: Server, schema: string, name: stri
   };
 }
 
-const HEX_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection']);
+const GEOMETRY_TYPES = new Set(['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection']);
+const PLAIN_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'decimal', 'double', 'year', 'date', 'datetime', 'timestamp', 'time']);
+const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'enum', 'set', 'json']);
+
+/** Escapes a value for LOAD DATA's defaults (tab-separated, backslash escapes), byte by byte. */
+const escaped = (expr: string) => `REPLACE(REPLACE(REPLACE(REPLACE(CAST(${expr} AS BINARY), 0x5C, 0x5C5C), 0x09, 0x5C74), 0x0A, 0x5C6E), 0x00, 0x5C30)`;
+
+interface LoadColumn {
+  /** What the source selects for this column: never NULL (NULL is rendered as \N). */
+  select: string;
+  /** The column, or a user variable with a SET that converts it, in LOAD DATA's column list. */
+  target: string;
+  set?: string;
+}
 
 /**
- * A SQL expression that renders one column as a SQL literal, computed by the
- * source server: binary data as hex (no charset can touch it), BIT as b'…',
- * FLOAT widened to DOUBLE, everything else through QUOTE(), which also turns NULL into NULL.
+ * How each column travels as LOAD DATA text, rendered by the source server in
+ * the column's own bytes (a binary session: no character set conversion on
+ * either side): strings and binary data escaped, numbers and times as text,
+ * FLOAT widened to DOUBLE (its 6-digit text form does not round-trip), BIT as
+ * a number and geometry as hex, both converted back by a SET clause, and
+ * types with a text form of their own (INET6, UUID…) as text.
  */
-export function literalSql(column: ColumnInfo): string {
+function loadColumn(column: ColumnInfo, i: number): LoadColumn {
   const c = ident(column.name);
-  if (HEX_TYPES.has(column.dataType)) return `IF(${c} IS NULL, 'NULL', IF(LENGTH(${c}) = 0, '''''', CONCAT('0x', HEX(${c}))))`;
-  if (column.dataType === 'bit') return `IF(${c} IS NULL, 'NULL', CONCAT('b''', BIN(${c}), ''''))`;
-  // FLOAT prints with 6 significant digits, which does not round-trip (mysqldump loses it the same way);
-  // widened to DOUBLE it prints exactly, and storing that into FLOAT gives back the same value.
-  if (column.dataType === 'float') return `QUOTE(CAST(${c} AS DOUBLE))`;
-  return `QUOTE(${c})`;
+  const nullable = (expr: string) => `IFNULL(${expr}, 0x5C4E)`;
+  if (TEXT_TYPES.has(column.dataType)) return { select: nullable(escaped(c)), target: c };
+  if (column.dataType === 'float') return { select: nullable(`CAST(${c} AS DOUBLE)`), target: c };
+  if (column.dataType === 'bit') return { select: nullable(`CAST(${c} AS UNSIGNED)`), target: `@v${i}`, set: `${c} = CAST(@v${i} AS UNSIGNED)` };
+  if (GEOMETRY_TYPES.has(column.dataType)) return { select: nullable(`HEX(${c})`), target: `@v${i}`, set: `${c} = UNHEX(@v${i})` };
+  if (PLAIN_TYPES.has(column.dataType)) return { select: nullable(c), target: c };
+  // INET4, INET6, UUID and other types with a text form: binary input would be read as their binary form.
+  return { select: nullable(escaped(`CAST(${c} AS CHAR)`)), target: `@v${i}`, set: `${c} = CONVERT(@v${i} USING utf8mb4)` };
 }
 
-/** SELECT that returns each row as one ready-made `(v1,v2,…)` tuple string. */
-export function tupleSelectSql(def: TableDefinition): string {
-  const cols = def.columns.filter((c) => !c.generated);
-  return `SELECT CONCAT('(', CONCAT_WS(',', ${cols.map(literalSql).join(', ')}), ')') AS t FROM ${ident(def.schema)}.${ident(def.name)}`;
+/** SELECT that returns each row as one ready-made LOAD DATA line (without its newline). */
+export function loadLineSelectSql(def: TableDefinition): string {
+  const cols = def.columns.filter((c) => !c.generated).map(loadColumn);
+  return `SELECT CONCAT_WS(0x09, ${cols.map((c) => c.select).join(', ')}) FROM ${ident(def.schema)}.${ident(def.name)}`;
 }
 
-export function insertPrefixSql(def: TableDefinition): string {
-  const cols = def.columns.filter((c) => !c.generated).map((c) => ident(c.name));
-  return `INSERT INTO ${ident(def.schema)}.${ident(def.name)} (${cols.join(', ')}) VALUES `;
+export function loadDataSql(def: TableDefinition): string {
+  const cols = def.columns.filter((c) => !c.generated).map(loadColumn);
+  const sets = cols.filter((c) => c.set).map((c) => c.set);
+  return `LOAD DATA LOCAL INFILE 'rds-live-migrate-chunk' INTO TABLE ${ident(def.schema)}.${ident(def.name)} CHARACTER SET binary (${cols.map((c) => c.target).join(', ')})${sets.length ? ` SET ${sets.join(', ')}` : ''}`;
 }
