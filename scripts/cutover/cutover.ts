@@ -9,7 +9,7 @@ import type { EventInfo } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 import { randomPassword } from '../support/password.js';
 import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
-import { endSessions, lockAccounts, setEvents, unlockAccounts, unlockedAccounts } from './write-freeze.js';
+import { freezeWrites, setEvents, unlockAccounts, unlockedAccounts } from './write-freeze.js';
 
 export interface FreezeRecord extends Record<string, unknown> {
   accounts: Account[];
@@ -93,9 +93,7 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
     const accounts = ctx.journal.step('cutover:freeze-source')?.data?.accounts as Account[] | undefined ?? (await unlockedAccounts(source, await applicationUsers(source, ctx)));
     ctx.journal.started('cutover:freeze-source', { accounts });
     const events = ctx.journal.data<{ eventsHeldBack: EventInfo[] }>('seed-target')?.eventsHeldBack ?? [];
-    await lockAccounts(source, accounts);
-    await setEvents(source, events, 'DISABLE');
-    const killed = await endSessions(ctx, source, accounts);
+    const killed = await freezeWrites(ctx, source, accounts, events);
     ctx.log.info(`source-master frozen: ${accounts.length} account(s) locked, ${killed} session(s) ended, ${events.length} event(s) disabled`);
     return { accounts, events, startedAtMs } satisfies FreezeRecord;
   });

@@ -8,7 +8,7 @@ import { OperatorError } from '../support/errors.js';
 import { randomPassword } from '../support/password.js';
 import { cutoverStructure, freezeRecord } from './cutover.js';
 import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
-import { endSessions, lockAccounts, setEvents, unlockAccounts } from './write-freeze.js';
+import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
 
 export interface RollbackReport extends Record<string, unknown> {
   ok: true;
@@ -53,9 +53,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     const { accounts, events } = freezeRecord(ctx);
 
     await journaled(ctx, 'rollback:freeze-target', 'stop writes on target-master', async () => {
-      await lockAccounts(target, accounts);
-      await setEvents(target, events, 'DISABLE');
-      await endSessions(ctx, target, accounts);
+      await freezeWrites(ctx, target, accounts, events);
       return {};
     });
     await journaled(ctx, 'rollback:drain', "wait until the old source applied the target's last write", async () => {

@@ -49,3 +49,10 @@ export async function endSessions(ctx: MigrationContext, server: Server, account
 export async function setEvents(server: Server, events: EventInfo[], state: 'ENABLE' | 'DISABLE'): Promise<void> {
   for (const e of events) await server.query(`ALTER EVENT ${ident(e.schema)}.${ident(e.name)} ${state}`);
 }
+
+/** Stops the application's writes on one server: accounts locked, events disabled, sessions ended. */
+export async function freezeWrites(ctx: MigrationContext, server: Server, accounts: Account[], events: EventInfo[]): Promise<number> {
+  await lockAccounts(server, accounts);
+  await setEvents(server, events, 'DISABLE');
+  return endSessions(ctx, server, accounts);
+}

@@ -41,53 +41,35 @@ async function rdsRetention(server: Server): Promise<number | null> {
   return value === null || value === undefined ? null : Number(value);
 }
 
-export const rdsMariadb: ReplicationDialect = {
-  name: 'RDS MariaDB',
-  async setBinlogRetentionHours(server, hours) {
-    await server.query("CALL mysql.rds_set_configuration('binlog retention hours', ?)", [hours]);
-  },
-  binlogRetentionHours: rdsRetention,
-  async stopReplication(server) {
-    await server.query('CALL mysql.rds_stop_replication');
-  },
-  async startReplication(server) {
-    await server.query('CALL mysql.rds_start_replication');
-  },
-  async setExternalMaster(server, m) {
-    await server.querySecret('CALL mysql.rds_set_external_master(?, ?, ?, ?, ?, ?, ?)', [m.host, m.port, m.user, m.password, m.position.file, m.position.pos, m.tls ? 1 : 0], 'mysql.rds_set_external_master');
-  },
-  async resetExternalMaster(server) {
-    await server.query('CALL mysql.rds_reset_external_master');
-  },
-  async replicaStatus(server) {
-    return parseReplicaStatus(await server.one('SHOW SLAVE STATUS'));
-  },
-  killConnection: rdsKill,
-};
+/** RDS MariaDB and RDS MySQL 8 differ only in the names of the procedures and of the status statement. */
+function rdsDialect(name: string, names: { setExternal: string; resetExternal: string; status: string }): ReplicationDialect {
+  return {
+    name,
+    async setBinlogRetentionHours(server, hours) {
+      await server.query("CALL mysql.rds_set_configuration('binlog retention hours', ?)", [hours]);
+    },
+    binlogRetentionHours: rdsRetention,
+    async stopReplication(server) {
+      await server.query('CALL mysql.rds_stop_replication');
+    },
+    async startReplication(server) {
+      await server.query('CALL mysql.rds_start_replication');
+    },
+    async setExternalMaster(server, m) {
+      await server.querySecret(`CALL mysql.${names.setExternal}(?, ?, ?, ?, ?, ?, ?)`, [m.host, m.port, m.user, m.password, m.position.file, m.position.pos, m.tls ? 1 : 0], `mysql.${names.setExternal}`);
+    },
+    async resetExternalMaster(server) {
+      await server.query(`CALL mysql.${names.resetExternal}`);
+    },
+    async replicaStatus(server) {
+      return parseReplicaStatus(await server.one(names.status));
+    },
+    killConnection: rdsKill,
+  };
+}
 
-export const rdsMysql: ReplicationDialect = {
-  name: 'RDS MySQL 8',
-  async setBinlogRetentionHours(server, hours) {
-    await server.query("CALL mysql.rds_set_configuration('binlog retention hours', ?)", [hours]);
-  },
-  binlogRetentionHours: rdsRetention,
-  async stopReplication(server) {
-    await server.query('CALL mysql.rds_stop_replication');
-  },
-  async startReplication(server) {
-    await server.query('CALL mysql.rds_start_replication');
-  },
-  async setExternalMaster(server, m) {
-    await server.querySecret('CALL mysql.rds_set_external_source(?, ?, ?, ?, ?, ?, ?)', [m.host, m.port, m.user, m.password, m.position.file, m.position.pos, m.tls ? 1 : 0], 'mysql.rds_set_external_source');
-  },
-  async resetExternalMaster(server) {
-    await server.query('CALL mysql.rds_reset_external_source');
-  },
-  async replicaStatus(server) {
-    return parseReplicaStatus(await server.one('SHOW REPLICA STATUS'));
-  },
-  killConnection: rdsKill,
-};
+export const rdsMariadb = rdsDialect('RDS MariaDB', { setExternal: 'rds_set_external_master', resetExternal: 'rds_reset_external_master', status: 'SHOW SLAVE STATUS' });
+export const rdsMysql = rdsDialect('RDS MySQL 8', { setExternal: 'rds_set_external_source', resetExternal: 'rds_reset_external_source', status: 'SHOW REPLICA STATUS' });
 
 /** A self-managed MariaDB/MySQL where the admin user may run CHANGE MASTER itself. */
 export const selfManaged: ReplicationDialect = {
