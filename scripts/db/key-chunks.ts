@@ -62,3 +62,34 @@ export async function* chunks(server: Server, shape: TableShape, size: number): 
     if (lower === undefined || lower === null) return;
   }
 }
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+
+/**
+ * Chunks for a copy of a table that does not change (the frozen replica): on an
+ * integer key, equal-width ranges from MIN, MAX and the row estimate (no index
+ * walk at all); on any other key, the index walk of `chunks`.
+ */
+export async function copyChunks(server: Server, shape: TableShape, size: number, estimatedRows: number): Promise<Chunk[]> {
+  const first = shape.key[0];
+  const type = first ? await server.value<string>('SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [shape.schema, shape.name, first]) : undefined;
+  if (!first || !type || !INTEGER_TYPES.has(type.toLowerCase())) {
+    const out: Chunk[] = [];
+    for await (const chunk of chunks(server, shape, size)) out.push(chunk);
+    return out;
+  }
+  const table = `${ident(shape.schema)}.${ident(shape.name)}`;
+  const bounds = await server.one<{ lo: string | null; hi: string | null }>(`SELECT MIN(${ident(first)}) AS lo, MAX(${ident(first)}) AS hi FROM ${table}`);
+  if (!bounds || bounds.lo === null || bounds.hi === null) return [{}];
+  const lo = BigInt(bounds.lo);
+  const hi = BigInt(bounds.hi);
+  const parts = BigInt(Math.max(1, Math.ceil(estimatedRows / size)));
+  const width = (hi - lo + 1n + parts - 1n) / parts;
+  const out: Chunk[] = [];
+  for (let start = lo; start <= hi; start += width) {
+    const end = start + width - 1n;
+    // The last chunk is open-ended: an estimate that was low must not leave rows behind.
+    out.push(end >= hi ? { lower: start.toString() } : { lower: start.toString(), upper: end.toString() });
+  }
+  return out;
+}

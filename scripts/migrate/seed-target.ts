@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ident, Server, type Server as ServerType } from '../db/connection.js';
+import { ident, Server } from '../db/connection.js';
 import { parallelSeed } from '../seed/parallel-seed.js';
 import { SeedProgress } from '../seed/seed-progress.js';
 import type { MigrationContext } from './context.js';
@@ -65,7 +65,7 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
  * DISABLE ON SLAVE, which is also how MariaDB marks replicated events; cutover
  * enables the ones that were enabled on the source.
  */
-async function holdBackEvents(source: ServerType, target: ServerType, databases: string[]): Promise<EventInfo[]> {
+async function holdBackEvents(source: Server, target: Server, databases: string[]): Promise<EventInfo[]> {
   for (const e of await events(target, databases)) {
     if (e.status === 'ENABLED') await target.query(`ALTER EVENT ${ident(e.schema)}.${ident(e.name)} DISABLE ON SLAVE`);
   }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ident, type Server } from '../db/connection.js';
-import { chunks, chunkWhere, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
+import { chunkWhere, copyChunks, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
 import { baseTables } from '../migrate/schema-inventory.js';
 import { crashIfRequested } from '../support/faults.js';
 import type { Log } from '../support/log.js';
@@ -95,14 +95,15 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
       const shape = await tableShape(source, def.schema, def.name);
       let plan = progress.plan(key);
       if (!plan) {
-        plan = [];
-        for await (const chunk of chunks(source, shape, chunkRows)) plan.push(chunk);
+        plan = await copyChunks(source, shape, chunkRows, def.estimatedRows);
         progress.setPlan(key, plan);
       }
       plan.forEach((chunk, index) => {
         if (!progress.isDone(key, index)) tasks.push({ def, shape, index, chunk });
       });
     }
+    // Round-robin over the tables, so that the workers load different tables rather than contend for one.
+    tasks.sort((a, b) => a.index - b.index);
     phasesMs.schema = Date.now() - t0;
 
     const totals = progress.counts();
