@@ -4,10 +4,9 @@ import type { MigrationContext } from '../migrate/context.js';
 import { applicationUsers, type Account } from '../migrate/copy-users.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
-import { applyReplicationUser } from '../migrate/replication-user.js';
+import { follow } from '../migrate/replication-link.js';
 import type { EventInfo } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
-import { randomPassword } from '../support/password.js';
 import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
 import { freezeWrites, setEvents, unlockAccounts, unlockedAccounts } from './write-freeze.js';
 
@@ -119,20 +118,9 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
 
   await journaled(ctx, 'cutover:reverse-replication', 'make the old source follow the target (the way back)', async () => {
     const from = ctx.journal.data<{ targetStart: BinlogPosition }>('cutover:open-target')!.targetStart;
-    const status = await ctx.dialect.replicaStatus(source);
     const outputs = ctx.outputs();
-    const host = ctx.config.migration.targetHostForSource ?? outputs.target.host;
-    if (status.configured) {
-      if (status.masterHost !== host || status.masterPort !== outputs.target.port) throw new OperatorError(`source-master already replicates from ${status.masterHost}:${status.masterPort}`, 'reset it by hand if that is left over, then run again', 'cutover');
-      if (!status.sqlRunning || status.ioRunning === 'No') await ctx.dialect.startReplication(source);
-      return { from, resumed: true };
-    }
-    const password = randomPassword();
-    // The user exists on the target since point-target; only its password is new. This ALTER replicates to the old source harmlessly.
-    await applyReplicationUser(ctx, [target], password);
-    await ctx.dialect.setExternalMaster(source, { host, port: outputs.target.port, user: ctx.config.migration.replicationUser, password, position: from, tls: ctx.config.migration.requireTls });
-    await ctx.dialect.startReplication(source);
-    ctx.log.info(`source-master now follows target-master from ${formatPosition(from)}`);
-    return { from, resumed: false };
+    // The user exists on the target since point-target; it gets a new password, and that ALTER replicates to the old source harmlessly.
+    const { resumed } = await follow(ctx, { step: 'cutover:reverse-replication', follower: source, leader: target, host: ctx.config.migration.targetHostForSource ?? outputs.target.host, port: outputs.target.port, position: from });
+    return { from, resumed };
   });
 }

@@ -1,11 +1,10 @@
-import { formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
+import { masterPosition, type BinlogPosition } from '../db/replica-status.js';
 import { waitForPosition } from '../migrate/catch-up.js';
 import type { MigrationContext } from '../migrate/context.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
-import { applyReplicationUser } from '../migrate/replication-user.js';
+import { follow } from '../migrate/replication-link.js';
 import { OperatorError } from '../support/errors.js';
-import { randomPassword } from '../support/password.js';
 import { cutoverStructure, freezeRecord } from './cutover.js';
 import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
 import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
@@ -72,15 +71,8 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     });
     await journaled(ctx, 'rollback:refollow', 'make the target follow the source again', async () => {
       const from = ctx.journal.data<{ sourceStart: BinlogPosition }>('rollback:reopen-source')!.sourceStart;
-      const status = await ctx.dialect.replicaStatus(target);
-      if (!status.configured) {
-        const password = randomPassword();
-        await applyReplicationUser(ctx, [source], password);
-        const outputs = ctx.outputs();
-        await ctx.dialect.setExternalMaster(target, { host: ctx.config.migration.sourceHostForTarget ?? outputs.source.host, port: outputs.source.port, user: ctx.config.migration.replicationUser, password, position: from, tls: ctx.config.migration.requireTls });
-      }
-      await ctx.dialect.startReplication(target);
-      ctx.log.info(`target-master follows source-master again from ${formatPosition(from)}`);
+      const outputs = ctx.outputs();
+      await follow(ctx, { step: 'rollback:refollow', follower: target, leader: source, host: ctx.config.migration.sourceHostForTarget ?? outputs.source.host, port: outputs.source.port, position: from });
       return { from };
     });
     await journaled(ctx, 'rollback:enable-events', 'enable the events on the source again', async () => {

@@ -1,0 +1,47 @@
+import type { Server } from '../db/connection.js';
+import { formatPosition, type BinlogPosition } from '../db/replica-status.js';
+import { OperatorError } from '../support/errors.js';
+import { crashIfRequested } from '../support/faults.js';
+import { randomPassword } from '../support/password.js';
+import type { MigrationContext } from './context.js';
+import { applyReplicationUser } from './replication-user.js';
+
+export interface FollowRequest {
+  /** The journal step doing this, for crash injection between pointing and starting. */
+  step: string;
+  follower: Server;
+  leader: Server;
+  /** The leader's address as the follower reaches it. */
+  host: string;
+  port: number;
+  position: BinlogPosition;
+  /** The replication user's password when it is already set on the leader; otherwise a new one is set. */
+  password?: string;
+}
+
+/**
+ * Makes `follower` replicate from `leader` starting at `position` — once. If an
+ * earlier, interrupted run already pointed it there, it is only (re)started:
+ * the follower may have applied events past `position`, and pointing it back
+ * would apply them twice. Pointed elsewhere, it is left alone and reported.
+ */
+export async function follow(ctx: MigrationContext, request: FollowRequest): Promise<{ resumed: boolean }> {
+  const { follower, host, port, position } = request;
+  const status = await ctx.dialect.replicaStatus(follower);
+  if (status.configured) {
+    if (status.masterHost !== host || status.masterPort !== port) {
+      throw new OperatorError(`${follower.role} already replicates from ${status.masterHost}:${status.masterPort}, not ${host}:${port}`, 'someone changed its replication; reset it only if you are sure nothing was applied from elsewhere, then run again', 'replication');
+    }
+    ctx.log.info(`${follower.role} already follows ${host}:${port} from an earlier run; not pointing it again`);
+    if (!status.sqlRunning || status.ioRunning === 'No') await ctx.dialect.startReplication(follower);
+    return { resumed: true };
+  }
+  const password = request.password ?? randomPassword();
+  // Creating or re-keying the user on the leader is harmless when it replicates onward: the follower has the user too.
+  await applyReplicationUser(ctx, [request.leader], password);
+  await ctx.dialect.setExternalMaster(follower, { host, port, user: ctx.config.migration.replicationUser, password, position, tls: ctx.config.migration.requireTls });
+  crashIfRequested('mid', request.step);
+  await ctx.dialect.startReplication(follower);
+  ctx.log.info(`${follower.role} follows ${host}:${port} from ${formatPosition(position)}`);
+  return { resumed: false };
+}
