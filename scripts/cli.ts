@@ -90,7 +90,7 @@ program
         log.info(`${status.migration}: ${status.phase}`);
         if (status.replication) {
           const r = status.replication;
-          log.info(`replication: IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}`);
+          log.info(`replication (${r.follower} follows): IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}`);
         }
         return { ok: true, ...status };
       }),

@@ -136,6 +136,10 @@ describe('cutover and rollback with the application writing', () => {
   });
 
   test('after cutover the old source refuses the application and follows the target; events run only on the target', async () => {
+    const report = lastJson<{ phase: string; replication: { follower: string; sql: boolean } }>(await sb.cli(['status', '--json']));
+    assert.match(report.phase, /^cut over: target-master takes the writes/);
+    assert.equal(report.replication.follower, 'source-master');
+    assert.equal(report.replication.sql, true);
     const source = await connectSandboxAdmin(sb.state, 'source-master');
     const target = await connectSandboxAdmin(sb.state, 'target-master');
     const [locked] = await source.query<{ l: string }>("SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'shop_app'");

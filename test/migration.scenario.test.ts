@@ -58,7 +58,7 @@ describe('a migration on the sandbox with the application writing', () => {
 
   test('status reports the phase and a running, caught-up replication', async () => {
     const status = lastJson<{ phase: string; replication: { io: string; sql: boolean; secondsBehind: number } }>(await sb.cli(['status', '--json']));
-    assert.match(status.phase, /ready for cutover/);
+    assert.match(status.phase, /caught up; replica torn down; ready for verify and cutover/);
     assert.equal(status.replication.io, 'Yes');
     assert.equal(status.replication.sql, true);
   });

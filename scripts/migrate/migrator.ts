@@ -79,17 +79,30 @@ export interface StatusReport {
   migration: string;
   phase: string;
   steps: Record<string, string>;
-  replication?: { io: string; sql: boolean; secondsBehind: number | null; bytesBehind: number; executed: string; lastError: string };
+  replication?: { follower: string; io: string; sql: boolean; secondsBehind: number | null; bytesBehind: number; executed: string; lastError: string };
 }
 
 export async function migrationStatus(ctx: MigrationContext): Promise<StatusReport> {
-  const steps = Object.fromEntries(STEP_NAMES.map((n) => [n, ctx.journal.step(n)?.status ?? 'pending']));
-  const current = STEP_NAMES.find((n) => !ctx.journal.isDone(n));
-  const phase = current ? `${ctx.journal.step(current) ? 'in' : 'before'} ${current}` : 'caught up; replica torn down; ready for cutover';
-  const report: StatusReport = { migration: ctx.journal.migration, phase, steps };
-  if (ctx.journal.step('point-target')) {
-    const lag = await measureLag(ctx, await ctx.server('target-master'), await ctx.server('source-master'));
+  const { journal } = ctx;
+  const steps = Object.fromEntries(STEP_NAMES.map((n) => [n, journal.step(n)?.status ?? 'pending']));
+  const current = STEP_NAMES.find((n) => !journal.isDone(n));
+  const cutOver = journal.isDone('cutover:detach-target');
+  const phase = journal.isDone('finalize')
+    ? 'finalized: target-master takes the writes; the old source is detached'
+    : journal.isDone('cutover')
+      ? 'cut over: target-master takes the writes and the old source follows it (rollback or finalize next)'
+      : journal.step('cutover:freeze-source')
+        ? 'in cutover (run cutover to finish, or rollback)'
+        : current
+          ? `${journal.step(current) ? 'in' : 'before'} ${current}`
+          : 'caught up; replica torn down; ready for verify and cutover';
+  const report: StatusReport = { migration: journal.migration, phase, steps };
+  // Before cutover the target follows the source; after it, the old source follows the target.
+  if (journal.step('point-target') && !journal.isDone('finalize')) {
+    const [follower, leader] = cutOver ? (['source-master', 'target-master'] as const) : (['target-master', 'source-master'] as const);
+    const lag = await measureLag(ctx, await ctx.server(follower), await ctx.server(leader));
     report.replication = {
+      follower,
       io: lag.status.ioRunning,
       sql: lag.status.sqlRunning,
       secondsBehind: lag.secondsBehind,
