@@ -8,6 +8,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import type { DataAwsDbInstance } from '@cdktf/provider-aws/lib/data-aws-db-instance/index.js';
 import type { EngineFamily } from '../config/schema.js';
 import { parameterGroupFamily, replicationParameters } from './engine.js';
+import { FrozenReplicaSnapshot, type FrozenPosition } from './frozen-replica-snapshot.js';
 
 export interface EncryptedTargetProps {
   /** The source-master, looked up (see SourceLookup). Used for defaults and the network rule. */
@@ -46,6 +47,12 @@ export interface EncryptedTargetProps {
   readonly allowTargetToReachSource?: boolean;
   /** @default {} */
   readonly tags?: Record<string, string>;
+  /**
+   * Restore the target from an encrypted copy of a snapshot of the frozen
+   * replica instead of creating it empty (the storage-level seed).
+   * @default an empty instance, seeded logically
+   */
+  readonly restoreFromFrozenReplica?: { replicaIdentifier: string; frozen: FrozenPosition };
 }
 
 /**
@@ -59,6 +66,7 @@ export class EncryptedTarget extends Construct {
   readonly parameterGroup: DbParameterGroup;
   readonly kmsKeyArn: string;
   readonly kmsKey?: KmsKey;
+  readonly frozenSnapshot?: FrozenReplicaSnapshot;
 
   constructor(scope: Construct, id: string, props: EncryptedTargetProps) {
     super(scope, id);
@@ -94,6 +102,15 @@ export class EncryptedTarget extends Construct {
       lifecycle: { createBeforeDestroy: true },
     });
 
+    if (props.restoreFromFrozenReplica) {
+      this.frozenSnapshot = new FrozenReplicaSnapshot(this, 'seed-snapshot', {
+        ...props.restoreFromFrozenReplica,
+        kmsKeyArn: this.kmsKeyArn,
+        identifierPrefix: props.identifier,
+        tags,
+      });
+    }
+
     this.instance = new DbInstance(this, 'target-master', {
       identifier: props.identifier,
       engine: props.engine,
@@ -103,7 +120,9 @@ export class EncryptedTarget extends Construct {
       maxAllocatedStorage: props.maxAllocatedStorage,
       storageType: props.storageType ?? props.source.storageType,
       multiAz: props.multiAz ?? props.source.multiAz,
-      username: props.masterUsername ?? 'admin',
+      // A restored instance takes its master user name from the snapshot.
+      username: this.frozenSnapshot ? undefined : (props.masterUsername ?? 'admin'),
+      snapshotIdentifier: this.frozenSnapshot?.encryptedCopy.dbSnapshotArn,
       manageMasterUserPassword: true,
       masterUserSecretKmsKeyId: this.kmsKeyArn,
       storageEncrypted: true,

@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Construct } from 'constructs';
+import { DbSnapshot } from '@cdktf/provider-aws/lib/db-snapshot/index.js';
+import { DbSnapshotCopy } from '@cdktf/provider-aws/lib/db-snapshot-copy/index.js';
+
+/** The executed position recorded when source-slave was frozen (the journal's freeze-replica entry). */
+export interface FrozenPosition {
+  readonly executed: { readonly file: string; readonly pos: number };
+  readonly frozenAt: string;
+}
+
+export interface FrozenReplicaSnapshotProps {
+  /** Identifier of the frozen source-slave. */
+  readonly replicaIdentifier: string;
+  /** Where the replica was frozen. Required: a snapshot of a replica that still applies changes matches no position. */
+  readonly frozen: FrozenPosition;
+  /** The target's key: the copy is where encryption happens. */
+  readonly kmsKeyArn: string;
+  /** Prefix of the snapshot identifiers, usually the target's identifier. */
+  readonly identifierPrefix: string;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+/**
+ * A manual snapshot of the frozen replica and its copy encrypted with the
+ * target's key, for the storage-level seed. Both carry the frozen position in
+ * their tags, so a reviewer sees in the diff which position the target will
+ * resume replication from.
+ */
+export class FrozenReplicaSnapshot extends Construct {
+  readonly snapshot: DbSnapshot;
+  readonly encryptedCopy: DbSnapshotCopy;
+
+  constructor(scope: Construct, id: string, props: FrozenReplicaSnapshotProps) {
+    super(scope, id);
+    const { file, pos } = props.frozen.executed ?? {};
+    if (!file || !Number.isInteger(pos) || pos <= 0) {
+      throw new Error(
+        `FrozenReplicaSnapshot ${props.identifierPrefix}: the snapshot path needs the executed position recorded when ${props.replicaIdentifier} was frozen (got ${JSON.stringify(props.frozen)}); run \`rds-live-migrate run\` with seedMethod snapshot to freeze it first`,
+      );
+    }
+    const at = `${file.replace(/[^A-Za-z0-9]/g, '-')}-${pos}`;
+    const tags = { ...props.tags, 'rds-live-migrate:frozen-at': `${file}:${pos}` };
+    this.snapshot = new DbSnapshot(this, 'frozen', {
+      dbInstanceIdentifier: props.replicaIdentifier,
+      dbSnapshotIdentifier: `${props.identifierPrefix}-frozen-${at}`,
+      tags,
+    });
+    this.encryptedCopy = new DbSnapshotCopy(this, 'encrypted-copy', {
+      sourceDbSnapshotIdentifier: this.snapshot.dbSnapshotArn,
+      targetDbSnapshotIdentifier: `${props.identifierPrefix}-encrypted-${at}`,
+      kmsKeyId: props.kmsKeyArn,
+      copyTags: true,
+      tags,
+    });
+  }
+}
+
+/**
+ * Reads the frozen position from the migration journal in `workDir`; throws
+ * when the replica has not been frozen yet, so that a stack built from it
+ * cannot synthesize a snapshot of a replica that is still moving.
+ */
+export function frozenPositionFromJournal(workDir: string): FrozenPosition {
+  const file = join(workDir, 'journal.json');
+  const journal = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { steps?: Record<string, { status: string; data?: FrozenPosition }> }) : undefined;
+  const step = journal?.steps?.['freeze-replica'];
+  if (step?.status !== 'done' || !step.data) {
+    throw new Error(`${file}: the replica has not been frozen yet (no completed freeze-replica step); the snapshot path can only be declared after \`rds-live-migrate run\` has frozen it`);
+  }
+  return step.data;
+}
