@@ -36,7 +36,7 @@ function writeSandbox(state: SandboxState): void {
   writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once('error', fail);
