@@ -41,9 +41,9 @@ export interface EncryptedTargetProps {
   readonly dbSubnetGroupName?: string;
   /** @default the source's VPC security groups */
   readonly securityGroupIds?: string[];
-  /** Let the target reach the source on its port through this security group. @default the source's first VPC security group */
+  /** The source's security group for the replication rules (target → source, and source → target after cutover). @default the source's first VPC security group */
   readonly sourceSecurityGroupId?: string;
-  /** @default true */
+  /** Add the ingress rules for replication in both directions (forward, and reverse after cutover). @default true */
   readonly allowTargetToReachSource?: boolean;
   /** @default {} */
   readonly tags?: Record<string, string>;
@@ -141,14 +141,25 @@ export class EncryptedTarget extends Construct {
     });
 
     if (props.allowTargetToReachSource ?? true) {
-      const targetGroups = props.securityGroupIds ?? props.source.vpcSecurityGroups;
+      const targetGroup = Fn.element(props.securityGroupIds ?? props.source.vpcSecurityGroups, 0);
+      const sourceGroup = props.sourceSecurityGroupId ?? Fn.element(props.source.vpcSecurityGroups, 0);
       new VpcSecurityGroupIngressRule(this, 'target-to-source', {
         description: `rds-live-migrate: ${props.identifier} replicates from the source`,
-        securityGroupId: props.sourceSecurityGroupId ?? Fn.element(props.source.vpcSecurityGroups, 0),
-        referencedSecurityGroupId: Fn.element(targetGroups, 0),
+        securityGroupId: sourceGroup,
+        referencedSecurityGroupId: targetGroup,
         ipProtocol: 'tcp',
         fromPort: props.source.port,
         toPort: props.source.port,
+        tags,
+      });
+      // After cutover the old source follows the target (reverse replication, the way back).
+      new VpcSecurityGroupIngressRule(this, 'source-to-target', {
+        description: `rds-live-migrate: the old source follows ${props.identifier} after cutover`,
+        securityGroupId: targetGroup,
+        referencedSecurityGroupId: sourceGroup,
+        ipProtocol: 'tcp',
+        fromPort: this.instance.port,
+        toPort: this.instance.port,
         tags,
       });
     }

@@ -75,10 +75,14 @@ test('replication parameters cannot be overridden by target.parameters', () => {
   );
 });
 
-test('the target may reach the source on its port through the source security group', () => {
-  const rule = only(synthTarget().json.resource.aws_vpc_security_group_ingress_rule, 'ingress rule');
-  assert.match(String(rule.from_port), /data\.aws_db_instance\.source_source-master_\w+\.port/);
-  assert.equal(rule.ip_protocol, 'tcp');
+test('replication may cross the security groups both ways: target to source, and source to target after cutover', () => {
+  const rules = synthTarget().json.resource.aws_vpc_security_group_ingress_rule!;
+  const [forward, reverse] = [rules[Object.keys(rules).find((k) => k.includes('target-to-source'))!]!, rules[Object.keys(rules).find((k) => k.includes('source-to-target'))!]!];
+  assert.match(String(forward.from_port), /data\.aws_db_instance\.source_source-master_\w+\.port/);
+  assert.match(String(reverse.from_port), /aws_db_instance\.target_target-master_\w+\.port/);
+  assert.equal(forward.security_group_id, reverse.referenced_security_group_id);
+  assert.equal(forward.referenced_security_group_id, reverse.security_group_id);
+  assert.equal(forward.ip_protocol, 'tcp');
   const none = synthTarget({ network: { allowTargetToReachSource: false } }).json;
   assert.equal(none.resource.aws_vpc_security_group_ingress_rule, undefined);
 });
