@@ -40,7 +40,7 @@ export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover
  *  6. enable-events on the target. 7. switch-traffic.
  */
 export async function cutover(ctx: MigrationContext, options: { force?: boolean; trafficSwitch?: TrafficSwitch } = {}): Promise<CutoverReport> {
-  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  const release = acquireRunLock(ctx.journal);
   try {
     if (!ctx.journal.step('cutover:freeze-source')) await checkReady(ctx, options.force === true);
     await cutoverStructure(ctx);

@@ -9,7 +9,7 @@ import { OperatorError } from '../support/errors.js';
  * application accounts stay locked so nothing writes to it by mistake.
  */
 export async function finalize(ctx: MigrationContext): Promise<Record<string, unknown>> {
-  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  const release = acquireRunLock(ctx.journal);
   try {
     if (!ctx.journal.isDone('cutover')) throw new OperatorError('finalize comes after a completed cutover', 'run `rds-live-migrate cutover` first (or `rollback`)', 'finalize');
     return await journaled(ctx, 'finalize', 'end reverse replication and remove the replication users', async () => {

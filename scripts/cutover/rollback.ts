@@ -27,7 +27,7 @@ const isCutoverOrRollback = (name: string) => name === 'cutover' || name.startsW
  *    is detached and reopened, and the target follows it again.
  */
 export async function rollback(ctx: MigrationContext, options: { trafficSwitch?: TrafficSwitch } = {}): Promise<RollbackReport> {
-  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  const release = acquireRunLock(ctx.journal);
   try {
     if (!ctx.journal.step('cutover:freeze-source')) throw new OperatorError('there is no cutover to roll back', 'nothing to do: the source still takes the writes', 'rollback');
     const started = Date.now();

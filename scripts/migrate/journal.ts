@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { OperatorError } from '../support/errors.js';
 import { isAlive } from '../support/process.js';
 
@@ -47,11 +47,6 @@ export class Journal {
     return new Journal(file, state);
   }
 
-  static read(workDir: string): Journal | undefined {
-    const file = join(workDir, 'journal.json');
-    return existsSync(file) ? new Journal(file, JSON.parse(readFileSync(file, 'utf8')) as JournalFile) : undefined;
-  }
-
   get migration(): string {
     return this.state.migration;
   }
@@ -66,10 +61,6 @@ export class Journal {
 
   data<T>(name: string): T | undefined {
     return this.state.steps[name]?.data as T | undefined;
-  }
-
-  steps(): Record<string, StepRecord> {
-    return structuredClone(this.state.steps);
   }
 
   started(name: string, data?: Record<string, unknown>): void {
@@ -115,9 +106,8 @@ export class Journal {
 }
 
 /** One run at a time per migration: a second one would race the first on the same servers. */
-export function acquireRunLock(workDir: string): () => void {
-  mkdirSync(workDir, { recursive: true });
-  const lock = join(workDir, 'run.lock');
+export function acquireRunLock(journal: Journal): () => void {
+  const lock = join(dirname(journal.file), 'run.lock');
   if (existsSync(lock)) {
     const pid = Number(readFileSync(lock, 'utf8').trim());
     if (pid && pid !== process.pid && isAlive(pid)) {

@@ -38,7 +38,7 @@ export interface RunReport {
 
 /** Preflight, then each step not yet done, in order, each journaled as it finishes. */
 export async function runMigration(ctx: MigrationContext): Promise<RunReport> {
-  const release = acquireRunLock(ctx.journal.file.replace(/journal\.json$/, ''));
+  const release = acquireRunLock(ctx.journal);
   try {
     const t0 = Date.now();
     const findings = await preflight(ctx);
