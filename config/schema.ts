@@ -114,6 +114,23 @@ export const migrationConfigSchema = z.strictObject({
         .default(['npx', 'cdktf', 'destroy', 'source-replica', '--auto-approve']),
       /** Connections per side for the seed. @default twice the cores of the machine running it, at most 8 */
       seedThreads: z.number().int().min(1).max(64).optional(),
+      /**
+       * How the target gets its first copy of the data. logical: an empty target, filled over SQL
+       * in parallel chunks (scripts/seed/). snapshot: a snapshot of the frozen replica, copied with
+       * the target's KMS key, and the target restored from it (AWS copies the storage). auto:
+       * snapshot when the databases hold more than snapshotAboveGiB, decided once and journaled.
+       * @default logical
+       */
+      seedMethod: z.enum(['logical', 'snapshot', 'auto']).default('logical'),
+      /** With seedMethod auto: data + index size above which the snapshot path is taken. @default 100 */
+      snapshotAboveGiB: z.number().positive().default(100),
+      /**
+       * Command that deploys the target stack when the engine needs it and the outputs file has no
+       * target yet: with the snapshot path, right after the freeze (the stack declares the snapshot,
+       * its encrypted copy and the restored target only then). It must refresh migration.outputsFile.
+       * @default npx cdktf deploy target --auto-approve --outputs-file <migration.outputsFile>
+       */
+      targetDeployCommand: z.array(z.string().min(1)).min(1).optional(),
       /** Rows per chunk: the unit of parallelism and of resume. @default 50000 */
       seedChunkRows: z.number().int().min(100).max(10_000_000).default(50_000),
       /** Routines, triggers, views and events whose DEFINER the target's master user cannot create: keep (preflight blocks) or rewrite to that user. @default keep */

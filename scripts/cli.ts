@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { MigrationConfig } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { cutover } from './cutover/cutover.js';
 import { finalize } from './cutover/finalize.js';
@@ -7,6 +8,7 @@ import { rollback } from './cutover/rollback.js';
 import { MigrationContext } from './migrate/context.js';
 import { migrationStatus, planMigration, runMigration } from './migrate/migrator.js';
 import { formatFindings } from './migrate/preflight.js';
+import { sandboxDeployTarget } from './sandbox/deploy-target.js';
 import { DEFAULT_SANDBOX_DIR, destroyReplica, sandboxDown, sandboxUp } from './sandbox/sandbox.js';
 import { describeError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
@@ -44,6 +46,13 @@ async function withContext<T>(options: GlobalOptions, log: Log, fn: (ctx: Migrat
   } finally {
     await ctx.close();
   }
+}
+
+type SeedMethodSetting = MigrationConfig['migration']['seedMethod'];
+
+/** The sandbox writes this as migration.seedMethod in the config it generates. */
+function seedOption(): Option {
+  return new Option('--seed <method>', 'how the target is seeded: logical copy, or snapshot of the frozen replica (sandbox: a physical copy), or auto').choices(['logical', 'snapshot', 'auto']).default('logical');
 }
 
 const program = new Command('rds-live-migrate')
@@ -137,7 +146,8 @@ const sandbox = program.command('sandbox').description('local RDS-like servers: 
 sandbox
   .command('up')
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
-  .action(action(async (log, _options, opts: { dir: string }) => ({ ok: true, ...(await sandboxUp(opts.dir, (m) => log.info(m))) })));
+  .addOption(seedOption())
+  .action(action(async (log, _options, opts: { dir: string; seed: SeedMethodSetting }) => ({ ok: true, ...(await sandboxUp(opts.dir, (m) => log.info(m), { seedMethod: opts.seed })) })));
 sandbox
   .command('down')
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
@@ -149,6 +159,12 @@ sandbox
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
   .action(action(async (_log, _options, opts: { dir: string }) => (await destroyReplica(opts.dir), { ok: true })));
 
+sandbox
+  .command('deploy-target')
+  .description("the sandbox's stand-in for `cdktf deploy target`: an empty target, or (snapshot seed) a physical copy of the frozen replica")
+  .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
+  .action(action(async (log, _options, opts: { dir: string }) => ({ ok: true, ...(await sandboxDeployTarget(opts.dir, (m) => log.info(m))) })));
+
 program
   .command('demo')
   .description('sandbox up, realistic schema and data, a live write workload, migrate, verify, report')
@@ -156,10 +172,11 @@ program
   .option('--scale <factor>', 'multiply the bulk data (1 = about 300k rows)', '1')
   .option('--keep', 'leave the sandbox running afterwards')
   .option('--no-rollback', 'skip the cutover → rollback → cutover round trip; cut over once')
+  .addOption(seedOption())
   .action(
-    action(async (log, _options, opts: { dir: string; scale: string; keep?: boolean; rollback: boolean }) => {
+    action(async (log, _options, opts: { dir: string; scale: string; keep?: boolean; rollback: boolean; seed: SeedMethodSetting }) => {
       const { runDemo } = await import('./demo/demo.js');
-      return runDemo({ dir: opts.dir, scale: Number(opts.scale), keep: opts.keep === true, rollback: opts.rollback, log });
+      return runDemo({ dir: opts.dir, scale: Number(opts.scale), keep: opts.keep === true, rollback: opts.rollback, seedMethod: opts.seed, log });
     }),
   );
 

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Construct } from 'constructs';
 import { DbSnapshot } from '@cdktf/provider-aws/lib/db-snapshot/index.js';
 import { DbSnapshotCopy } from '@cdktf/provider-aws/lib/db-snapshot-copy/index.js';
@@ -56,19 +54,4 @@ export class FrozenReplicaSnapshot extends Construct {
       tags,
     });
   }
-}
-
-/**
- * Reads the frozen position from the migration journal in `workDir`; throws
- * when the replica has not been frozen yet, so that a stack built from it
- * cannot synthesize a snapshot of a replica that is still moving.
- */
-export function frozenPositionFromJournal(workDir: string): FrozenPosition {
-  const file = join(workDir, 'journal.json');
-  const journal = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { steps?: Record<string, { status: string; data?: FrozenPosition }> }) : undefined;
-  const step = journal?.steps?.['freeze-replica'];
-  if (step?.status !== 'done' || !step.data) {
-    throw new Error(`${file}: the replica has not been frozen yet (no completed freeze-replica step); the snapshot path can only be declared after \`rds-live-migrate run\` has frozen it`);
-  }
-  return step.data;
 }

@@ -4,4 +4,5 @@ export { SourceLookup } from './source-lookup.js';
 export { SourceReplica, type SourceReplicaProps } from './source-replica.js';
 export { SourceReplicaStack, SOURCE_REPLICA_STACK, replicaIdentifier } from './source-replica-stack.js';
 export { TargetStack, TARGET_STACK } from './target-stack.js';
-export { FrozenReplicaSnapshot, frozenPositionFromJournal, type FrozenPosition, type FrozenReplicaSnapshotProps } from './frozen-replica-snapshot.js';
+export { FrozenReplicaSnapshot, type FrozenPosition, type FrozenReplicaSnapshotProps } from './frozen-replica-snapshot.js';
+export { frozenPositionFromJournal, targetSeed, SEED_METHOD_STEP, type TargetSeed } from './target-seed.js';

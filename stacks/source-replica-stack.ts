@@ -29,5 +29,8 @@ export class SourceReplicaStack extends TerraformStack {
     new TerraformOutput(this, 'replica_identifier', { value: this.replica.instance.identifier });
     new TerraformOutput(this, 'replica_address', { value: this.replica.instance.address });
     new TerraformOutput(this, 'replica_port', { value: this.replica.instance.port });
+    // The engine reaches the source before the target stack exists (the snapshot seed deploys it after the freeze).
+    new TerraformOutput(this, 'source_address', { value: source.address });
+    new TerraformOutput(this, 'source_port', { value: source.port });
   }
 }

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import type { MigrationConfig } from '../config/schema.js';
-import { EncryptedTarget } from './encrypted-target.js';
+import { EncryptedTarget, type EncryptedTargetProps } from './encrypted-target.js';
 import { awsProvider } from './provider.js';
 import { SourceLookup } from './source-lookup.js';
 
@@ -11,7 +11,7 @@ export const TARGET_STACK = 'target';
 export class TargetStack extends TerraformStack {
   readonly target: EncryptedTarget;
 
-  constructor(scope: Construct, config: MigrationConfig, id = TARGET_STACK) {
+  constructor(scope: Construct, config: MigrationConfig, options: { restoreFromFrozenReplica?: EncryptedTargetProps['restoreFromFrozenReplica'] } = {}, id = TARGET_STACK) {
     super(scope, id);
     awsProvider(this, config);
     const source = new SourceLookup(this, 'source', { instanceIdentifier: config.source.instanceIdentifier }).instance;
@@ -36,6 +36,7 @@ export class TargetStack extends TerraformStack {
       sourceSecurityGroupId: config.source.securityGroupId,
       allowTargetToReachSource: config.network.allowTargetToReachSource,
       tags: config.tags,
+      restoreFromFrozenReplica: options.restoreFromFrozenReplica,
     });
     new TerraformOutput(this, 'target_identifier', { value: this.target.instance.identifier });
     new TerraformOutput(this, 'target_address', { value: this.target.instance.address });

@@ -49,7 +49,7 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
       return {};
     });
     await journaled(ctx, 'cutover:switch-traffic', 'move the application to the target', async () => {
-      await (options.trafficSwitch ?? commandSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.outputs().target });
+      await (options.trafficSwitch ?? commandSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() });
       return {};
     });
     const report = await journaled(ctx, 'cutover', 'cutover complete', async () => ({
@@ -118,9 +118,9 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
 
   await journaled(ctx, 'cutover:reverse-replication', 'make the old source follow the target (the way back)', async () => {
     const from = ctx.journal.data<{ targetStart: BinlogPosition }>('cutover:open-target')!.targetStart;
-    const outputs = ctx.outputs();
+    const outputs = ctx.targetOutputs();
     // The user exists on the target since point-target; it gets a new password, and that ALTER replicates to the old source harmlessly.
-    const { resumed } = await follow(ctx, { step: 'cutover:reverse-replication', follower: source, leader: target, host: ctx.config.migration.targetHostForSource ?? outputs.target.host, port: outputs.target.port, position: from });
+    const { resumed } = await follow(ctx, { step: 'cutover:reverse-replication', follower: source, leader: target, host: ctx.config.migration.targetHostForSource ?? outputs.host, port: outputs.port, position: from });
     return { from, resumed };
   });
 }

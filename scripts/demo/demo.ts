@@ -6,6 +6,8 @@ import type { TrafficSwitch } from '../cutover/traffic-switch.js';
 import { MigrationContext } from '../migrate/context.js';
 import { runMigration } from '../migrate/migrator.js';
 import { sandboxDown, sandboxUp } from '../sandbox/sandbox.js';
+import type { MigrationConfig } from '../../config/schema.js';
+import type { SeedChoice, SeedMethod } from '../migrate/seed-method.js';
 import type { Log } from '../support/log.js';
 import { verifyMigration, type VerifyReport } from '../verify/verify.js';
 import { loadShop, startWorkload, verifyAtRest } from './scenario.js';
@@ -17,13 +19,16 @@ export interface DemoOptions {
   keep: boolean;
   /** Cut over, write on the target, roll back, then cut over again. @default true */
   rollback: boolean;
+  /** migration.seedMethod of the sandbox's config. @default logical */
+  seedMethod?: MigrationConfig['migration']['seedMethod'];
   log: Log;
 }
 
 export interface DemoReport {
   ok: boolean;
-  seedMethod: 'logical';
-  rowsCopied: number;
+  seedMethod: SeedMethod;
+  /** Rows on the target right after the seed, counted there. */
+  rowsSeeded: number;
   tablesCompared: number;
   checksumsMatch: boolean;
   mismatchedTables: string[];
@@ -61,7 +66,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const { log } = options;
   const durationsMs: Record<string, number> = {};
   if (existsSync(options.dir)) await sandboxDown(options.dir);
-  const state = await timed(durationsMs, 'sandboxUp', () => sandboxUp(options.dir, (m) => log.info(m)));
+  const state = await timed(durationsMs, 'sandboxUp', () => sandboxUp(options.dir, (m) => log.info(m), { seedMethod: options.seedMethod }));
   let workload: Workload | undefined;
   const ctx = MigrationContext.open(loadConfig(state.configFile), log);
   try {
@@ -102,8 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const mismatched = atRest.tables.filter((t) => !t.equal).map((t) => t.table);
     const result: DemoReport = {
       ok: atRest.checksumsMatch && atRest.acknowledgedWritesLost === 0 && online.ok,
-      seedMethod: 'logical',
-      rowsCopied: (run.steps['seed-target'] as { rowsCopied: number }).rowsCopied,
+      seedMethod: (run.steps['seed-method'] as SeedChoice).method,
+      rowsSeeded: seededRows(run.steps['seed-target'] as { rowsCopied?: number; rows?: number }),
       tablesCompared: atRest.tables.length,
       checksumsMatch: atRest.checksumsMatch,
       mismatchedTables: mismatched,
@@ -128,11 +133,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   }
 }
 
+function seededRows(seed: { rowsCopied?: number; rows?: number }): number {
+  return seed.rowsCopied ?? seed.rows ?? 0;
+}
+
 function printSummary(log: Log, r: DemoReport): void {
   log.info(
     [
       `ok: ${r.ok}`,
-      `rows copied by the seed: ${r.rowsCopied}`,
+      `seed: ${r.seedMethod}, ${r.rowsSeeded} rows`,
       `online verify under writes: ${r.onlineVerify.ok ? 'no difference' : `${r.onlineVerify.differences} differing chunk(s)`} (${r.onlineVerify.rowsCompared} rows)`,
       `tables compared at rest: ${r.tablesCompared}, checksums match: ${r.checksumsMatch}${r.mismatchedTables.length ? ` (differ: ${r.mismatchedTables.join(', ')})` : ''}`,
       `acknowledged writes: ${r.acknowledgedWrites}, lost: ${r.acknowledgedWritesLost}`,

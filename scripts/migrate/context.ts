@@ -6,7 +6,7 @@ import { OperatorError } from '../support/errors.js';
 import type { Log } from '../support/log.js';
 import { resolveSecret } from '../support/secrets.js';
 import { Journal } from './journal.js';
-import { readStackOutputs, type StackOutputs } from './stack-outputs.js';
+import { readStackOutputs, type StackOutputs, type TargetOutputs } from './stack-outputs.js';
 
 /** Everything a step needs: config, journal, the servers (connected on first use) and a log. */
 export class MigrationContext {
@@ -39,13 +39,30 @@ export class MigrationContext {
     const outputs = this.outputs();
     const sourceSecret = await resolveSecret(this.config.source.passwordFrom, 'source-master password (source.passwordFrom)');
     const sourceCredentials = { username: this.config.source.masterUsername, password: sourceSecret.password };
-    const targetSecret = await resolveSecret(outputs.target.masterSecret, 'target-master secret (stack output master_secret_arn)');
+    const targetSecret = outputs.target && (await resolveSecret(outputs.target.masterSecret, 'target-master secret (stack output master_secret_arn)'));
     return {
       'source-master': { role: 'source-master', endpoint: outputs.source, credentials: sourceCredentials },
       // An RDS read replica has its source's master user and password.
       'source-slave': outputs.replica ? { role: 'source-slave', endpoint: outputs.replica, credentials: sourceCredentials } : undefined,
-      'target-master': { role: 'target-master', endpoint: outputs.target, credentials: { username: targetSecret.username ?? this.config.target.masterUsername, password: targetSecret.password } },
+      // A target restored from a snapshot keeps the source's master user name; the secret names it.
+      'target-master':
+        outputs.target && targetSecret
+          ? { role: 'target-master', endpoint: outputs.target, credentials: { username: targetSecret.username ?? this.config.target.masterUsername, password: targetSecret.password } }
+          : undefined,
     };
+  }
+
+  /** The target's outputs; they exist from the target stack's deploy on. */
+  targetOutputs(): TargetOutputs {
+    const { target } = this.outputs();
+    if (!target) throw new OperatorError(`target-master: the outputs file ${this.config.migration.outputsFile} has no target stack yet`, 'deploy the target stack (cdktf deploy target --outputs-file ...), or let `run` do it with the snapshot seed', 'outputs');
+    return target;
+  }
+
+  /** Forgets endpoints and connections after a stack changed them (the target is deployed mid-run with the snapshot seed). */
+  async reloadOutputs(): Promise<void> {
+    await this.close();
+    this.accessCache = undefined;
   }
 
   /** A connection to one server, opened on first use and reused. */
@@ -53,7 +70,15 @@ export class MigrationContext {
     let server = this.servers.get(role);
     if (!server) {
       server = this.access(role).then((access) => {
-        if (!access) throw new OperatorError(`${role}: not in the stack outputs (the replica stack is destroyed once the target replicates)`, 'nothing to do for this server at this phase', 'outputs');
+        if (!access) {
+          throw new OperatorError(
+            role === 'target-master'
+              ? `target-master: not in the stack outputs yet (with the snapshot seed the target stack is deployed after the freeze)`
+              : `${role}: not in the stack outputs (the replica stack is destroyed once the target replicates)`,
+            role === 'target-master' ? 'run `rds-live-migrate run`, which deploys it at the right moment, or deploy the target stack' : 'nothing to do for this server at this phase',
+            'outputs',
+          );
+        }
         return Server.connect(access);
       });
       this.servers.set(role, server);

@@ -2,6 +2,7 @@ import { OperatorError } from '../support/errors.js';
 import { setBinlogRetention } from './binlog-retention.js';
 import { catchUp, measureLag } from './catch-up.js';
 import { copyUsers } from './copy-users.js';
+import { deployTarget } from './deploy-target.js';
 import type { MigrationContext } from './context.js';
 import { freezeReplica } from './freeze-replica.js';
 import { acquireRunLock } from './journal.js';
@@ -9,6 +10,8 @@ import { journaled } from './journaled.js';
 import { pointTarget } from './point-target.js';
 import { blocking, formatFindings, preflight, type Finding } from './preflight.js';
 import { ensureReplicationUser } from './replication-user.js';
+import { restoreTarget } from './restore-target.js';
+import { chooseSeedMethod, type SeedChoice } from './seed-method.js';
 import { seedTarget } from './seed-target.js';
 import { STEP_NAMES, STEP_TITLES, type StepName } from './steps.js';
 import { teardownReplica } from './teardown-replica.js';
@@ -21,13 +24,33 @@ const RUNNERS: Record<StepName, StepRun> = {
     await ensureReplicationUser(ctx, [await ctx.server('source-master')]);
     return { user: ctx.config.migration.replicationUser };
   },
+  'seed-method': chooseSeedMethod,
   'freeze-replica': freezeReplica,
-  'seed-target': seedTarget,
+  'seed-target': async (ctx) => {
+    if (ctx.journal.data<SeedChoice>('seed-method')?.method === 'snapshot') return restoreTarget(ctx);
+    if (!ctx.outputs().target) {
+      // seedMethod auto chose logical before any target existed: create it empty, then check it as preflight would have.
+      await deployTarget(ctx, 'an empty encrypted target for the logical seed');
+      await assertPreflight(ctx, { freshTarget: true });
+    }
+    return seedTarget(ctx);
+  },
   'copy-users': copyUsers,
   'point-target': pointTarget,
   'catch-up': catchUp,
   'teardown-replica': teardownReplica,
 };
+
+/** Preflight, with its notes logged; throws when anything blocks. */
+async function assertPreflight(ctx: MigrationContext, options: { freshTarget?: boolean } = {}): Promise<Finding[]> {
+  const findings = await preflight(ctx, options);
+  for (const f of findings.filter((f) => f.severity !== 'block')) ctx.log.info(`preflight [${f.severity}] ${f.server}: ${f.message}`);
+  const blockers = blocking(findings);
+  if (blockers.length) {
+    throw new OperatorError(`preflight found ${blockers.length} problem(s) that stop the migration; nothing was changed:\n${formatFindings(blockers)}`, 'fix each finding above and run again', 'preflight');
+  }
+  return findings;
+}
 
 export interface RunReport {
   ok: true;
@@ -41,12 +64,7 @@ export async function runMigration(ctx: MigrationContext): Promise<RunReport> {
   const release = acquireRunLock(ctx.journal);
   try {
     const t0 = Date.now();
-    const findings = await preflight(ctx);
-    for (const f of findings.filter((f) => f.severity !== 'block')) ctx.log.info(`preflight [${f.severity}] ${f.server}: ${f.message}`);
-    const blockers = blocking(findings);
-    if (blockers.length) {
-      throw new OperatorError(`preflight found ${blockers.length} problem(s) that stop the migration; nothing was changed:\n${formatFindings(blockers)}`, 'fix each finding above and run again', 'preflight');
-    }
+    const findings = await assertPreflight(ctx);
     const durationsMs: Record<string, number> = { preflight: Date.now() - t0 };
     for (const name of STEP_NAMES) {
       await journaled(ctx, name, STEP_TITLES[name], () => RUNNERS[name](ctx));

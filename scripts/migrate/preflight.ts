@@ -1,6 +1,7 @@
 import type { Server, ServerRole } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
+import { chooseSeedMethod, type SeedChoice } from './seed-method.js';
 import { applicationDatabases, baseTables, events, inList, storedObjects, SYSTEM_SCHEMAS } from './schema-inventory.js';
 
 export type Severity = 'block' | 'warn' | 'info';
@@ -34,7 +35,7 @@ async function facts(server: Server): Promise<ServerFacts> {
  * at the journal's phase (the replica after it is torn down, an empty target
  * after the seed began) are skipped, so a resumed run passes its own preflight.
  */
-export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
+export async function preflight(ctx: MigrationContext, options: { freshTarget?: boolean } = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
   const { journal, config } = ctx;
@@ -42,7 +43,18 @@ export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
   const needReplica = !journal.isDone('freeze-replica') || !journal.isDone('seed-target');
   const roles: ServerRole[] = ['source-master', ...(needReplica ? (['source-slave'] as const) : []), 'target-master'];
   const servers = new Map<ServerRole, Server>();
+  const seed = await seedChoice(ctx, add);
   for (const role of roles) {
+    if (role === 'target-master' && seed && (seed.method === 'snapshot' || config.migration.seedMethod === 'auto') && !(await ctx.access(role).catch(() => undefined))) {
+      add({
+        id: 'target-deferred',
+        severity: 'info',
+        server: 'target-master',
+        message: seed.method === 'snapshot' ? 'target-master is not deployed yet: run deploys the target stack after the freeze, restored from a snapshot of the frozen replica' : 'target-master is not deployed yet: run deploys it empty after choosing the seed method, then checks it',
+        fix: 'nothing to do',
+      });
+      continue;
+    }
     try {
       servers.set(role, await ctx.server(role));
     } catch (err) {
@@ -90,7 +102,7 @@ export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
     const notInnodb = tables.filter((t) => t.engine && t.engine.toUpperCase() !== 'INNODB');
     if (notInnodb.length) add({ id: 'non-innodb', severity: 'warn', server: inventoryServer.role, message: `${notInnodb.length} table(s) not on InnoDB: ${names(notInnodb.map((t) => `${t.schema}.${t.name} (${t.engine})`))}`, fix: 'convert them to InnoDB: other engines are not crash-safe under replication' });
 
-    if (target) {
+    if (target && seed?.method !== 'snapshot') {
       const targetUser = String(await target.value('SELECT CURRENT_USER()'));
       const canSetUser = await hasPrivilege(target, ['SUPER', 'SET USER', 'SET_USER_ID']);
       const objects = await storedObjects(inventoryServer, databases);
@@ -117,7 +129,7 @@ export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
     add({ id: 'local-infile', severity: 'block', server: 'target-master', message: 'target-master has local_infile off; the seed loads with LOAD DATA LOCAL', fix: 'set local_infile = 1 in the target parameter group (the target stack does), then run again' });
   }
 
-  if (target && !journal.step('seed-target')) {
+  if (target && (options.freshTarget || !journal.step('seed-target'))) {
     const used = await target.query<{ schema: string; tables: string }>(
       `SELECT TABLE_SCHEMA AS \`schema\`, COUNT(*) AS tables FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN (${inList(SYSTEM_SCHEMAS)}) GROUP BY TABLE_SCHEMA`,
     );
@@ -148,6 +160,18 @@ export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
     seen.set(f.serverId, role);
   }
 
+  if (seed?.method === 'snapshot' && (replicaFacts ?? sourceFacts)) {
+    // A restore keeps the snapshot's engine version; RDS upgrades across major versions only as a separate step.
+    const facts = (replicaFacts ?? sourceFacts)!;
+    const [major, minor] = config.target.engineVersion.split('.').map(Number);
+    if (major !== facts.major || minor !== facts.minor) {
+      add({ id: 'snapshot-engine-version', severity: 'block', server: 'config', message: `target.engineVersion ${config.target.engineVersion} is not the replica's ${facts.major}.${facts.minor} (${facts.version}); a target restored from its snapshot runs the snapshot's major version`, fix: `set target.engineVersion to ${facts.version.split('-')[0]} (upgrade after the migration), or use seedMethod logical to change versions now` });
+    }
+    if (!journal.isDone('seed-target')) {
+      add({ id: 'snapshot-seed', severity: 'info', server: 'source-slave', message: 'AWS checks the rest when the target stack is deployed after the freeze: that the replica can be snapshotted and that the KMS key lets RDS copy the snapshot', fix: `if that deploy fails, the replica stays frozen and the source keeps its binlogs for ${config.binlogRetentionHours} h; fix the cause and run again` });
+    }
+  }
+
   if (sourceFacts && targetFacts) {
     if (sourceFacts.flavor !== targetFacts.flavor) add({ id: 'engine-mismatch', severity: 'block', server: 'target-master', message: `source-master is ${sourceFacts.flavor} ${sourceFacts.version}, target-master is ${targetFacts.flavor} ${targetFacts.version}`, fix: 'the target must run the same engine as the source' });
     else if (targetFacts.major * 1000 + targetFacts.minor < sourceFacts.major * 1000 + sourceFacts.minor) add({ id: 'version', severity: 'block', server: 'target-master', message: `target-master runs ${targetFacts.version}, older than source-master's ${sourceFacts.version}; replication from a newer to an older version is not supported`, fix: `set target.engineVersion to ${sourceFacts.major}.${sourceFacts.minor} or newer and redeploy the target stack` });
@@ -155,6 +179,21 @@ export async function preflight(ctx: MigrationContext): Promise<Finding[]> {
     if (config.engine === 'mariadb' && sourceFacts.flavor === 'MySQL') add({ id: 'engine-config', severity: 'block', server: 'config', message: 'the config says engine mariadb, but the source is MySQL', fix: 'set engine to "mysql"' });
   }
   return findings;
+}
+
+/** The seed method `run` chose (journaled), or would choose now; noted as a finding so that plan prints the reason. */
+async function seedChoice(ctx: MigrationContext, add: (f: Finding) => void): Promise<SeedChoice | undefined> {
+  let choice = ctx.journal.data<SeedChoice>('seed-method');
+  if (!choice) {
+    try {
+      choice = await chooseSeedMethod(ctx);
+    } catch (err) {
+      if (err instanceof OperatorError) return undefined; // the server checks below report why the source cannot be read
+      throw err;
+    }
+  }
+  add({ id: 'seed-method', severity: 'info', server: 'config', message: `seed method: ${choice.method} (${choice.reason})`, fix: 'set migration.seedMethod to choose it yourself' });
+  return choice;
 }
 
 function names(list: string[], max = 8): string {

@@ -65,7 +65,7 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
  * DISABLE ON SLAVE, which is also how MariaDB marks replicated events; cutover
  * enables the ones that were enabled on the source.
  */
-async function holdBackEvents(source: Server, target: Server, databases: string[]): Promise<EventInfo[]> {
+export async function holdBackEvents(source: Server, target: Server, databases: string[]): Promise<EventInfo[]> {
   for (const e of await events(target, databases)) {
     if (e.status === 'ENABLED') await target.query(`ALTER EVENT ${ident(e.schema)}.${ident(e.name)} DISABLE ON SLAVE`);
   }

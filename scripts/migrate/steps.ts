@@ -1,13 +1,14 @@
 /** The steps of `run`, in order; each is journaled and safe to re-run. */
-export const STEP_NAMES = ['binlog-retention', 'replication-user', 'freeze-replica', 'seed-target', 'copy-users', 'point-target', 'catch-up', 'teardown-replica'] as const;
+export const STEP_NAMES = ['binlog-retention', 'replication-user', 'seed-method', 'freeze-replica', 'seed-target', 'copy-users', 'point-target', 'catch-up', 'teardown-replica'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 export const STEP_TITLES: Record<StepName, string> = {
   'binlog-retention': 'keep binlogs on source-master long enough for the seed and catch-up',
   'replication-user': 'create the replication user on source-master (random password, never shown)',
+  'seed-method': 'choose how the target is seeded: logical copy, or snapshot of the frozen replica restored encrypted',
   'freeze-replica': 'stop source-slave and record its executed position',
-  'seed-target': 'copy schema, data and stored objects from the frozen source-slave to target-master',
-  'copy-users': 'recreate the application users and grants on target-master, as of the frozen position',
+  'seed-target': 'seed target-master from the frozen source-slave (logical: copy schema, data and objects; snapshot: deploy the target restored from it)',
+  'copy-users': 'recreate the application users and grants on target-master, as of the frozen position (after a restore: any that are missing)',
   'point-target': 'point target-master at source-master from the executed position and start replication',
   'catch-up': 'wait until target-master has caught up with source-master',
   'teardown-replica': 'destroy the source-replica stack',

@@ -13,6 +13,8 @@ export interface MariadbServerSpec {
   serverId: number;
   /** PEM files for TLS; the server offers TLS when given. */
   tls?: { ca: string; cert: string; key: string };
+  /** Do not resume replication settings found in the data directory (a copy of a replica's). */
+  skipSlaveStart?: boolean;
 }
 
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/usr/bin'];
@@ -85,6 +87,7 @@ export async function startMariadb(spec: MariadbServerSpec): Promise<number> {
     '--character-set-server=utf8mb4',
     '--collation-server=utf8mb4_unicode_ci',
     '--user=root',
+    ...(spec.skipSlaveStart ? ['--skip-slave-start'] : []),
     ...(spec.tls ? [`--ssl-ca=${spec.tls.ca}`, `--ssl-cert=${spec.tls.cert}`, `--ssl-key=${spec.tls.key}`] : []),
   ];
   const child = spawn(mariadbd, args, { detached: true, stdio: 'ignore' });

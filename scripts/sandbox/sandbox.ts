@@ -2,13 +2,15 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createServer } from 'node:net';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MigrationConfigInput } from '../../config/schema.js';
+import type { MigrationConfig, MigrationConfigInput } from '../../config/schema.js';
 import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import { nativePasswordHash, randomPassword } from '../support/password.js';
 import { rdsShimStatements } from './rds-shims.js';
 import { isAlive } from '../support/process.js';
 import { installMariadb, rootConnection, startMariadb, stopMariadb, type MariadbServerSpec } from './mariadb-server.js';
-import { sandboxCertificates } from './tls.js';
+import { sandboxCertificates, tlsFiles } from './tls.js';
+
+type SeedMethodSetting = MigrationConfig['migration']['seedMethod'];
 
 export const SANDBOX_ROLES = ['source-master', 'source-slave', 'target-master'] as const;
 export type SandboxRole = (typeof SANDBOX_ROLES)[number];
@@ -21,18 +23,23 @@ export interface SandboxState {
 }
 
 export const DEFAULT_SANDBOX_DIR = 'sandbox';
-const ADMIN_USER = 'admin';
+export const ADMIN_USER = 'admin';
 
 const stateFile = (dir: string) => join(dir, 'sandbox.json');
-const serverDir = (dir: string, role: SandboxRole) => join(dir, 'servers', role);
-const secretFile = (dir: string, name: string) => join(dir, 'secrets', `${name}.json`);
+export const serverDir = (dir: string, role: SandboxRole) => join(dir, 'servers', role);
+export const secretFile = (dir: string, name: string) => join(dir, 'secrets', `${name}.json`);
+export const outputsFileOf = (dir: string) => join(dir, 'cdktf-outputs.json');
 
 export function readSandbox(dir: string): SandboxState | undefined {
   const file = stateFile(resolve(dir));
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SandboxState) : undefined;
 }
 
-function writeSandbox(state: SandboxState): void {
+export function serverSpec(state: SandboxState, role: SandboxRole): MariadbServerSpec {
+  return { name: role, dir: serverDir(state.dir, role), port: state.servers[role].port, serverId: state.servers[role].serverId, ...(state.tls ? { tls: tlsFiles(join(state.dir, 'tls')) } : {}) };
+}
+
+export function writeSandbox(state: SandboxState): void {
   writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
 }
 
@@ -48,7 +55,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The command the engine runs to "destroy the replica stack"; in the sandbox it stops and removes source-slave. */
-function selfCommand(...args: string[]): string[] {
+export function selfCommand(...args: string[]): string[] {
   // This file runs as .ts under tsx (whose loader is in execArgv) or as compiled .js.
   const here = fileURLToPath(import.meta.url);
   const cli = join(dirname(here), '..', `cli${extname(here)}`);
@@ -60,7 +67,8 @@ function selfCommand(...args: string[]): string[] {
  * target-master, each RDS-like, and writes the config and stack outputs the
  * engine reads, exactly as `cdktf deploy --outputs-file` would.
  */
-export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}): Promise<SandboxState> {
+export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}, options: { seedMethod?: SeedMethodSetting } = {}): Promise<SandboxState> {
+  const seedMethod = options.seedMethod ?? 'logical';
   const dir = resolve(dirArg);
   const existing = readSandbox(dir);
   if (existing && SANDBOX_ROLES.every((r) => !existing.servers[r]?.pid || isAlive(existing.servers[r].pid!))) {
@@ -80,11 +88,11 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
     configFile: join(dir, 'migration.config.json'),
   };
   const fresh = !existing;
-  const specs = (role: SandboxRole): MariadbServerSpec => ({ name: role, dir: serverDir(dir, role), port: state.servers[role].port, serverId: state.servers[role].serverId, ...(tls ? { tls } : {}) });
 
-  const roles = fresh ? SANDBOX_ROLES : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
-  for (const role of roles) await installMariadb(specs(role));
-  const pids = await Promise.all(roles.map((role) => startMariadb(specs(role))));
+  // Unless the seed is logical, the target is created later by the deploy stand-in (see deploy-target.ts), as the target stack would be.
+  const roles = fresh ? SANDBOX_ROLES.filter((r) => r !== 'target-master' || seedMethod === 'logical') : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
+  for (const role of roles) await installMariadb(serverSpec(state, role));
+  const pids = await Promise.all(roles.map((role) => startMariadb(serverSpec(state, role))));
   roles.forEach((role, i) => (state.servers[role].pid = pids[i]));
   writeSandbox(state);
   log(`started ${roles.map((r) => `${r} on 127.0.0.1:${state.servers[r].port}`).join(', ')}`);
@@ -92,25 +100,30 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
   if (fresh) {
     // The replica is an RDS read replica: same master user and password as its source.
     const sourcePassword = randomPassword();
-    const targetPassword = randomPassword();
     writeSecret(secretFile(dir, 'source-master'), ADMIN_USER, sourcePassword);
-    writeSecret(secretFile(dir, 'target-master'), ADMIN_USER, targetPassword);
     await installRdsShims(serverDir(dir, 'source-master'), sourcePassword);
     await installRdsShims(serverDir(dir, 'source-slave'), sourcePassword);
-    await installRdsShims(serverDir(dir, 'target-master'), targetPassword);
+    if (roles.includes('target-master')) await createEmptyTarget(dir);
     await attachReplica(dir, state);
-    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'target-master')));
+    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'source-master')), seedMethod);
     log(`wrote ${state.configFile} and the stack outputs`);
   }
   return state;
 }
 
-function writeSecret(file: string, username: string, password: string): void {
+/** An empty target-master with its own admin password, as the target stack creates it for the logical seed. */
+export async function createEmptyTarget(dir: string): Promise<void> {
+  const password = randomPassword();
+  writeSecret(secretFile(dir, 'target-master'), ADMIN_USER, password);
+  await installRdsShims(serverDir(dir, 'target-master'), password);
+}
+
+export function writeSecret(file: string, username: string, password: string): void {
   writeFileSync(file, JSON.stringify({ username, password }), { mode: 0o600 });
   chmodSync(file, 0o600);
 }
 
-async function installRdsShims(dir: string, adminPassword: string): Promise<void> {
+export async function installRdsShims(dir: string, adminPassword: string): Promise<void> {
   const c = await rootConnection(dir);
   try {
     await c.query('SET SESSION sql_log_bin = 0');
@@ -120,7 +133,7 @@ async function installRdsShims(dir: string, adminPassword: string): Promise<void
   }
 }
 
-async function serverVersion(dir: string): Promise<string> {
+export async function serverVersion(dir: string): Promise<string> {
   const c = await rootConnection(dir);
   try {
     const [rows] = await c.query('SELECT VERSION() AS v');
@@ -156,9 +169,9 @@ async function attachReplica(dir: string, state: SandboxState): Promise<void> {
   }
 }
 
-function writeConfigAndOutputs(state: SandboxState, engineVersion: string): void {
+function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedMethod: SeedMethodSetting): void {
   const { dir } = state;
-  const outputsFile = join(dir, 'cdktf-outputs.json');
+  const outputsFile = outputsFileOf(dir);
   const config: MigrationConfigInput = {
     region: 'eu-west-1',
     engine: 'mariadb',
@@ -170,23 +183,31 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string): void
       workDir: join(dir, 'work'),
       outputsFile,
       requireTls: state.tls,
+      seedMethod,
       replicaTeardownCommand: selfCommand('sandbox', 'destroy-replica', '--dir', dir),
+      targetDeployCommand: selfCommand('sandbox', 'deploy-target', '--dir', dir),
     },
   };
   writeFileSync(state.configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const source = { source_address: '127.0.0.1', source_port: state.servers['source-master'].port };
   const outputs = {
-    [SOURCE_REPLICA_STACK]: { replica_identifier: 'sandbox-source-slave', replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port },
-    [TARGET_STACK]: {
-      target_identifier: 'sandbox-target',
-      target_address: '127.0.0.1',
-      target_port: state.servers['target-master'].port,
-      master_secret_arn: `file:${secretFile(dir, 'target-master')}`,
-      kms_key_arn: 'sandbox: no KMS here; the target is a local stand-in',
-      source_address: '127.0.0.1',
-      source_port: state.servers['source-master'].port,
-    },
+    [SOURCE_REPLICA_STACK]: { replica_identifier: 'sandbox-source-slave', replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...source },
+    ...(seedMethod === 'logical' ? { [TARGET_STACK]: targetStackOutputs(state) } : {}),
   };
   writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`);
+}
+
+/** What `cdktf deploy target --outputs-file` writes for the target stack. */
+export function targetStackOutputs(state: SandboxState): Record<string, string | number> {
+  return {
+    target_identifier: 'sandbox-target',
+    target_address: '127.0.0.1',
+    target_port: state.servers['target-master'].port,
+    master_secret_arn: `file:${secretFile(state.dir, 'target-master')}`,
+    kms_key_arn: 'sandbox: no KMS here; the target is a local stand-in',
+    source_address: '127.0.0.1',
+    source_port: state.servers['source-master'].port,
+  };
 }
 
 /** The sandbox's stand-in for `cdktf destroy source-replica`: stops source-slave and removes it and its outputs. */
@@ -194,7 +215,7 @@ export async function destroyReplica(dirArg = DEFAULT_SANDBOX_DIR): Promise<void
   const dir = resolve(dirArg);
   await stopMariadb(serverDir(dir, 'source-slave'));
   rmSync(serverDir(dir, 'source-slave'), { recursive: true, force: true });
-  const outputsFile = join(dir, 'cdktf-outputs.json');
+  const outputsFile = outputsFileOf(dir);
   if (existsSync(outputsFile)) {
     const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, unknown>;
     delete outputs[SOURCE_REPLICA_STACK];

@@ -8,9 +8,13 @@ export interface TlsFiles {
   key: string;
 }
 
+export function tlsFiles(dir: string): TlsFiles {
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server-cert.pem'), key: join(dir, 'server-key.pem') };
+}
+
 /** A throw-away CA and server certificate so that the sandbox, like RDS, offers TLS. */
 export async function sandboxCertificates(dir: string): Promise<TlsFiles | undefined> {
-  const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'server-cert.pem'), key: join(dir, 'server-key.pem') };
+  const files = tlsFiles(dir);
   if (existsSync(files.cert)) return files;
   mkdirSync(dir, { recursive: true });
   try {
