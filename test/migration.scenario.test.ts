@@ -2,42 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAtRest } from '../scripts/demo/scenario.js';
-import { createLog } from '../scripts/support/log.js';
 import { STEP_NAMES } from '../scripts/migrate/steps.js';
-import { journalOf, lastJson, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
-
-const quiet = createLog({ quiet: true });
-
-/** Runs `run` once per crash point (each run resumes the last and dies at the next), then once to the end. */
-async function runThroughCrashes(sb: TestSandbox, crashPoints: string[]): Promise<void> {
-  for (const point of crashPoints) {
-    const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
-    assert.equal(crashed.signal, 'SIGKILL', `expected the run to be killed at ${point}; it ended with ${crashed.exitCode}:\n${crashed.all}`);
-    assert.match(String(crashed.all), new RegExp(`crash injected at ${point}`));
-  }
-  const finished = await sb.cli(['run', '--json']);
-  assert.equal(finished.exitCode, 0, String(finished.all));
-  assert.equal(lastJson(finished).ok, true);
-}
-
-async function assertNothingLost(sb: TestSandbox, workload: ReturnType<TestSandbox['workload']>): Promise<void> {
-  await new Promise((r) => setTimeout(r, 500));
-  const written = await workload.stop();
-  assert.ok(written.committed > 50, `the workload should have kept writing (committed ${written.committed})`);
-  const result = await verifyAtRest(sb.state, written, quiet);
-  assert.deepEqual(result.tables.filter((t) => !t.equal), [], 'every table checksum must match');
-  assert.equal(result.tables.length, 8);
-  assert.equal(result.acknowledgedWritesLost, 0);
-}
-
-/** Passwords the run knew: both admins' and the replication user's, as stored in the target's master.info. */
-function knownSecrets(sb: TestSandbox): string[] {
-  const masterInfo = readFileSync(join(sb.state.dir, 'servers', 'target-master', 'data', 'master.info'), 'utf8').split('\n');
-  const replicationPassword = masterInfo[5]!; // line 6 of master.info is the password
-  assert.ok(replicationPassword.length >= 20, 'expected to find the replication password in master.info');
-  return [secretOf(sb.state, 'source-master'), secretOf(sb.state, 'target-master'), replicationPassword];
-}
+import { assertNothingLost, knownSecrets, runThroughCrashes } from './helpers/migration.js';
+import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 
 describe('a migration on the sandbox with the application writing', () => {
   let sb: TestSandbox;

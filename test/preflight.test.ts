@@ -134,6 +134,20 @@ describe('preflight finds what would break the migration, and changes nothing', 
     }
   });
 
+  test('the seed method: auto says which and why; a snapshot restore cannot change the major version', async () => {
+    const small = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => (c.migration.seedMethod = 'auto')), 'plan', '--json']));
+    assert.match(finding(small, 'seed-method').message, /seed method: logical \(seedMethod auto: the databases hold 0\.\d+ GiB, not more than snapshotAboveGiB \(100\)/);
+    const large = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => Object.assign(c.migration, { seedMethod: 'auto', snapshotAboveGiB: 0.0001 })), 'plan', '--json']));
+    assert.match(finding(large, 'seed-method').message, /seed method: snapshot \(seedMethod auto: the databases hold 0\.\d+ GiB, more than snapshotAboveGiB \(0\.0001\)/);
+    assert.equal(large.blocked, false);
+    const result = await sb.cli(['--config', withConfig(sb, (c) => ((c.migration.seedMethod = 'snapshot'), (c.target.engineVersion = '11.4.2'))), 'plan', '--json']);
+    assert.equal(result.exitCode, 1);
+    const version = finding(lastJson<Plan>(result), 'snapshot-engine-version');
+    assert.equal(version.severity, 'block');
+    assert.match(version.message, /target\.engineVersion 11\.4\.2 is not the replica's 10\.11/);
+    assert.match(version.fix, /or use seedMethod logical to change versions now/);
+  });
+
   test('a typo in the config file stops every command before it touches a server', async () => {
     const result = await sb.cli(['--config', withConfig(sb, (c) => (c.target.instanceIdentifer = 'x')), 'run', '--json']);
     assert.equal(result.exitCode, 1);

@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
+import { parseConfig } from '../config/load.js';
+import { buildApp } from '../stacks/app.js';
 import { EncryptedTarget, frozenPositionFromJournal, SourceLookup } from '../stacks/index.js';
+import { exampleConfig } from './helpers/config.js';
 
 const frozen = { executed: { file: 'mysql-bin-changelog.004211', pos: 8812345 }, frozenAt: '2026-11-26T10:00:00Z' };
 
@@ -46,4 +49,40 @@ test('snapshot seed: without a frozen position nothing synthesizes', () => {
   assert.throws(() => frozenPositionFromJournal(dir), /no completed freeze-replica step/);
   writeFileSync(join(dir, 'journal.json'), JSON.stringify({ version: 1, steps: { 'freeze-replica': { status: 'done', data: frozen } } }));
   assert.deepEqual(frozenPositionFromJournal(dir), frozen);
+});
+
+/** Synthesizes the whole app, as `cdktf synth` does through main.ts, and returns the stacks it declares. */
+function synthApp(migration: Record<string, unknown>, journal?: Record<string, unknown>): Record<string, Synth> {
+  const workDir = mkdtempSync(join(tmpdir(), 'rlm-app-'));
+  if (journal) writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps: journal }));
+  const outdir = join(workDir, 'cdktf.out');
+  buildApp(parseConfig(exampleConfig({ migration: { workDir, ...migration } })), outdir).synth();
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
+  return Object.fromEntries(Object.entries(manifest.stacks).map(([name, s]) => [name, JSON.parse(readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')) as Synth]));
+}
+
+type Synth = { resource?: Record<string, Record<string, Record<string, unknown>>>; output?: Record<string, unknown> };
+
+test('app: with the snapshot seed the target stack does not exist until the journal has the frozen position', () => {
+  const before = synthApp({ seedMethod: 'snapshot' });
+  assert.deepEqual(Object.keys(before), ['source-replica'], 'nothing to deploy as target before the freeze');
+  assert.ok(before['source-replica']!.output!.source_address, 'the replica stack exports the source endpoint for the engine');
+
+  const after = synthApp({ seedMethod: 'snapshot' }, { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } });
+  const target = after.target!;
+  const snapshot = Object.values(target.resource!.aws_db_snapshot!)[0]!;
+  assert.equal(snapshot.db_instance_identifier, 'shop-prod-rlm-replica', 'the snapshot is of the replica the replica stack declares');
+  assert.equal((snapshot.tags as Record<string, string>)['rds-live-migrate:frozen-at'], 'mysql-bin-changelog.004211:8812345');
+  assert.ok(Object.values(target.resource!.aws_db_instance!)[0]!.snapshot_identifier);
+});
+
+test('app: seedMethod auto declares the target as the journaled choice says, and not before the choice', () => {
+  assert.deepEqual(Object.keys(synthApp({ seedMethod: 'auto' })), ['source-replica']);
+  const logical = synthApp({ seedMethod: 'auto' }, { 'seed-method': { status: 'done', data: { method: 'logical' } } });
+  assert.equal(Object.values(logical.target!.resource!.aws_db_instance!)[0]!.snapshot_identifier, undefined, 'an empty target');
+  assert.equal(logical.target!.resource!.aws_db_snapshot, undefined);
+  const snapshot = synthApp({ seedMethod: 'auto' }, { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } });
+  assert.ok(snapshot.target!.resource!.aws_db_snapshot_copy);
+  // The default (logical) keeps the original order: both stacks deploy before run.
+  assert.deepEqual(Object.keys(synthApp({})).sort(), ['source-replica', 'target']);
 });

@@ -108,7 +108,7 @@ test('the replica replicates from the looked-up source and can be torn down', ()
   assert.equal(replica.identifier, 'shop-prod-rlm-replica');
   assert.equal(replica.skip_final_snapshot, true);
   assert.equal(replica.deletion_protection, false);
-  assert.deepEqual(Object.keys(json.output).sort(), ['replica_address', 'replica_identifier', 'replica_port']);
+  assert.deepEqual(Object.keys(json.output).sort(), ['replica_address', 'replica_identifier', 'replica_port', 'source_address', 'source_port']);
   assert.doesNotMatch(text, /"password"\s*:/);
 });
 

@@ -125,19 +125,21 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     }
   }
 
-  if (target && !journal.isDone('seed-target') && String(await target.value('SELECT @@GLOBAL.local_infile')) !== '1') {
+  // A restored target holds the copy (checked against the frozen GTID position instead) and is never loaded with LOAD DATA.
+  const logicalTarget = target && seed?.method !== 'snapshot' ? target : undefined;
+  if (logicalTarget && !journal.isDone('seed-target') && String(await logicalTarget.value('SELECT @@GLOBAL.local_infile')) !== '1') {
     add({ id: 'local-infile', severity: 'block', server: 'target-master', message: 'target-master has local_infile off; the seed loads with LOAD DATA LOCAL', fix: 'set local_infile = 1 in the target parameter group (the target stack does), then run again' });
   }
 
-  if (target && (options.freshTarget || !journal.step('seed-target'))) {
-    const used = await target.query<{ schema: string; tables: string }>(
+  if (logicalTarget && (options.freshTarget || !journal.step('seed-target'))) {
+    const used = await logicalTarget.query<{ schema: string; tables: string }>(
       `SELECT TABLE_SCHEMA AS \`schema\`, COUNT(*) AS tables FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN (${inList(SYSTEM_SCHEMAS)}) GROUP BY TABLE_SCHEMA`,
     );
-    const schemas = (await applicationDatabases(target)).filter((d) => databases.includes(d) || used.some((u) => u.schema === d));
+    const schemas = (await applicationDatabases(logicalTarget)).filter((d) => databases.includes(d) || used.some((u) => u.schema === d));
     if (used.length || schemas.length) {
       add({ id: 'target-not-empty', severity: 'block', server: 'target-master', message: `target-master is not empty: ${names([...new Set([...used.map((u) => `${u.schema} (${u.tables} tables)`), ...schemas])])}`, fix: 'point the config at a new, empty target, or drop those schemas on the target if they are left over from a test' });
     }
-    const status = await ctx.dialect.replicaStatus(target);
+    const status = await ctx.dialect.replicaStatus(logicalTarget);
     if (status.configured) add({ id: 'target-replicating', severity: 'block', server: 'target-master', message: `target-master already replicates from ${status.masterHost}:${status.masterPort}`, fix: 'reset it (CALL mysql.rds_reset_external_master) if that is left over, or use another target' });
   }
 

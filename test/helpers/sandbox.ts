@@ -19,9 +19,9 @@ export interface TestSandbox {
 }
 
 /** A fresh sandbox with the shop schema at a small scale, in its own temp directory. */
-export async function shopSandbox(scale = 0.05): Promise<TestSandbox> {
+export async function shopSandbox(scale = 0.05, options: Parameters<typeof sandboxUp>[2] = {}): Promise<TestSandbox> {
   const dir = mkdtempSync(join(tmpdir(), 'rlm-test-'));
-  const state = await sandboxUp(dir);
+  const state = await sandboxUp(dir, undefined, options);
   const app = await loadShop(state, scale);
   const output: string[] = [];
   const workloads: Workload[] = [];

@@ -1,0 +1,86 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { buildApp } from '../stacks/app.js';
+import { assertNothingLost, knownSecrets, runThroughCrashes } from './helpers/migration.js';
+import { journalOf, lastJson, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+
+type Position = { file: string; pos: number };
+
+describe('a migration seeded by restoring a snapshot of the frozen replica, with the application writing', () => {
+  let sb: TestSandbox;
+  let workload: ReturnType<TestSandbox['workload']>;
+  before(async () => {
+    sb = await shopSandbox(0.1, { seedMethod: 'snapshot' });
+    workload = sb.workload();
+  });
+  after(async () => {
+    await workload.stop();
+    await sb.down();
+  });
+
+  test('plan says why, and that the target comes after the freeze', async () => {
+    const plan = lastJson<{ ok: boolean; findings: { id: string; message: string }[] }>(await sb.cli(['plan', '--json']));
+    assert.equal(plan.ok, true);
+    assert.match(plan.findings.find((f) => f.id === 'seed-method')!.message, /seed method: snapshot \(seedMethod is snapshot in the config/);
+    assert.match(plan.findings.find((f) => f.id === 'target-deferred')!.message, /run deploys the target stack after the freeze/);
+  });
+
+  test('killed after the restore and between pointing and starting replication, it resumes at the frozen position', async () => {
+    await runThroughCrashes(sb, ['after:seed-target', 'mid:point-target']);
+    const { steps } = journalOf(sb.state);
+    const frozen = steps['freeze-replica']!.data!.executed as Position;
+    assert.equal(steps['seed-method']!.data!.method, 'snapshot');
+    assert.equal(steps['seed-target']!.data!.method, 'snapshot');
+    assert.equal(steps['seed-target']!.data!.restoredAt, `${frozen.file}:${frozen.pos}`);
+    assert.deepEqual(steps['point-target']!.data!.position, frozen, 'replication starts at the executed position recorded at the freeze');
+    assert.equal(steps['point-target']!.data!.resumed, true, 'the resumed run must not point the target a second time');
+    const log = sb.output.join('\n');
+    assert.equal(log.match(/copying the frozen source-slave physically/g)?.length, 1, 'the target is restored once; the resumed run uses it');
+    assert.match(log, /target-master is already deployed \(an earlier run restored it\)/);
+    await assertNothingLost(sb, workload);
+  });
+
+  test('the restored target has its own master password, and no password reaches output or state', () => {
+    assert.notEqual(secretOf(sb.state, 'target-master'), secretOf(sb.state, 'source-master'));
+    const files = ['work/journal.json', 'migration.config.json', 'cdktf-outputs.json', 'sandbox.json'].map((f) => readFileSync(join(sb.state.dir, f), 'utf8'));
+    for (const secret of knownSecrets(sb)) {
+      for (const text of [...sb.output, ...files]) assert.ok(!text.includes(secret), 'a password leaked into output or a state file');
+    }
+  });
+
+  test("the app synthesized from this run's journal restores the target from the frozen position", () => {
+    const outdir = join(sb.state.dir, 'cdktf.out');
+    buildApp(loadConfig(sb.state.configFile), outdir).synth();
+    const text = readFileSync(join(outdir, 'stacks', 'target', 'cdk.tf.json'), 'utf8');
+    const frozen = journalOf(sb.state).steps['freeze-replica']!.data!.executed as Position;
+    const snapshot = Object.values((JSON.parse(text) as { resource: Record<string, Record<string, { tags: Record<string, string> }>> }).resource.aws_db_snapshot!)[0]!;
+    assert.equal(snapshot.tags['rds-live-migrate:frozen-at'], `${frozen.file}:${frozen.pos}`);
+    for (const secret of knownSecrets(sb)) assert.ok(!text.includes(secret));
+  });
+});
+
+describe('a target that is not a restore of the replica as frozen', () => {
+  test('is refused before replication starts, with what to do', async () => {
+    const sb = await shopSandbox(0.01, { seedMethod: 'snapshot' });
+    try {
+      const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:seed-target' });
+      assert.equal(crashed.signal, 'SIGKILL');
+      assert.equal((await sb.cli(['sandbox', 'deploy-target', '--dir', sb.state.dir])).exitCode, 0);
+      // As if the target had been restored from a snapshot taken before the freeze.
+      const root = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
+      await root.query("SET GLOBAL gtid_slave_pos = '0-1-1'");
+      await root.end();
+      const run = await sb.cli(['run']);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /target-master is not a restore of the replica as frozen: its GTID position is '0-1-1', the frozen replica's was '0-1-\d+'/);
+      assert.match(String(run.stderr), /what to do: the target must be restored from a snapshot taken after the freeze/);
+      assert.equal(journalOf(sb.state).steps['point-target'], undefined, 'replication was not started');
+    } finally {
+      await sb.down();
+    }
+  });
+});
