@@ -84,3 +84,26 @@ describe('a target that is not a restore of the replica as frozen', () => {
     }
   });
 });
+
+describe('seedMethod auto on a small database', () => {
+  test('run chooses logical, deploys an empty target itself, checks it and seeds it', async () => {
+    const sb = await shopSandbox(0.01, { seedMethod: 'auto' });
+    const workload = sb.workload();
+    try {
+      const outputs = () => JSON.parse(readFileSync(join(sb.state.dir, 'cdktf-outputs.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal(outputs().target, undefined, 'no target before run');
+      const result = await sb.cli(['run', '--json']);
+      assert.equal(result.exitCode, 0, String(result.all));
+      const { steps } = journalOf(sb.state);
+      assert.equal(steps['seed-method']!.data!.method, 'logical');
+      assert.match(String(steps['seed-method']!.data!.reason), /not more than snapshotAboveGiB \(100\)/);
+      assert.ok(Number(steps['seed-target']!.data!.rowsCopied) > 0, 'seeded logically');
+      assert.ok(outputs().target, 'run deployed the target');
+      assert.match(String(result.all), /deploying the target stack \(an empty encrypted target for the logical seed\)/);
+      await assertNothingLost(sb, workload);
+    } finally {
+      await workload.stop();
+      await sb.down();
+    }
+  });
+});
