@@ -131,6 +131,8 @@ export const migrationConfigSchema = z.strictObject({
        * @default npx cdktf deploy target --auto-approve --outputs-file <migration.outputsFile>
        */
       targetDeployCommand: z.array(z.string().min(1)).min(1).optional(),
+      /** With the snapshot seed, preflight asks AWS (aws CLI) whether the replica can be snapshotted and the KMS key used. @default true */
+      awsChecks: z.boolean().default(true),
       /** Rows per chunk: the unit of parallelism and of resume. @default 50000 */
       seedChunkRows: z.number().int().min(100).max(10_000_000).default(50_000),
       /** Routines, triggers, views and events whose DEFINER the target's master user cannot create: keep (preflight blocks) or rewrite to that user. @default keep */

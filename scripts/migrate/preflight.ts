@@ -1,6 +1,7 @@
 import type { Server, ServerRole } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
+import { awsSnapshotFindings } from './aws-snapshot-checks.js';
 import { chooseSeedMethod, type SeedChoice } from './seed-method.js';
 import { applicationDatabases, baseTables, events, inList, storedObjects, SYSTEM_SCHEMAS } from './schema-inventory.js';
 
@@ -169,8 +170,9 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     if (major !== facts.major || minor !== facts.minor) {
       add({ id: 'snapshot-engine-version', severity: 'block', server: 'config', message: `target.engineVersion ${config.target.engineVersion} is not the replica's ${facts.major}.${facts.minor} (${facts.version}); a target restored from its snapshot runs the snapshot's major version`, fix: `set target.engineVersion to ${facts.version.split('-')[0]} (upgrade after the migration), or use seedMethod logical to change versions now` });
     }
-    if (!journal.isDone('seed-target')) {
-      add({ id: 'snapshot-seed', severity: 'info', server: 'source-slave', message: 'AWS checks the rest when the target stack is deployed after the freeze: that the replica can be snapshotted and that the KMS key lets RDS copy the snapshot', fix: `if that deploy fails, the replica stays frozen and the source keeps its binlogs for ${config.binlogRetentionHours} h; fix the cause and run again` });
+    const replicaId = ctx.outputs().replica?.identifier;
+    if (!journal.isDone('seed-target') && config.migration.awsChecks && config.migration.serverKind === 'rds' && replicaId) {
+      for (const f of await awsSnapshotFindings(config, replicaId)) add(f);
     }
   }
 

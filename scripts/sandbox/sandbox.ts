@@ -186,6 +186,8 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
       seedMethod,
       replicaTeardownCommand: selfCommand('sandbox', 'destroy-replica', '--dir', dir),
       targetDeployCommand: selfCommand('sandbox', 'deploy-target', '--dir', dir),
+      // There is no AWS behind the sandbox to ask about the replica and the key.
+      awsChecks: false,
     },
   };
   writeFileSync(state.configFile, `${JSON.stringify(config, null, 2)}\n`);
