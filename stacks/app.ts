@@ -14,7 +14,9 @@ export function buildApp(config: MigrationConfig, outdir?: string): App {
   const replica = new SourceReplicaStack(app, config);
   const seed = targetSeed(config);
   if (seed.kind === 'empty') new TargetStack(app, config);
-  else if (seed.kind === 'restore') new TargetStack(app, config, { restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config), frozen: seed.frozen } });
+  else if (seed.kind === 'restore') {
+    new TargetStack(app, config, { restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config), frozen: seed.frozen, keepUnencryptedSnapshot: !seed.finalized } });
+  }
   else Annotations.of(replica).addInfo(`target stack not declared yet: ${seed.reason}`);
   return app;
 }

@@ -52,7 +52,7 @@ export interface EncryptedTargetProps {
    * replica instead of creating it empty (the storage-level seed).
    * @default an empty instance, seeded logically
    */
-  readonly restoreFromFrozenReplica?: { replicaIdentifier: string; frozen: FrozenPosition };
+  readonly restoreFromFrozenReplica?: { replicaIdentifier: string; frozen: FrozenPosition; keepUnencryptedSnapshot?: boolean };
 }
 
 /**
@@ -138,6 +138,9 @@ export class EncryptedTarget extends Construct {
       autoMinorVersionUpgrade: false,
       applyImmediately: true,
       tags,
+      // Both force a new instance. How the target was seeded must never replace it later,
+      // e.g. when a config switches seedMethod after the migration.
+      lifecycle: { ignoreChanges: ['snapshot_identifier', 'username'] },
     });
 
     if (props.allowTargetToReachSource ?? true) {

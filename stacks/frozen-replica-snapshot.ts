@@ -19,6 +19,13 @@ export interface FrozenReplicaSnapshotProps {
   readonly identifierPrefix: string;
   /** @default {} */
   readonly tags?: Record<string, string>;
+  /**
+   * Keep the unencrypted snapshot of the replica. Once the migration is
+   * finalized it is one more unencrypted copy of the data; declaring it no
+   * longer makes the next deploy delete it (the encrypted copy stays).
+   * @default true
+   */
+  readonly keepUnencryptedSnapshot?: boolean;
 }
 
 /**
@@ -28,7 +35,8 @@ export interface FrozenReplicaSnapshotProps {
  * resume replication from.
  */
 export class FrozenReplicaSnapshot extends Construct {
-  readonly snapshot: DbSnapshot;
+  /** Absent once keepUnencryptedSnapshot is false. */
+  readonly snapshot?: DbSnapshot;
   readonly encryptedCopy: DbSnapshotCopy;
 
   constructor(scope: Construct, id: string, props: FrozenReplicaSnapshotProps) {
@@ -41,13 +49,14 @@ export class FrozenReplicaSnapshot extends Construct {
     }
     const at = `${file.replace(/[^A-Za-z0-9]/g, '-')}-${pos}`;
     const tags = { ...props.tags, 'rds-live-migrate:frozen-at': `${file}:${pos}` };
-    this.snapshot = new DbSnapshot(this, 'frozen', {
-      dbInstanceIdentifier: props.replicaIdentifier,
-      dbSnapshotIdentifier: `${props.identifierPrefix}-frozen-${at}`,
-      tags,
-    });
+    const snapshotIdentifier = `${props.identifierPrefix}-frozen-${at}`;
+    if (props.keepUnencryptedSnapshot ?? true) {
+      this.snapshot = new DbSnapshot(this, 'frozen', { dbInstanceIdentifier: props.replicaIdentifier, dbSnapshotIdentifier: snapshotIdentifier, tags });
+    }
     this.encryptedCopy = new DbSnapshotCopy(this, 'encrypted-copy', {
-      sourceDbSnapshotIdentifier: this.snapshot.dbSnapshotArn,
+      // The identifier, not a reference: the copy must stay as it is when the snapshot is dropped (its source forces a new copy).
+      sourceDbSnapshotIdentifier: snapshotIdentifier,
+      dependsOn: this.snapshot ? [this.snapshot] : [],
       targetDbSnapshotIdentifier: `${props.identifierPrefix}-encrypted-${at}`,
       kmsKeyId: props.kmsKeyArn,
       copyTags: true,

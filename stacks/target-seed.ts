@@ -9,7 +9,8 @@ export const SEED_METHOD_STEP = 'seed-method';
 /** How the target stack declares the target, given the config and how far the migration is. */
 export type TargetSeed =
   | { kind: 'empty' }
-  | { kind: 'restore'; frozen: FrozenPosition }
+  /** finalized: the migration is over, so the unencrypted snapshot of the replica is no longer declared. */
+  | { kind: 'restore'; frozen: FrozenPosition; finalized: boolean }
   /** Not declared yet: a snapshot of a replica that still applies changes would match no position. */
   | { kind: 'deferred'; reason: string };
 
@@ -43,14 +44,15 @@ export function frozenPositionFromJournal(workDir: string): FrozenPosition {
 export function targetSeed(config: MigrationConfig): TargetSeed {
   const workDir = resolve(config.migration.workDir);
   const configured = config.migration.seedMethod;
-  const chosen = journalSteps(workDir).steps[SEED_METHOD_STEP];
+  const { steps } = journalSteps(workDir);
+  const chosen = steps[SEED_METHOD_STEP];
   const method = configured === 'auto' ? (chosen?.status === 'done' ? (chosen.data?.method as string | undefined) : undefined) : configured;
   if (method === 'logical') return { kind: 'empty' };
   if (method === undefined) {
     return { kind: 'deferred', reason: `seedMethod is auto and \`rds-live-migrate run\` has not chosen yet (journal in ${workDir}); it deploys the target stack itself once it has` };
   }
   try {
-    return { kind: 'restore', frozen: frozenPositionFromJournal(workDir) };
+    return { kind: 'restore', frozen: frozenPositionFromJournal(workDir), finalized: steps.finalize?.status === 'done' };
   } catch {
     return { kind: 'deferred', reason: `the snapshot seed declares the target only after \`rds-live-migrate run\` has frozen the replica (journal in ${workDir}); run deploys it then` };
   }

@@ -34,6 +34,7 @@ test('snapshot seed: the frozen replica is snapshotted, the copy is encrypted wi
   assert.equal(db.deletion_protection, true);
   assert.ok((db.backup_retention_period as number) > 0);
   assert.equal(db.username, undefined, 'a restored instance keeps the snapshot master user');
+  assert.deepEqual((db.lifecycle as { ignore_changes: string[] }).ignore_changes, ['snapshot_identifier', 'username'], 'a later change of seed method must not replace the target');
   assert.doesNotMatch(text, /"password"\s*:/);
 });
 
@@ -85,4 +86,17 @@ test('app: seedMethod auto declares the target as the journaled choice says, and
   assert.ok(snapshot.target!.resource!.aws_db_snapshot_copy);
   // The default (logical) keeps the original order: both stacks deploy before run.
   assert.deepEqual(Object.keys(synthApp({})).sort(), ['source-replica', 'target']);
+});
+
+test('app: once finalized, the unencrypted snapshot is no longer declared and the encrypted copy and target stay exactly as they were', () => {
+  const journal = { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } };
+  const during = synthApp({ seedMethod: 'snapshot' }, journal).target!;
+  const after = synthApp({ seedMethod: 'snapshot' }, { ...journal, finalize: { status: 'done', data: {} } }).target!;
+  const copy = (s: Synth) => Object.values(s.resource!.aws_db_snapshot_copy!)[0]!;
+  const db = (s: Synth) => Object.values(s.resource!.aws_db_instance!)[0]!;
+  assert.ok(during.resource!.aws_db_snapshot);
+  assert.equal(after.resource!.aws_db_snapshot, undefined);
+  assert.equal(copy(during).source_db_snapshot_identifier, 'shop-prod-encrypted-frozen-mysql-bin-changelog-004211-8812345');
+  for (const key of ['source_db_snapshot_identifier', 'target_db_snapshot_identifier', 'kms_key_id']) assert.equal(copy(after)[key], copy(during)[key], key);
+  assert.equal(db(after).snapshot_identifier, db(during).snapshot_identifier);
 });
