@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { CONFIG_PATH_ENV, loadConfig } from '../config/load.js';
 import type { MigrationConfig } from '../config/schema.js';
-import { loadConfig } from '../config/load.js';
 import { cutover } from './cutover/cutover.js';
 import { finalize } from './cutover/finalize.js';
 import { rollback } from './cutover/rollback.js';
@@ -41,6 +42,8 @@ function action<A extends unknown[]>(fn: (log: Log, options: GlobalOptions, ...a
 
 async function withContext<T>(options: GlobalOptions, log: Log, fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
   const ctx = MigrationContext.open(loadConfig(options.config), log);
+  // The stack commands run (cdktf deploy/destroy) synthesize main.ts, which must read this same config.
+  if (options.config) process.env[CONFIG_PATH_ENV] = resolve(options.config);
   try {
     return await fn(ctx);
   } finally {

@@ -163,7 +163,7 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     seen.set(f.serverId, role);
   }
 
-  if (seed?.method === 'snapshot' && (replicaFacts ?? sourceFacts)) {
+  if (seed?.method === 'snapshot' && !journal.isDone('seed-target') && (replicaFacts ?? sourceFacts)) {
     // A restore keeps the snapshot's engine version; RDS upgrades across major versions only as a separate step.
     const facts = (replicaFacts ?? sourceFacts)!;
     const [major, minor] = config.target.engineVersion.split('.').map(Number);
@@ -171,7 +171,7 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
       add({ id: 'snapshot-engine-version', severity: 'block', server: 'config', message: `target.engineVersion ${config.target.engineVersion} is not the replica's ${facts.major}.${facts.minor} (${facts.version}); a target restored from its snapshot runs the snapshot's major version`, fix: `set target.engineVersion to ${facts.version.split('-')[0]} (upgrade after the migration), or use seedMethod logical to change versions now` });
     }
     const replicaId = ctx.outputs().replica?.identifier;
-    if (!journal.isDone('seed-target') && config.migration.awsChecks && config.migration.serverKind === 'rds' && replicaId) {
+    if (config.migration.awsChecks && config.migration.serverKind === 'rds' && replicaId) {
       for (const f of await awsSnapshotFindings(config, replicaId)) add(f);
     }
   }
