@@ -85,6 +85,32 @@ describe('a target that is not a restore of the replica as frozen', () => {
   });
 });
 
+describe('a restore that carries the replica\'s replication settings', () => {
+  test('has them cleared before our replication starts, and loses nothing', async () => {
+    const sb = await shopSandbox(0.01, { seedMethod: 'snapshot' });
+    const workload = sb.workload();
+    try {
+      const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:seed-target' });
+      assert.equal(crashed.signal, 'SIGKILL');
+      assert.equal((await sb.cli(['sandbox', 'deploy-target', '--dir', sb.state.dir])).exitCode, 0);
+      // As a copy of a stopped replica's data directory would: set up to follow the source, not started.
+      const root = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
+      await root.query("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'rdsrepladmin', MASTER_LOG_FILE = 'binlog.000001', MASTER_LOG_POS = 4", [sb.state.servers['source-master'].port]);
+      await root.end();
+      const run = await sb.cli(['run', '--json']);
+      assert.equal(run.exitCode, 0, String(run.all));
+      const { steps } = journalOf(sb.state);
+      assert.equal(steps['seed-target']!.data!.replicationConfigReset, true);
+      assert.deepEqual(steps['point-target']!.data!.position, steps['freeze-replica']!.data!.executed);
+      assert.equal(steps['point-target']!.data!.resumed, false, 'pointed afresh, not mistaken for an earlier run of ours');
+      await assertNothingLost(sb, workload);
+    } finally {
+      await workload.stop();
+      await sb.down();
+    }
+  });
+});
+
 describe('seedMethod auto on a small database', () => {
   test('run chooses logical, deploys an empty target itself, checks it and seeds it', async () => {
     const sb = await shopSandbox(0.01, { seedMethod: 'auto' });
