@@ -63,9 +63,10 @@ export function selfCommand(...args: string[]): string[] {
 }
 
 /**
- * Starts source-master, source-slave (replicating from it) and an empty
- * target-master, each RDS-like, and writes the config and stack outputs the
- * engine reads, exactly as `cdktf deploy --outputs-file` would.
+ * Starts source-master, source-slave (replicating from it) and, for the
+ * logical seed, an empty target-master, each RDS-like, and writes the config
+ * and stack outputs the engine reads, exactly as `cdktf deploy --outputs-file`
+ * would. With the other seed methods `run` creates the target later.
  */
 export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}, options: { seedMethod?: SeedMethodSetting } = {}): Promise<SandboxState> {
   const seedMethod = options.seedMethod ?? 'logical';
