@@ -63,17 +63,25 @@ describe('a migration seeded by restoring a snapshot of the frozen replica, with
   });
 });
 
+/** Runs the migration up to the restore, restores the target by hand (the deploy stand-in), then changes it as root. */
+async function restoreThenAlter(sb: TestSandbox, sql: string, params: unknown[] = []): Promise<void> {
+  const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:seed-target' });
+  assert.equal(crashed.signal, 'SIGKILL');
+  assert.equal((await sb.cli(['sandbox', 'deploy-target', '--dir', sb.state.dir])).exitCode, 0);
+  const root = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
+  try {
+    await root.query(sql, params);
+  } finally {
+    await root.end();
+  }
+}
+
 describe('a target that is not a restore of the replica as frozen', () => {
   test('is refused before replication starts, with what to do', async () => {
     const sb = await shopSandbox(0.01, { seedMethod: 'snapshot' });
     try {
-      const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:seed-target' });
-      assert.equal(crashed.signal, 'SIGKILL');
-      assert.equal((await sb.cli(['sandbox', 'deploy-target', '--dir', sb.state.dir])).exitCode, 0);
       // As if the target had been restored from a snapshot taken before the freeze.
-      const root = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
-      await root.query("SET GLOBAL gtid_slave_pos = '0-1-1'");
-      await root.end();
+      await restoreThenAlter(sb, "SET GLOBAL gtid_slave_pos = '0-1-1'");
       const run = await sb.cli(['run']);
       assert.equal(run.exitCode, 1);
       assert.match(String(run.stderr), /target-master is not a restore of the replica as frozen: its GTID position is '0-1-1', the frozen replica's was '0-1-\d+'/);
@@ -90,13 +98,8 @@ describe('a restore that carries the replica\'s replication settings', () => {
     const sb = await shopSandbox(0.01, { seedMethod: 'snapshot' });
     const workload = sb.workload();
     try {
-      const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:seed-target' });
-      assert.equal(crashed.signal, 'SIGKILL');
-      assert.equal((await sb.cli(['sandbox', 'deploy-target', '--dir', sb.state.dir])).exitCode, 0);
       // As a copy of a stopped replica's data directory would: set up to follow the source, not started.
-      const root = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
-      await root.query("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'rdsrepladmin', MASTER_LOG_FILE = 'binlog.000001', MASTER_LOG_POS = 4", [sb.state.servers['source-master'].port]);
-      await root.end();
+      await restoreThenAlter(sb, "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'rdsrepladmin', MASTER_LOG_FILE = 'binlog.000001', MASTER_LOG_POS = 4", [sb.state.servers['source-master'].port]);
       const run = await sb.cli(['run', '--json']);
       assert.equal(run.exitCode, 0, String(run.all));
       const { steps } = journalOf(sb.state);

@@ -1,19 +1,12 @@
-import { execa } from 'execa';
 import type { MigrationConfig } from '../../config/schema.js';
+import { awsCli } from '../support/aws-cli.js';
 import type { Finding } from './preflight.js';
 
 type Aws = (args: string[]) => Promise<unknown>;
 
-/** The aws CLI, JSON out; its own error line when it fails (credentials, permissions, not found). */
-function awsCli(region: string): Aws {
-  return async (args) => {
-    const result = await execa('aws', [...args, '--region', region, '--output', 'json'], { reject: false, timeout: 60_000 });
-    if (result.failed) {
-      const why = (result as { code?: string }).code === 'ENOENT' ? 'the aws CLI is not installed' : String(result.stderr || result.message).trim().split('\n').pop();
-      throw new Error(`aws ${args.slice(0, 2).join(' ')}: ${why}`);
-    }
-    return JSON.parse(result.stdout);
-  };
+/** The aws CLI in the migration's region, JSON out. */
+function awsJson(region: string): Aws {
+  return async (args) => JSON.parse(await awsCli([...args, '--region', region, '--output', 'json']));
 }
 
 interface PolicyStatement {
@@ -27,7 +20,7 @@ interface PolicyStatement {
  * disabled, pending deletion or in another region, a key policy that lets
  * nobody create the grants RDS uses. Reads only.
  */
-export async function awsSnapshotFindings(config: MigrationConfig, replicaIdentifier: string, aws: Aws = awsCli(config.region)): Promise<Finding[]> {
+export async function awsSnapshotFindings(config: MigrationConfig, replicaIdentifier: string, aws: Aws = awsJson(config.region)): Promise<Finding[]> {
   const findings: Finding[] = [];
   const cannotCheck = (err: unknown, what: string) =>
     findings.push({ id: 'aws-check', severity: 'warn', server: 'config', message: `could not check ${what}: ${(err as Error).message}`, fix: 'give this job rds:DescribeDBInstances, kms:DescribeKey and kms:GetKeyPolicy, or set migration.awsChecks to false to skip these checks' });

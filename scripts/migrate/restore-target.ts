@@ -2,7 +2,7 @@ import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
 import { assertStillFrozen, type FrozenPosition } from './freeze-replica.js';
 import { deployTarget } from './deploy-target.js';
-import { applicationDatabases, baseTables, rowCount, type EventInfo } from './schema-inventory.js';
+import { applicationDatabases, baseTables, dataSize, rowCount, type EventInfo } from './schema-inventory.js';
 import { holdBackEvents } from './seed-target.js';
 
 export interface RestoreResult extends Record<string, unknown> {
@@ -52,25 +52,22 @@ export async function restoreTarget(ctx: MigrationContext): Promise<RestoreResul
   }
   const databases = await applicationDatabases(target, ctx.config.migration.databases);
   const tables = await baseTables(target, databases);
-  const sizes = (await target.one<{ rows: number; bytes: number }>(
-    `SELECT COALESCE(SUM(TABLE_ROWS), 0) AS \`rows\`, COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) AS bytes FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA IN (${databases.map(() => '?').join(', ')})`,
-    databases,
-  ))!;
-  const rowsExact = Number(sizes.bytes) <= 1024 ** 3;
-  let rows = Number(sizes.rows);
+  const sizes = await dataSize(target, databases);
+  const rowsExact = sizes.bytes <= 1024 ** 3;
+  let rows = sizes.rows;
   if (rowsExact) {
     rows = 0;
     for (const t of tables) rows += await rowCount(target, t.schema, t.name);
   }
   const eventsHeldBack = await holdBackEvents(await ctx.server('source-master'), target, databases);
-  ctx.log.info(`restore: target-master holds ${databases.length} database(s), ${tables.length} tables, ${rowsExact ? '' : 'about '}${rows} rows, ${(Number(sizes.bytes) / 1e6).toFixed(1)} MB, as of ${frozen.executed.file}:${frozen.executed.pos}`);
+  ctx.log.info(`restore: target-master holds ${databases.length} database(s), ${tables.length} tables, ${rowsExact ? '' : 'about '}${rows} rows, ${(sizes.bytes / 1e6).toFixed(1)} MB, as of ${frozen.executed.file}:${frozen.executed.pos}`);
   return {
     method: 'snapshot',
     databases,
     tables: tables.length,
     rows,
     rowsExact,
-    bytesRestored: Number(sizes.bytes),
+    bytesRestored: sizes.bytes,
     restoredAt: `${frozen.executed.file}:${frozen.executed.pos}`,
     replicationConfigReset: status.configured,
     eventsHeldBack,

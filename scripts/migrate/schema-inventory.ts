@@ -13,6 +13,15 @@ export function inList(databases: string[]): string {
   return databases.length ? databases.map((d) => `'${d.replace(/'/g, "''")}'`).join(', ') : "''";
 }
 
+/** Rows and data + index bytes of the base tables, as information_schema reports them (InnoDB estimates rows). */
+export async function dataSize(server: Server, databases: string[]): Promise<{ rows: number; bytes: number }> {
+  const row = (await server.one<{ rows: number | string; bytes: number | string }>(
+    `SELECT COALESCE(SUM(TABLE_ROWS), 0) AS \`rows\`, COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) AS bytes
+       FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA IN (${inList(databases)})`,
+  ))!;
+  return { rows: Number(row.rows), bytes: Number(row.bytes) };
+}
+
 export interface TableInfo {
   schema: string;
   name: string;

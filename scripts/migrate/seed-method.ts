@@ -1,6 +1,5 @@
-import type { Server } from '../db/connection.js';
 import type { MigrationContext } from './context.js';
-import { applicationDatabases, inList } from './schema-inventory.js';
+import { applicationDatabases, dataSize } from './schema-inventory.js';
 
 export type SeedMethod = 'logical' | 'snapshot';
 
@@ -13,10 +12,6 @@ export interface SeedChoice extends Record<string, unknown> {
 
 const GiB = 1024 ** 3;
 
-async function dataBytes(server: Server, databases: string[]): Promise<number> {
-  return Number(await server.value(`SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${inList(databases)})`));
-}
-
 /**
  * Chooses how the target is seeded. `run` journals the choice before the
  * freeze, and the target stack reads it from the journal, so an `auto` that
@@ -26,7 +21,7 @@ export async function chooseSeedMethod(ctx: MigrationContext): Promise<SeedChoic
   const { seedMethod, snapshotAboveGiB, databases: named } = ctx.config.migration;
   const server = (await ctx.access('source-slave')) ? await ctx.server('source-slave') : await ctx.server('source-master');
   const databases = await applicationDatabases(server, named);
-  const bytes = databases.length ? await dataBytes(server, databases) : 0;
+  const { bytes } = await dataSize(server, databases);
   const size = `${(bytes / GiB).toFixed(bytes < GiB ? 3 : 1)} GiB`;
   if (seedMethod !== 'auto') return { method: seedMethod, reason: `seedMethod is ${seedMethod} in the config (the databases hold ${size})`, dataBytes: bytes };
   const method: SeedMethod = bytes > snapshotAboveGiB * GiB ? 'snapshot' : 'logical';

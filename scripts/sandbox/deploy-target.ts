@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../../config/load.js';
@@ -7,7 +7,7 @@ import { OperatorError } from '../support/errors.js';
 import { nativePasswordHash, randomPassword } from '../support/password.js';
 import { isAlive } from '../support/process.js';
 import { installMariadb, rootConnection, socketPath, startMariadb } from './mariadb-server.js';
-import { ADMIN_USER, createEmptyTarget, outputsFileOf, readSandbox, secretFile, serverDir, serverSpec, targetStackOutputs, writeSandbox, writeSecret, type SandboxState } from './sandbox.js';
+import { ADMIN_USER, createEmptyTarget, readOutputs, readSandbox, secretFile, serverDir, serverSpec, targetStackOutputs, writeOutputs, writeSandbox, writeSecret, type SandboxState } from './sandbox.js';
 
 /**
  * The sandbox's stand-in for `cdktf deploy target`. It asks the same
@@ -26,8 +26,7 @@ export async function sandboxDeployTarget(dirArg: string, log: (m: string) => vo
   const dir = resolve(dirArg);
   const state = readSandbox(dir);
   if (!state) throw new OperatorError(`no sandbox in ${dir}`, 'run: rds-live-migrate sandbox up', 'sandbox');
-  const outputsFile = outputsFileOf(dir);
-  const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, unknown>;
+  const outputs = readOutputs(dir);
   const pid = state.servers['target-master'].pid;
   if (outputs[TARGET_STACK] && pid && isAlive(pid)) return { deployed: 'unchanged' };
 
@@ -47,8 +46,7 @@ export async function sandboxDeployTarget(dirArg: string, log: (m: string) => vo
     await setManagedMasterPassword(dir);
   }
   writeSandbox(state);
-  outputs[TARGET_STACK] = targetStackOutputs(state);
-  writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`);
+  writeOutputs(dir, { ...outputs, [TARGET_STACK]: targetStackOutputs(state) });
   log(`target-master deployed (${seed.kind === 'empty' ? 'empty' : `restored from a physical copy of the frozen replica at ${seed.frozen.executed.file}:${seed.frozen.executed.pos}`}) on 127.0.0.1:${state.servers['target-master'].port}`);
   return { deployed: seed.kind };
 }

@@ -28,7 +28,7 @@ export const ADMIN_USER = 'admin';
 const stateFile = (dir: string) => join(dir, 'sandbox.json');
 export const serverDir = (dir: string, role: SandboxRole) => join(dir, 'servers', role);
 export const secretFile = (dir: string, name: string) => join(dir, 'secrets', `${name}.json`);
-export const outputsFileOf = (dir: string) => join(dir, 'cdktf-outputs.json');
+const outputsFileOf = (dir: string) => join(dir, 'cdktf-outputs.json');
 
 export function readSandbox(dir: string): SandboxState | undefined {
   const file = stateFile(resolve(dir));
@@ -172,7 +172,6 @@ async function attachReplica(dir: string, state: SandboxState): Promise<void> {
 
 function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedMethod: SeedMethodSetting): void {
   const { dir } = state;
-  const outputsFile = outputsFileOf(dir);
   const config: MigrationConfigInput = {
     region: 'eu-west-1',
     engine: 'mariadb',
@@ -182,7 +181,7 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
     tags: { sandbox: 'true' },
     migration: {
       workDir: join(dir, 'work'),
-      outputsFile,
+      outputsFile: outputsFileOf(dir),
       requireTls: state.tls,
       seedMethod,
       replicaTeardownCommand: selfCommand('sandbox', 'destroy-replica', '--dir', dir),
@@ -192,24 +191,38 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
     },
   };
   writeFileSync(state.configFile, `${JSON.stringify(config, null, 2)}\n`);
-  const source = { source_address: '127.0.0.1', source_port: state.servers['source-master'].port };
-  const outputs = {
-    [SOURCE_REPLICA_STACK]: { replica_identifier: 'sandbox-source-slave', replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...source },
+  writeOutputs(dir, {
+    [SOURCE_REPLICA_STACK]: { replica_identifier: 'sandbox-source-slave', replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...sourceOutputs(state) },
     ...(seedMethod === 'logical' ? { [TARGET_STACK]: targetStackOutputs(state) } : {}),
-  };
-  writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`);
+  });
+}
+
+type StackOutputValues = Record<string, string | number>;
+
+/** The outputs file as `cdktf deploy --outputs-file` writes it: stack name → output name → value. */
+export function readOutputs(dir: string): Record<string, StackOutputValues | undefined> {
+  const file = outputsFileOf(dir);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, StackOutputValues>) : {};
+}
+
+export function writeOutputs(dir: string, outputs: Record<string, StackOutputValues | undefined>): void {
+  writeFileSync(outputsFileOf(dir), `${JSON.stringify(outputs, null, 2)}\n`);
+}
+
+/** Both stacks export the source endpoint. */
+function sourceOutputs(state: SandboxState): StackOutputValues {
+  return { source_address: '127.0.0.1', source_port: state.servers['source-master'].port };
 }
 
 /** What `cdktf deploy target --outputs-file` writes for the target stack. */
-export function targetStackOutputs(state: SandboxState): Record<string, string | number> {
+export function targetStackOutputs(state: SandboxState): StackOutputValues {
   return {
     target_identifier: 'sandbox-target',
     target_address: '127.0.0.1',
     target_port: state.servers['target-master'].port,
     master_secret_arn: `file:${secretFile(state.dir, 'target-master')}`,
     kms_key_arn: 'sandbox: no KMS here; the target is a local stand-in',
-    source_address: '127.0.0.1',
-    source_port: state.servers['source-master'].port,
+    ...sourceOutputs(state),
   };
 }
 
@@ -218,11 +231,10 @@ export async function destroyReplica(dirArg = DEFAULT_SANDBOX_DIR): Promise<void
   const dir = resolve(dirArg);
   await stopMariadb(serverDir(dir, 'source-slave'));
   rmSync(serverDir(dir, 'source-slave'), { recursive: true, force: true });
-  const outputsFile = outputsFileOf(dir);
-  if (existsSync(outputsFile)) {
-    const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, unknown>;
+  if (existsSync(outputsFileOf(dir))) {
+    const outputs = readOutputs(dir);
     delete outputs[SOURCE_REPLICA_STACK];
-    writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`);
+    writeOutputs(dir, outputs);
   }
 }
 

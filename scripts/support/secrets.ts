@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { execa } from 'execa';
+import { awsCli, AwsCliError } from './aws-cli.js';
 import { OperatorError } from './errors.js';
 import { registerSecret } from './redact.js';
 
@@ -52,11 +52,10 @@ function parseSecretJson(text: string, what: string): Credentials {
 async function fetchSecretsManager(arn: string, what: string): Promise<string> {
   const region = arn.split(':')[3];
   try {
-    const { stdout } = await execa('aws', ['secretsmanager', 'get-secret-value', '--secret-id', arn, '--region', region!, '--query', 'SecretString', '--output', 'text']);
-    return stdout;
+    return await awsCli(['secretsmanager', 'get-secret-value', '--secret-id', arn, '--region', region!, '--query', 'SecretString', '--output', 'text']);
   } catch (err) {
-    const e = err as { code?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new OperatorError(`${what}: the aws CLI is not installed`, 'install the AWS CLI v2 and give this job secretsmanager:GetSecretValue (and kms:Decrypt on the secret key)', 'secret');
-    throw new OperatorError(`${what}: aws secretsmanager get-secret-value failed: ${(e.stderr ?? '').trim().split('\n').pop()}`, 'check the job has secretsmanager:GetSecretValue on the secret and kms:Decrypt on its key', 'secret');
+    if (!(err instanceof AwsCliError)) throw err;
+    if (err.missing) throw new OperatorError(`${what}: the aws CLI is not installed`, 'install the AWS CLI v2 and give this job secretsmanager:GetSecretValue (and kms:Decrypt on the secret key)', 'secret');
+    throw new OperatorError(`${what}: aws secretsmanager get-secret-value failed: ${err.reason}`, 'check the job has secretsmanager:GetSecretValue on the secret and kms:Decrypt on its key', 'secret');
   }
 }
