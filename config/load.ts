@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { migrationConfigSchema, type MigrationConfig } from './schema.js';
 
@@ -37,7 +37,23 @@ export function loadConfig(explicit?: string): MigrationConfig {
   } catch (err) {
     throw new ConfigError(file, [`not valid JSON: ${(err as Error).message}`]);
   }
-  return parseConfig(raw, file);
+  return resolvePaths(parseConfig(raw, file), dirname(file));
+}
+
+/** Paths in a config file are relative to that file, so a CI job finds the same files from any working directory. */
+export function resolvePaths(config: MigrationConfig, base: string): MigrationConfig {
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const m = config.migration;
+  return {
+    ...config,
+    state: config.state.backend === 'local' ? { ...config.state, dir: at(config.state.dir) } : config.state,
+    migration: { ...m, workDir: at(m.workDir), outputsFile: at(m.outputsFile) },
+  };
+}
+
+/** The migration's name: in state keys, locks and the journal. */
+export function migrationNameOf(config: MigrationConfig): string {
+  return config.name ?? config.target.instanceIdentifier.toLowerCase();
 }
 
 export function parseConfig(raw: unknown, file = '<config>'): MigrationConfig {

@@ -31,7 +31,41 @@ const tags = z.record(z.string().min(1).max(128), z.string().max(256));
 
 export const engineFamilies = ['mariadb', 'mysql'] as const;
 
+const outputRef = z.string().regex(/^([A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+$/, 'expected STACK.OUTPUT (cdktf --outputs-file) or OUTPUT (terraform output -json)');
+
+/** The outputs the engine reads, and where it finds each: `stack.output` in a cdktf outputs file, or `output` in `terraform output -json`. */
+export const OUTPUT_KEYS = ['sourceAddress', 'sourcePort', 'replicaIdentifier', 'replicaAddress', 'replicaPort', 'targetIdentifier', 'targetAddress', 'targetPort', 'masterSecretArn', 'kmsKeyArn', 'frozenSnapshotIdentifier'] as const;
+export type OutputKey = (typeof OUTPUT_KEYS)[number];
+
+const migrationName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected 1-63 lower-case letters, digits or hyphens (it names state keys and locks)');
+
+/**
+ * Where Terraform keeps each stack's state and the engine keeps the journal.
+ * Every key includes the migration's name, so several migrations share one repo and bucket.
+ */
+const stateSchema = z.discriminatedUnion('backend', [
+  z.strictObject({
+    backend: z.literal('local'),
+    /** Directory, relative to the config file. @default terraform-state */
+    dir: z.string().min(1).default('terraform-state'),
+  }),
+  z.strictObject({
+    backend: z.literal('s3'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'),
+    /** @default rds-live-migrate */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]*[A-Za-z0-9_.*'()-]$/, 'expected an S3 key prefix without a trailing slash').default('rds-live-migrate'),
+    /** @default the migration's region */
+    region: z.string().optional(),
+  }),
+]);
+
 export const migrationConfigSchema = z.strictObject({
+  /** The migration's name: in every state key, lock and tag. @default target.instanceIdentifier */
+  name: migrationName.optional(),
+  /** Terraform state and journal: local files or S3 (shared by CI runners, locked). @default local, terraform-state beside the config */
+  state: stateSchema.prefault({ backend: 'local' }),
   /** AWS region of source and target, e.g. eu-west-1. */
   region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region like eu-west-1'),
   /** Engine family of source and target: RDS MariaDB or RDS MySQL 8. */
@@ -93,10 +127,21 @@ export const migrationConfigSchema = z.strictObject({
   tags: tags.default({}),
   migration: z
     .strictObject({
-      /** Journal and reports live here. @default .rds-live-migrate */
+      /** Journal (with the local state backend), lock and seed progress live here; relative to the config file. @default .rds-live-migrate */
       workDir: z.string().min(1).default('.rds-live-migrate'),
-      /** Outputs written by `cdktf deploy --outputs-file`. @default cdktf-outputs.json */
+      /** Outputs written by `cdktf deploy --outputs-file` (or `terraform output -json`); relative to the config file. @default cdktf-outputs.json */
       outputsFile: z.string().min(1).default('cdktf-outputs.json'),
+      /** Where each output is found, for stacks of your own: `stack.output`, or `output` in a `terraform output -json` file. @default this module's stacks and names */
+      outputNames: z.partialRecord(z.enum(OUTPUT_KEYS), outputRef).default({}),
+      /**
+       * Who changes infrastructure when a phase needs it (the target restored from the frozen snapshot,
+       * the replica removed, …). review: never the engine; \`run\` stops with exit code 3 and says what the
+       * next deploy changes and why. auto: the engine runs deployCommand itself.
+       * @default review
+       */
+      infrastructure: z.enum(['review', 'auto']).default('review'),
+      /** With infrastructure auto: the deploy the engine runs. @default npx cdktf deploy source-replica target --auto-approve --outputs-file <outputsFile> */
+      deployCommand: z.array(z.string().min(1)).min(1).optional(),
       /** Databases to migrate. @default every database except the system ones */
       databases: z.array(z.string().regex(/^[^\s`/\\.]{1,64}$/, 'expected a database name')).min(1).optional(),
       /** Name of the replication user created on the source. @default rlm_repl */
@@ -107,11 +152,6 @@ export const migrationConfigSchema = z.strictObject({
       caughtUpLagSeconds: z.number().int().min(0).max(3600).default(1),
       /** Give up waiting for catch-up after this long. @default 86400 */
       catchUpTimeoutSeconds: z.number().int().min(10).default(86400),
-      /** Command that destroys the replica stack once the target replicates from the source. */
-      replicaTeardownCommand: z
-        .array(z.string().min(1))
-        .min(1)
-        .default(['npx', 'cdktf', 'destroy', 'source-replica', '--auto-approve']),
       /** Connections per side for the seed. @default twice the cores of the machine running it, at most 8 */
       seedThreads: z.number().int().min(1).max(64).optional(),
       /**
@@ -124,13 +164,6 @@ export const migrationConfigSchema = z.strictObject({
       seedMethod: z.enum(['logical', 'snapshot', 'auto']).default('logical'),
       /** With seedMethod auto: data + index size above which the snapshot path is taken. @default 100 */
       snapshotAboveGiB: z.number().positive().default(100),
-      /**
-       * Command that deploys the target stack when the engine needs it and the outputs file has no
-       * target yet: with the snapshot path, right after the freeze (the stack declares the snapshot,
-       * its encrypted copy and the restored target only then). It must refresh migration.outputsFile.
-       * @default npx cdktf deploy target --auto-approve --outputs-file <migration.outputsFile>
-       */
-      targetDeployCommand: z.array(z.string().min(1)).min(1).optional(),
       /** With the snapshot seed, preflight asks AWS (aws CLI) whether the replica can be snapshotted and the KMS key used. @default true */
       awsChecks: z.boolean().default(true),
       /** Rows per chunk: the unit of parallelism and of resume. @default 50000 */

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { CONFIG_PATH_ENV, loadConfig } from '../config/load.js';
@@ -7,14 +8,19 @@ import { cutover } from './cutover/cutover.js';
 import { finalize } from './cutover/finalize.js';
 import { rollback } from './cutover/rollback.js';
 import { MigrationContext } from './migrate/context.js';
-import { migrationStatus, planMigration, runMigration } from './migrate/migrator.js';
+import { AwaitingDeployError } from './migrate/infrastructure.js';
+import { migrationStatus, planMigration, recordVerify, runMigration } from './migrate/migrator.js';
 import { formatFindings } from './migrate/preflight.js';
-import { sandboxDeployTarget } from './sandbox/deploy-target.js';
-import { DEFAULT_SANDBOX_DIR, destroyReplica, sandboxDown, sandboxUp } from './sandbox/sandbox.js';
 import { describeError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
 import { redact } from './support/redact.js';
-import { verifyMigration } from './verify/verify.js';
+
+/** Exit codes: the contract CI pipelines rely on (docs/ci.md). */
+export const EXIT = { ok: 0, failed: 1, awaitingDeploy: 3, locked: 4 } as const;
+
+// The sandbox, demo and bench are development tools: loaded only when asked for.
+const DEFAULT_SANDBOX_DIR = 'sandbox';
+const sandboxTools = () => import('./sandbox/sandbox.js');
 
 interface GlobalOptions {
   config?: string;
@@ -32,10 +38,17 @@ function action<A extends unknown[]>(fn: (log: Log, options: GlobalOptions, ...a
     } catch (err) {
       const { message, fix, code } = describeError(err);
       log.done();
+      if (err instanceof AwaitingDeployError) {
+        process.stderr.write(`\n${message}\nwhat to do: ${fix}\n`);
+        const awaiting = { phase: err.phase, stacks: err.stacks, changes: err.changes, command: err.command };
+        if (options.json) process.stdout.write(`${redact(JSON.stringify({ ok: false, awaiting }))}\n`);
+        process.exitCode = EXIT.awaitingDeploy;
+        return;
+      }
       process.stderr.write(`\nerror: ${message}\n${fix ? `what to do: ${fix}\n` : ''}`);
       if (code === 'unexpected' && err instanceof Error && err.stack) process.stderr.write(`${redact(err.stack)}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message, fix } })}\n`);
-      process.exitCode = 1;
+      process.exitCode = code === 'locked' ? EXIT.locked : EXIT.failed;
     }
   };
 }
@@ -58,8 +71,11 @@ function seedOption(): Option {
   return new Option('--seed <method>', 'how the target is seeded: logical copy, or snapshot of the frozen replica (sandbox: a physical copy), or auto').choices(['logical', 'snapshot', 'auto']).default('logical');
 }
 
+const packageJson = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('rds-live-migrate')
   .description('Move a live, unencrypted RDS MariaDB/MySQL database to a KMS-encrypted instance with near-zero write downtime.')
+  .version(packageJson.version, '-V, --version')
   .option('-c, --config <path>', 'migration config file (default: $RDS_LIVE_MIGRATE_CONFIG or ./migration.config.json)')
   .option('--json', 'print one JSON object as the last line of stdout')
   .showHelpAfterError();
@@ -81,12 +97,12 @@ program
 
 program
   .command('run')
-  .description('migrate up to "target caught up, replica stack torn down"; resumes from the journal after a crash')
+  .description('migrate up to "target caught up, replica removed"; resumes from the journal; exit 3: waiting for a reviewed deploy (infrastructure review), exit 4: another command holds the lock')
   .action(
     action(async (log, options) =>
       withContext(options, log, async (ctx) => {
         const report = await runMigration(ctx);
-        log.info('target-master replicates from source-master and has caught up; the replica stack is gone. Next: verify, then cutover.');
+        log.info('target-master replicates from source-master and has caught up; the replica is gone. Next: verify, then cutover.');
         return report;
       }),
     ),
@@ -99,7 +115,7 @@ program
     action(async (log, options) =>
       withContext(options, log, async (ctx) => {
         const status = await migrationStatus(ctx);
-        log.info(`${status.migration}: ${status.phase}`);
+        log.info(`${status.migration}: phase ${status.phase}: ${status.meaning}`);
         if (status.replication) {
           const r = status.replication;
           log.info(`replication (${r.follower} follows): IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}`);
@@ -116,8 +132,7 @@ program
   .action(
     action(async (log, options, opts: { chunkSize: string }) =>
       withContext(options, log, async (ctx) => {
-        const report = await verifyMigration(ctx, { chunkSize: Number(opts.chunkSize) });
-        ctx.journal.done('verify', report, report.durationMs);
+        const report = await recordVerify(ctx, { chunkSize: Number(opts.chunkSize) });
         log.info(
           `verify: ${report.ok ? 'no difference' : 'DIFFERENCES FOUND'}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
             `${report.differences.length} differing chunk(s), ${report.schemaDifferences.length} schema/user difference(s), ${report.unverifiedChunks} chunk(s) not verifiable (lag)`,
@@ -145,28 +160,51 @@ program
   .description('end reverse replication and drop the replication users; the old source is never deleted')
   .action(action(async (log, options) => withContext(options, log, (ctx) => finalize(ctx))));
 
-const sandbox = program.command('sandbox').description('local RDS-like servers: source-master, source-slave and an empty target-master');
+program
+  .command('unlock')
+  .description("remove the migration's lock left by a command whose process is gone (a lost CI runner); says who held it")
+  .action(
+    action(async (log, options) =>
+      withContext(options, log, async (ctx) => {
+        const holder = ctx.journal.store.readLock();
+        if (!holder) {
+          log.info(`${ctx.journal.where}: not locked`);
+          return { ok: true, removed: false };
+        }
+        ctx.journal.store.breakLock();
+        log.warn(`removed the lock of \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.since}); make sure that process is gone`);
+        return { ok: true, removed: true, holder };
+      }),
+    ),
+  );
+
+const sandbox = program.command('sandbox').description('local RDS-like servers: source-master, source-slave and an empty target-master (development and tests)');
 sandbox
   .command('up')
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
   .addOption(seedOption())
-  .action(action(async (log, _options, opts: { dir: string; seed: SeedMethodSetting }) => ({ ok: true, ...(await sandboxUp(opts.dir, (m) => log.info(m), { seedMethod: opts.seed })) })));
+  .addOption(new Option('--infrastructure <mode>', 'who deploys: auto (the engine runs `sandbox deploy`) or review (run stops with exit 3)').choices(['auto', 'review']).default('auto'))
+  .action(
+    action(async (log, _options, opts: { dir: string; seed: SeedMethodSetting; infrastructure: 'auto' | 'review' }) => ({
+      ok: true,
+      ...(await (await sandboxTools()).sandboxUp(opts.dir, (m) => log.info(m), { seedMethod: opts.seed, infrastructure: opts.infrastructure })),
+    })),
+  );
 sandbox
   .command('down')
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
   .option('--keep-data', 'stop the servers but keep their data')
-  .action(action(async (_log, _options, opts: { dir: string; keepData?: boolean }) => (await sandboxDown(opts.dir, { keepData: opts.keepData }), { ok: true })));
+  .action(action(async (_log, _options, opts: { dir: string; keepData?: boolean }) => (await (await sandboxTools()).sandboxDown(opts.dir, { keepData: opts.keepData }), { ok: true })));
 sandbox
-  .command('destroy-replica')
-  .description("the sandbox's stand-in for `cdktf destroy source-replica`")
+  .command('deploy')
+  .description("the sandbox's stand-in for `cdktf deploy source-replica target`: makes the sandbox match what the migration's phase declares")
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
-  .action(action(async (_log, _options, opts: { dir: string }) => (await destroyReplica(opts.dir), { ok: true })));
-
-sandbox
-  .command('deploy-target')
-  .description("the sandbox's stand-in for `cdktf deploy target`: an empty target, or (snapshot seed) a physical copy of the frozen replica")
-  .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
-  .action(action(async (log, _options, opts: { dir: string }) => ({ ok: true, ...(await sandboxDeployTarget(opts.dir, (m) => log.info(m))) })));
+  .action(
+    action(async (log, _options, opts: { dir: string }) => {
+      const { sandboxDeploy } = await import('./sandbox/deploy.js');
+      return { ok: true, ...(await sandboxDeploy(opts.dir, (m) => log.info(m))) };
+    }),
+  );
 
 program
   .command('demo')

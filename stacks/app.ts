@@ -1,22 +1,26 @@
 import { Annotations, App } from 'cdktf';
 import type { MigrationConfig } from '../config/schema.js';
+import { readMigrationState } from '../scripts/core/migration-state.js';
+import { declaredInfrastructure, type MigrationState } from '../scripts/core/phases.js';
 import { replicaIdentifier, SourceReplicaStack } from './source-replica-stack.js';
 import { TargetStack } from './target-stack.js';
-import { targetSeed } from './target-seed.js';
 
 /**
  * The stacks of a migration in one app; main.ts is this plus loading the
- * config. The target stack is left out while its seed is deferred (see
- * targetSeed), so no deploy can snapshot a replica that is not frozen.
+ * config. What they declare follows the migration's phase (scripts/core/phases.ts):
+ * the replica until the target has caught up, the target once it may exist,
+ * the snapshots of the storage-level seed until finalize.
  */
-export function buildApp(config: MigrationConfig, outdir?: string): App {
+export function buildApp(config: MigrationConfig, state: MigrationState = readMigrationState(config), outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
-  const replica = new SourceReplicaStack(app, config);
-  const seed = targetSeed(config);
-  if (seed.kind === 'empty') new TargetStack(app, config);
-  else if (seed.kind === 'restore') {
-    new TargetStack(app, config, { restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config), frozen: seed.frozen, keepUnencryptedSnapshot: !seed.finalized } });
-  }
-  else Annotations.of(replica).addInfo(`target stack not declared yet: ${seed.reason}`);
+  const declared = declaredInfrastructure(state);
+  const replica = new SourceReplicaStack(app, config, { declareReplica: declared.replica });
+  const annotate = (m: string) => Annotations.of(replica).addInfo(m);
+  annotate(`migration phase: ${state.phase}`);
+  const target = declared.target;
+  if (target.kind === 'empty') new TargetStack(app, config);
+  else if (target.kind === 'restore') {
+    new TargetStack(app, config, { restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config), frozen: target.frozen, keepSnapshots: target.snapshots } });
+  } else annotate(`target stack not declared yet: ${target.reason}`);
   return app;
 }

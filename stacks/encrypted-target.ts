@@ -5,14 +5,14 @@ import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group/ind
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
-import type { DataAwsDbInstance } from '@cdktf/provider-aws/lib/data-aws-db-instance/index.js';
 import type { EngineFamily } from '../config/schema.js';
 import { parameterGroupFamily, replicationParameters } from './engine.js';
 import { FrozenReplicaSnapshot, type FrozenPosition } from './frozen-replica-snapshot.js';
+import { sourceAttributes, type HostProps, type SourceInstance } from './source-instance.js';
 
-export interface EncryptedTargetProps {
-  /** The source-master, looked up (see SourceLookup). Used for defaults and the network rule. */
-  readonly source: DataAwsDbInstance;
+export interface EncryptedTargetProps extends HostProps {
+  /** The source-master: looked up (see SourceLookup) or the host app's own DbInstance. Used for defaults and the network rules. */
+  readonly source: SourceInstance;
   readonly engine: EngineFamily;
   /** Must not be older than the source's version. */
   readonly engineVersion: string;
@@ -52,7 +52,17 @@ export interface EncryptedTargetProps {
    * replica instead of creating it empty (the storage-level seed).
    * @default an empty instance, seeded logically
    */
-  readonly restoreFromFrozenReplica?: { replicaIdentifier: string; frozen: FrozenPosition; keepUnencryptedSnapshot?: boolean };
+  readonly restoreFromFrozenReplica?: {
+    replicaIdentifier: string;
+    frozen: FrozenPosition;
+    /**
+     * Declare the snapshot of the frozen replica and its encrypted copy. After finalize they are only
+     * copies of old data (one of them unencrypted): not declaring them makes the next deploy delete them;
+     * the restored instance stays as it is.
+     * @default true
+     */
+    keepSnapshots?: boolean;
+  };
 }
 
 /**
@@ -70,6 +80,8 @@ export class EncryptedTarget extends Construct {
 
   constructor(scope: Construct, id: string, props: EncryptedTargetProps) {
     super(scope, id);
+    const { provider } = props;
+    const source = sourceAttributes(props.source);
     const tags = { ...props.tags, 'rds-live-migrate:role': 'target-master' };
     const reserved = Object.keys(replicationParameters(props.engine)).filter((name) => props.parameters && name in props.parameters);
     if (reserved.length) {
@@ -80,18 +92,20 @@ export class EncryptedTarget extends Construct {
       this.kmsKeyArn = props.kmsKeyArn;
     } else {
       this.kmsKey = new KmsKey(this, 'key', {
+        provider,
         description: `rds-live-migrate: storage encryption for ${props.identifier}`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
         tags,
       });
-      new KmsAlias(this, 'key-alias', { name: `alias/rds-live-migrate/${props.identifier}`, targetKeyId: this.kmsKey.keyId });
+      new KmsAlias(this, 'key-alias', { provider, name: `alias/rds-live-migrate/${props.identifier}`, targetKeyId: this.kmsKey.keyId });
       this.kmsKeyArn = this.kmsKey.arn;
     }
 
     const family = parameterGroupFamily(props.engine, props.engineVersion);
     const parameters = { ...props.parameters, ...replicationParameters(props.engine) };
     this.parameterGroup = new DbParameterGroup(this, 'parameters', {
+      provider,
       name: `${props.identifier}-${family.replace('.', '-')}`,
       family,
       description: `rds-live-migrate: replication settings for ${props.identifier}`,
@@ -102,9 +116,12 @@ export class EncryptedTarget extends Construct {
       lifecycle: { createBeforeDestroy: true },
     });
 
-    if (props.restoreFromFrozenReplica) {
+    const restore = props.restoreFromFrozenReplica;
+    if (restore && (restore.keepSnapshots ?? true)) {
       this.frozenSnapshot = new FrozenReplicaSnapshot(this, 'seed-snapshot', {
-        ...props.restoreFromFrozenReplica,
+        provider,
+        replicaIdentifier: restore.replicaIdentifier,
+        frozen: restore.frozen,
         kmsKeyArn: this.kmsKeyArn,
         identifierPrefix: props.identifier,
         tags,
@@ -112,24 +129,25 @@ export class EncryptedTarget extends Construct {
     }
 
     this.instance = new DbInstance(this, 'target-master', {
+      provider,
       identifier: props.identifier,
       engine: props.engine,
       engineVersion: props.engineVersion,
-      instanceClass: props.instanceClass ?? props.source.dbInstanceClass,
-      allocatedStorage: props.allocatedStorage ?? props.source.allocatedStorage,
+      instanceClass: props.instanceClass ?? source.instanceClass,
+      allocatedStorage: props.allocatedStorage ?? source.allocatedStorage,
       maxAllocatedStorage: props.maxAllocatedStorage,
-      storageType: props.storageType ?? props.source.storageType,
-      multiAz: props.multiAz ?? props.source.multiAz,
+      storageType: props.storageType ?? source.storageType,
+      multiAz: props.multiAz ?? source.multiAz,
       // A restored instance takes its master user name from the snapshot.
-      username: this.frozenSnapshot ? undefined : (props.masterUsername ?? 'admin'),
+      username: restore ? undefined : (props.masterUsername ?? 'admin'),
       snapshotIdentifier: this.frozenSnapshot?.encryptedCopy.dbSnapshotArn,
       manageMasterUserPassword: true,
       masterUserSecretKmsKeyId: this.kmsKeyArn,
       storageEncrypted: true,
       kmsKeyId: this.kmsKeyArn,
       parameterGroupName: this.parameterGroup.name,
-      dbSubnetGroupName: props.dbSubnetGroupName ?? props.source.dbSubnetGroup,
-      vpcSecurityGroupIds: props.securityGroupIds ?? props.source.vpcSecurityGroups,
+      dbSubnetGroupName: props.dbSubnetGroupName ?? source.dbSubnetGroupName,
+      vpcSecurityGroupIds: props.securityGroupIds ?? source.securityGroupIds,
       backupRetentionPeriod: props.backupRetentionDays ?? 7,
       deletionProtection: props.deletionProtection ?? true,
       copyTagsToSnapshot: true,
@@ -144,19 +162,21 @@ export class EncryptedTarget extends Construct {
     });
 
     if (props.allowTargetToReachSource ?? true) {
-      const targetGroup = Fn.element(props.securityGroupIds ?? props.source.vpcSecurityGroups, 0);
-      const sourceGroup = props.sourceSecurityGroupId ?? Fn.element(props.source.vpcSecurityGroups, 0);
+      const targetGroup = Fn.element(props.securityGroupIds ?? source.securityGroupIds, 0);
+      const sourceGroup = props.sourceSecurityGroupId ?? Fn.element(source.securityGroupIds, 0);
       new VpcSecurityGroupIngressRule(this, 'target-to-source', {
+        provider,
         description: `rds-live-migrate: ${props.identifier} replicates from the source`,
         securityGroupId: sourceGroup,
         referencedSecurityGroupId: targetGroup,
         ipProtocol: 'tcp',
-        fromPort: props.source.port,
-        toPort: props.source.port,
+        fromPort: source.port,
+        toPort: source.port,
         tags,
       });
       // After cutover the old source follows the target (reverse replication, the way back).
       new VpcSecurityGroupIngressRule(this, 'source-to-target', {
+        provider,
         description: `rds-live-migrate: the old source follows ${props.identifier} after cutover`,
         securityGroupId: targetGroup,
         referencedSecurityGroupId: sourceGroup,

@@ -2,13 +2,12 @@ import { Construct } from 'constructs';
 import { DbSnapshot } from '@cdktf/provider-aws/lib/db-snapshot/index.js';
 import { DbSnapshotCopy } from '@cdktf/provider-aws/lib/db-snapshot-copy/index.js';
 
-/** The executed position recorded when source-slave was frozen (the journal's freeze-replica entry). */
-export interface FrozenPosition {
-  readonly executed: { readonly file: string; readonly pos: number };
-  readonly frozenAt: string;
-}
+import type { FrozenPosition } from '../scripts/core/journal-format.js';
+import type { HostProps } from './source-instance.js';
 
-export interface FrozenReplicaSnapshotProps {
+export type { FrozenPosition } from '../scripts/core/journal-format.js';
+
+export interface FrozenReplicaSnapshotProps extends HostProps {
   /** Identifier of the frozen source-slave. */
   readonly replicaIdentifier: string;
   /** Where the replica was frozen. Required: a snapshot of a replica that still applies changes matches no position. */
@@ -19,13 +18,6 @@ export interface FrozenReplicaSnapshotProps {
   readonly identifierPrefix: string;
   /** @default {} */
   readonly tags?: Record<string, string>;
-  /**
-   * Keep the unencrypted snapshot of the replica. Once the migration is
-   * finalized it is one more unencrypted copy of the data; declaring it no
-   * longer makes the next deploy delete it (the encrypted copy stays).
-   * @default true
-   */
-  readonly keepUnencryptedSnapshot?: boolean;
 }
 
 /**
@@ -35,8 +27,7 @@ export interface FrozenReplicaSnapshotProps {
  * resume replication from.
  */
 export class FrozenReplicaSnapshot extends Construct {
-  /** Absent once keepUnencryptedSnapshot is false. */
-  readonly snapshot?: DbSnapshot;
+  readonly snapshot: DbSnapshot;
   readonly encryptedCopy: DbSnapshotCopy;
 
   constructor(scope: Construct, id: string, props: FrozenReplicaSnapshotProps) {
@@ -50,13 +41,10 @@ export class FrozenReplicaSnapshot extends Construct {
     const at = `${file.replace(/[^A-Za-z0-9]/g, '-')}-${pos}`;
     const tags = { ...props.tags, 'rds-live-migrate:frozen-at': `${file}:${pos}` };
     const snapshotIdentifier = `${props.identifierPrefix}-frozen-${at}`;
-    if (props.keepUnencryptedSnapshot ?? true) {
-      this.snapshot = new DbSnapshot(this, 'frozen', { dbInstanceIdentifier: props.replicaIdentifier, dbSnapshotIdentifier: snapshotIdentifier, tags });
-    }
+    this.snapshot = new DbSnapshot(this, 'frozen', { provider: props.provider, dbInstanceIdentifier: props.replicaIdentifier, dbSnapshotIdentifier: snapshotIdentifier, tags });
     this.encryptedCopy = new DbSnapshotCopy(this, 'encrypted-copy', {
-      // The identifier, not a reference: the copy must stay as it is when the snapshot is dropped (its source forces a new copy).
-      sourceDbSnapshotIdentifier: snapshotIdentifier,
-      dependsOn: this.snapshot ? [this.snapshot] : [],
+      provider: props.provider,
+      sourceDbSnapshotIdentifier: this.snapshot.dbSnapshotArn,
       targetDbSnapshotIdentifier: `${props.identifierPrefix}-encrypted-${at}`,
       kmsKeyId: props.kmsKeyArn,
       copyTags: true,

@@ -5,4 +5,5 @@ export { SourceReplica, type SourceReplicaProps } from './source-replica.js';
 export { SourceReplicaStack, SOURCE_REPLICA_STACK, replicaIdentifier } from './source-replica-stack.js';
 export { TargetStack, TARGET_STACK } from './target-stack.js';
 export { FrozenReplicaSnapshot, type FrozenPosition, type FrozenReplicaSnapshotProps } from './frozen-replica-snapshot.js';
-export { frozenPositionFromJournal, targetSeed, SEED_METHOD_STEP, type TargetSeed } from './target-seed.js';
+export { sourceAttributes, type SourceInstance, type SourceAttributes, type HostProps } from './source-instance.js';
+export { stateBackend } from './backend.js';

@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { type App, TerraformOutput, TerraformStack } from 'cdktf';
+import { stateBackend } from './backend.js';
 import type { MigrationConfig } from '../config/schema.js';
 import { awsProvider } from './provider.js';
 import { SourceLookup } from './source-lookup.js';
@@ -12,23 +13,30 @@ export function replicaIdentifier(config: MigrationConfig): string {
   return `${config.source.instanceIdentifier.slice(0, 50)}-rlm-replica`;
 }
 
-/** The temporary source-slave; destroyed by the engine once the target replicates. */
+/**
+ * The temporary source-slave, declared until the target has caught up; from
+ * then on the stack declares no replica, so the next deploy removes it (the
+ * stack stays, exporting the source endpoint).
+ */
 export class SourceReplicaStack extends TerraformStack {
-  readonly replica: SourceReplica;
+  readonly replica?: SourceReplica;
 
-  constructor(scope: Construct, config: MigrationConfig, id = SOURCE_REPLICA_STACK) {
+  constructor(scope: Construct, config: MigrationConfig, options: { declareReplica?: boolean } = {}, id = SOURCE_REPLICA_STACK) {
     super(scope, id);
+    stateBackend(this, config, id, (scope as App).outdir);
     awsProvider(this, config);
     const source = new SourceLookup(this, 'source', { instanceIdentifier: config.source.instanceIdentifier }).instance;
-    this.replica = new SourceReplica(this, 'replica', {
-      source,
-      identifier: replicaIdentifier(config),
-      instanceClass: config.replica.instanceClass,
-      tags: config.tags,
-    });
-    new TerraformOutput(this, 'replica_identifier', { value: this.replica.instance.identifier });
-    new TerraformOutput(this, 'replica_address', { value: this.replica.instance.address });
-    new TerraformOutput(this, 'replica_port', { value: this.replica.instance.port });
+    if (options.declareReplica ?? true) {
+      this.replica = new SourceReplica(this, 'replica', {
+        source,
+        identifier: replicaIdentifier(config),
+        instanceClass: config.replica.instanceClass,
+        tags: config.tags,
+      });
+      new TerraformOutput(this, 'replica_identifier', { value: this.replica.instance.identifier });
+      new TerraformOutput(this, 'replica_address', { value: this.replica.instance.address });
+      new TerraformOutput(this, 'replica_port', { value: this.replica.instance.port });
+    }
     // The engine reaches the source before the target stack exists (the snapshot seed deploys it after the freeze).
     new TerraformOutput(this, 'source_address', { value: source.address });
     new TerraformOutput(this, 'source_port', { value: source.port });

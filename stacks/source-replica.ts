@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
 import { DbInstance } from '@cdktf/provider-aws/lib/db-instance/index.js';
-import type { DataAwsDbInstance } from '@cdktf/provider-aws/lib/data-aws-db-instance/index.js';
+import { sourceAttributes, type HostProps, type SourceInstance } from './source-instance.js';
 
-export interface SourceReplicaProps {
-  /** The source-master, looked up (see SourceLookup). */
-  readonly source: DataAwsDbInstance;
+export interface SourceReplicaProps extends HostProps {
+  /** The source-master: looked up (see SourceLookup) or the host app's own DbInstance. */
+  readonly source: SourceInstance;
   /** Identifier of the temporary replica. */
   readonly identifier: string;
   /** @default the source's instance class */
@@ -23,12 +23,14 @@ export class SourceReplica extends Construct {
 
   constructor(scope: Construct, id: string, props: SourceReplicaProps) {
     super(scope, id);
+    const source = sourceAttributes(props.source);
     this.instance = new DbInstance(this, 'source-slave', {
+      provider: props.provider,
       identifier: props.identifier,
       // The ARN rather than the identifier: it also works when the replica is in another region.
-      replicateSourceDb: props.source.dbInstanceArn,
-      instanceClass: props.instanceClass ?? props.source.dbInstanceClass,
-      vpcSecurityGroupIds: props.source.vpcSecurityGroups,
+      replicateSourceDb: source.arn,
+      instanceClass: props.instanceClass ?? source.instanceClass,
+      vpcSecurityGroupIds: source.securityGroupIds,
       // A replica of an unencrypted instance cannot be encrypted; this one is temporary.
       storageEncrypted: false,
       // The replica must not serve backups of its own: binlogs are read from source-master.

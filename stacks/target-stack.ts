@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { type App, TerraformOutput, TerraformStack } from 'cdktf';
+import { stateBackend } from './backend.js';
 import type { MigrationConfig } from '../config/schema.js';
 import { EncryptedTarget, type EncryptedTargetProps } from './encrypted-target.js';
 import { awsProvider } from './provider.js';
@@ -13,6 +14,7 @@ export class TargetStack extends TerraformStack {
 
   constructor(scope: Construct, config: MigrationConfig, options: { restoreFromFrozenReplica?: EncryptedTargetProps['restoreFromFrozenReplica'] } = {}, id = TARGET_STACK) {
     super(scope, id);
+    stateBackend(this, config, id, (scope as App).outdir);
     awsProvider(this, config);
     const source = new SourceLookup(this, 'source', { instanceIdentifier: config.source.instanceIdentifier }).instance;
     const t = config.target;
@@ -43,6 +45,8 @@ export class TargetStack extends TerraformStack {
     new TerraformOutput(this, 'target_port', { value: this.target.instance.port });
     new TerraformOutput(this, 'master_secret_arn', { value: this.target.masterSecretArn });
     new TerraformOutput(this, 'kms_key_arn', { value: this.target.kmsKeyArn });
+    const snapshot = this.target.frozenSnapshot?.encryptedCopy;
+    if (snapshot) new TerraformOutput(this, 'frozen_snapshot_identifier', { value: snapshot.targetDbSnapshotIdentifier });
     new TerraformOutput(this, 'source_address', { value: source.address });
     new TerraformOutput(this, 'source_port', { value: source.port });
   }

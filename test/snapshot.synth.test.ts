@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
 import { parseConfig } from '../config/load.js';
 import { buildApp } from '../stacks/app.js';
-import { EncryptedTarget, frozenPositionFromJournal, SourceLookup } from '../stacks/index.js';
+import { EncryptedTarget, SourceLookup } from '../stacks/index.js';
 import { exampleConfig } from './helpers/config.js';
 
 const frozen = { executed: { file: 'mysql-bin-changelog.004211', pos: 8812345 }, frozenAt: '2026-11-26T10:00:00Z' };
@@ -43,13 +43,8 @@ test('snapshot seed: without a frozen position nothing synthesizes', () => {
     () => synthRestoring({ replicaIdentifier: 'shop-prod-rlm-replica', frozen: { executed: { file: '', pos: 0 }, frozenAt: '' } }),
     /the snapshot path needs the executed position recorded when shop-prod-rlm-replica was frozen/,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'rlm-journal-'));
-  assert.throws(() => frozenPositionFromJournal(dir), /the replica has not been frozen yet/);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'journal.json'), JSON.stringify({ version: 1, steps: { 'freeze-replica': { status: 'started' } } }));
-  assert.throws(() => frozenPositionFromJournal(dir), /no completed freeze-replica step/);
-  writeFileSync(join(dir, 'journal.json'), JSON.stringify({ version: 1, steps: { 'freeze-replica': { status: 'done', data: frozen } } }));
-  assert.deepEqual(frozenPositionFromJournal(dir), frozen);
+  // A freeze that started and did not finish records no position: the target stays undeclared.
+  assert.deepEqual(Object.keys(synthApp({ seedMethod: 'snapshot' }, { 'freeze-replica': { status: 'started' } })), ['source-replica']);
 });
 
 /** Synthesizes the whole app, as `cdktf synth` does through main.ts, and returns the stacks it declares. */
@@ -57,7 +52,7 @@ function synthApp(migration: Record<string, unknown>, journal?: Record<string, u
   const workDir = mkdtempSync(join(tmpdir(), 'rlm-app-'));
   if (journal) writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps: journal }));
   const outdir = join(workDir, 'cdktf.out');
-  buildApp(parseConfig(exampleConfig({ migration: { workDir, ...migration } })), outdir).synth();
+  buildApp(parseConfig(exampleConfig({ migration: { workDir, ...migration } })), undefined, outdir).synth();
   const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
   return Object.fromEntries(Object.entries(manifest.stacks).map(([name, s]) => [name, JSON.parse(readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')) as Synth]));
 }
@@ -88,15 +83,17 @@ test('app: seedMethod auto declares the target as the journaled choice says, and
   assert.deepEqual(Object.keys(synthApp({})).sort(), ['source-replica', 'target']);
 });
 
-test('app: once finalized, the unencrypted snapshot is no longer declared and the encrypted copy and target stay exactly as they were', () => {
+test('app: once finalized, neither snapshot is declared and the target instance stays exactly as it was (no replacement)', () => {
   const journal = { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } };
   const during = synthApp({ seedMethod: 'snapshot' }, journal).target!;
   const after = synthApp({ seedMethod: 'snapshot' }, { ...journal, finalize: { status: 'done', data: {} } }).target!;
-  const copy = (s: Synth) => Object.values(s.resource!.aws_db_snapshot_copy!)[0]!;
   const db = (s: Synth) => Object.values(s.resource!.aws_db_instance!)[0]!;
-  assert.ok(during.resource!.aws_db_snapshot);
+  assert.ok(during.resource!.aws_db_snapshot && during.resource!.aws_db_snapshot_copy);
   assert.equal(after.resource!.aws_db_snapshot, undefined);
-  assert.equal(copy(during).source_db_snapshot_identifier, 'shop-prod-encrypted-frozen-mysql-bin-changelog-004211-8812345');
-  for (const key of ['source_db_snapshot_identifier', 'target_db_snapshot_identifier', 'kms_key_id']) assert.equal(copy(after)[key], copy(during)[key], key);
-  assert.equal(db(after).snapshot_identifier, db(during).snapshot_identifier);
+  assert.equal(after.resource!.aws_db_snapshot_copy, undefined);
+  // snapshot_identifier and username would force a new instance; both are ignored, and the rest is unchanged.
+  assert.deepEqual((db(after).lifecycle as { ignore_changes: string[] }).ignore_changes, ['snapshot_identifier', 'username']);
+  const { snapshot_identifier: _during, ...restDuring } = db(during);
+  const { snapshot_identifier: _after, ...restAfter } = db(after);
+  assert.deepEqual(restAfter, restDuring);
 });

@@ -5,6 +5,7 @@ import { dialectFor, type ReplicationDialect } from '../db/dialect.js';
 import { OperatorError } from '../support/errors.js';
 import type { Log } from '../support/log.js';
 import { resolveSecret } from '../support/secrets.js';
+import { journalStore, migrationLabel } from '../core/migration-state.js';
 import { Journal } from './journal.js';
 import { readStackOutputs, type StackOutputs, type TargetOutputs } from './stack-outputs.js';
 
@@ -23,11 +24,11 @@ export class MigrationContext {
   ) {}
 
   static open(config: MigrationConfig, log: Log): MigrationContext {
-    return new MigrationContext(config, Journal.open(resolve(config.migration.workDir), migrationName(config)), log);
+    return new MigrationContext(config, Journal.open(journalStore(config), migrationLabel(config)), log);
   }
 
   outputs(): StackOutputs {
-    return readStackOutputs(resolve(this.config.migration.outputsFile));
+    return readStackOutputs(resolve(this.config.migration.outputsFile), this.config.migration.outputNames);
   }
 
   async access(role: ServerRole): Promise<ServerAccess | undefined> {
@@ -99,6 +100,3 @@ export class MigrationContext {
   }
 }
 
-export function migrationName(config: MigrationConfig): string {
-  return `${config.source.instanceIdentifier} -> ${config.target.instanceIdentifier}`;
-}

@@ -1,54 +1,57 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
+import { emptyJournal, type JournalState, type StepRecord } from '../core/journal-format.js';
+import { JournalConflictError, newHolder, type JournalStore, type LockHolder } from '../core/journal-store.js';
 import { OperatorError } from '../support/errors.js';
 import { isAlive } from '../support/process.js';
 
-export interface StepRecord {
-  status: 'started' | 'done';
-  startedAt: string;
-  finishedAt?: string;
-  durationMs?: number;
-  data?: Record<string, unknown>;
-}
-
-interface JournalFile {
-  version: 1;
-  migration: string;
-  createdAt: string;
-  steps: Record<string, StepRecord>;
-  /** Steps of finished attempts (a cutover that was rolled back), kept for the record. */
-  history?: { archivedAt: string; reason: string; steps: Record<string, StepRecord> }[];
-}
+export type { StepRecord } from '../core/journal-format.js';
 
 /**
- * The record of what a migration has done, written atomically after every
- * change so that a crash at any point leaves a journal that tells the next
- * run where to resume. It never holds a secret.
+ * The record of what a migration has done. Every change is made under the
+ * migration's lock on a fresh read of the stored journal and written back
+ * atomically, so two processes never lose each other's entries, and a crash
+ * at any point leaves a journal that tells the next run where to resume.
+ * It never holds a secret.
  */
 export class Journal {
+  private holder?: LockHolder;
+
   private constructor(
-    readonly file: string,
-    private state: JournalFile,
+    readonly store: JournalStore,
+    private state: JournalState,
+    private version: string | undefined,
   ) {}
 
-  /** Opens (or starts) the journal of the migration `migration` (source → target) in workDir. */
-  static open(workDir: string, migration: string): Journal {
-    mkdirSync(workDir, { recursive: true });
-    const file = join(workDir, 'journal.json');
-    if (!existsSync(file)) return new Journal(file, { version: 1, migration, createdAt: new Date().toISOString(), steps: {} });
-    const state = JSON.parse(readFileSync(file, 'utf8')) as JournalFile;
-    if (state.migration !== migration) {
+  /** Opens (or starts, in memory) the journal of the migration `migration` (source -> target). */
+  static open(store: JournalStore, migration: string): Journal {
+    const read = store.read();
+    if (read && read.state.migration !== migration) {
       throw new OperatorError(
-        `${file} belongs to migration ${state.migration}, not ${migration}`,
-        'use another migration.workDir for this migration, or remove that journal if the other migration is finished',
+        `${store.where} belongs to migration ${read.state.migration}, not ${migration}`,
+        'give this migration its own name (config `name`) or workDir, or remove that journal if the other migration is finished',
         'journal',
       );
     }
-    return new Journal(file, state);
+    return new Journal(store, read?.state ?? emptyJournal(migration), read?.version);
+  }
+
+  get where(): string {
+    return this.store.where;
   }
 
   get migration(): string {
     return this.state.migration;
+  }
+
+  /** The journal as last read or written; the phase model reads this. */
+  snapshot(): JournalState {
+    return structuredClone(this.state);
+  }
+
+  /** Reads the stored journal again (another process may have written it). */
+  refresh(): void {
+    const read = this.store.read();
+    if (read) [this.state, this.version] = [read.state, read.version];
   }
 
   step(name: string): StepRecord | undefined {
@@ -64,56 +67,95 @@ export class Journal {
   }
 
   started(name: string, data?: Record<string, unknown>): void {
-    const previous = this.state.steps[name];
-    const kept = data ?? previous?.data;
-    this.state.steps[name] = { status: 'started', startedAt: previous?.startedAt ?? new Date().toISOString(), ...(kept ? { data: kept } : {}) };
-    this.save();
+    this.change((s) => {
+      const previous = s.steps[name];
+      const kept = data ?? previous?.data;
+      s.steps[name] = { status: 'started', startedAt: previous?.startedAt ?? new Date().toISOString(), ...(kept ? { data: kept } : {}) };
+    });
   }
 
   done(name: string, data?: Record<string, unknown>, durationMs?: number): void {
-    const previous = this.state.steps[name];
-    const finishedAt = new Date().toISOString();
-    this.state.steps[name] = {
-      status: 'done',
-      startedAt: previous?.startedAt ?? finishedAt,
-      finishedAt,
-      ...(durationMs !== undefined ? { durationMs } : {}),
-      ...(data || previous?.data ? { data: { ...previous?.data, ...data } } : {}),
-    };
-    this.save();
+    this.change((s) => {
+      const previous = s.steps[name];
+      const finishedAt = new Date().toISOString();
+      s.steps[name] = {
+        status: 'done',
+        startedAt: previous?.startedAt ?? finishedAt,
+        finishedAt,
+        ...(durationMs !== undefined ? { durationMs } : {}),
+        ...(data || previous?.data ? { data: { ...previous?.data, ...data } } : {}),
+      };
+    });
   }
 
   /** Moves the matching steps into history, so that the phase they belong to can run again. */
   archive(matches: (name: string) => boolean, reason: string): void {
-    const moved = Object.fromEntries(Object.entries(this.state.steps).filter(([name]) => matches(name)));
-    if (!Object.keys(moved).length) return;
-    for (const name of Object.keys(moved)) delete this.state.steps[name];
-    this.state.history = [...(this.state.history ?? []), { archivedAt: new Date().toISOString(), reason, steps: moved }];
-    this.save();
+    this.change((s) => {
+      const moved = Object.fromEntries(Object.entries(s.steps).filter(([name]) => matches(name)));
+      if (!Object.keys(moved).length) return;
+      for (const name of Object.keys(moved)) delete s.steps[name];
+      s.history = [...(s.history ?? []), { archivedAt: new Date().toISOString(), reason, steps: moved }];
+    });
   }
 
-  private save(): void {
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
+  /**
+   * Takes the migration's lock for `command`. Exclusive create: of two
+   * processes started together exactly one gets it. A lock left by a process
+   * that died on this host is taken over; one held elsewhere is reported.
+   */
+  lock(command: string): () => void {
+    if (this.holder) return () => {};
+    const holder = newHolder(command);
+    if (!this.store.tryLock(holder)) {
+      const current = this.store.readLock();
+      const dead = current && current.host === hostname() && current.pid !== process.pid && !isAlive(current.pid);
+      // Re-read just before breaking: only the dead holder's own lock is removed.
+      if (!dead || this.store.readLock()?.token !== current.token || (this.store.breakLock(), !this.store.tryLock(holder))) {
+        const who = this.store.readLock() ?? current;
+        throw new OperatorError(
+          `${this.store.where} is locked by \`${who?.command ?? '?'}\` (pid ${who?.pid ?? '?'} on ${who?.host ?? '?'}, since ${who?.since ?? '?'})`,
+          `wait for it to finish; if that process is gone for good (a lost CI runner), run \`rds-live-migrate unlock\` and then this command again`,
+          'locked',
+        );
+      }
+    }
+    this.holder = holder;
+    this.refresh();
+    return () => this.unlock();
+  }
+
+  private unlock(): void {
+    if (!this.holder) return;
+    this.store.unlock(this.holder);
+    this.holder = undefined;
+  }
+
+  /** Applies a change to a fresh read of the stored journal, under the lock (taken for this write if not held). */
+  private change(mutate: (state: JournalState) => void): void {
+    const release = this.holder ? undefined : this.lock('journal write');
     try {
-      writeSync(fd, `${JSON.stringify(this.state, null, 2)}\n`);
-      fsyncSync(fd);
+      for (let attempt = 0; ; attempt++) {
+        this.refresh();
+        const next = structuredClone(this.state);
+        mutate(next);
+        try {
+          this.version = this.store.write(next, this.version);
+          this.state = next;
+          return;
+        } catch (err) {
+          if (!(err instanceof JournalConflictError) || attempt >= 3) throw err;
+        }
+      }
     } finally {
-      closeSync(fd);
+      release?.();
     }
-    renameSync(tmp, this.file);
   }
 }
 
-/** One run at a time per migration: a second one would race the first on the same servers. */
-export function acquireRunLock(journal: Journal): () => void {
-  const lock = join(dirname(journal.file), 'run.lock');
-  if (existsSync(lock)) {
-    const pid = Number(readFileSync(lock, 'utf8').trim());
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new OperatorError(`another rds-live-migrate run (pid ${pid}) is working on this migration`, `wait for it, or stop it (kill ${pid}) and run again; the journal resumes where it stopped`, 'locked');
-    }
-  }
-  writeFileSync(lock, String(process.pid));
-  return () => rmSync(lock, { force: true });
+/** One command at a time per migration: a second one would race the first on the same servers. */
+export function acquireRunLock(journal: Journal, command = commandLine()): () => void {
+  return journal.lock(command);
 }
+
+const COMMANDS = ['run', 'verify', 'cutover', 'rollback', 'finalize', 'unlock'];
+const commandLine = () => `rds-live-migrate ${process.argv.find((a) => COMMANDS.includes(a)) ?? ''}`.trim();

@@ -2,8 +2,12 @@ import { OperatorError } from '../support/errors.js';
 import { setBinlogRetention } from './binlog-retention.js';
 import { catchUp, measureLag } from './catch-up.js';
 import { copyUsers } from './copy-users.js';
-import { deployTarget } from './deploy-target.js';
 import type { MigrationContext } from './context.js';
+import { converge, type InfrastructureChange } from './infrastructure.js';
+import { assertStillFrozen, type FrozenPosition } from './freeze-replica.js';
+import { phaseOf, PHASE_MEANING, type Phase } from '../core/phases.js';
+import { VERIFY } from '../core/journal-format.js';
+import { verifyMigration, type VerifyReport } from '../verify/verify.js';
 import { freezeReplica } from './freeze-replica.js';
 import { acquireRunLock } from './journal.js';
 import { journaled } from './journaled.js';
@@ -26,15 +30,7 @@ const RUNNERS: Record<StepName, StepRun> = {
   },
   'seed-method': chooseSeedMethod,
   'freeze-replica': freezeReplica,
-  'seed-target': async (ctx) => {
-    if (ctx.journal.data<SeedChoice>('seed-method')?.method === 'snapshot') return restoreTarget(ctx);
-    if (!ctx.outputs().target) {
-      // seedMethod auto chose logical before any target existed: create it empty, then check it as preflight would have.
-      await deployTarget(ctx, 'an empty encrypted target for the logical seed');
-      await assertPreflight(ctx, { freshTarget: true });
-    }
-    return seedTarget(ctx);
-  },
+  'seed-target': async (ctx) => (ctx.journal.data<SeedChoice>('seed-method')?.method === 'snapshot' ? restoreTarget(ctx) : seedTarget(ctx)),
   'copy-users': copyUsers,
   'point-target': pointTarget,
   'catch-up': catchUp,
@@ -59,14 +55,30 @@ export interface RunReport {
   steps: Record<string, unknown>;
 }
 
+/**
+ * Brings the infrastructure to what the phase declares before a step needs
+ * it (see infrastructure.ts): in review mode this is where `run` stops for a
+ * reviewed deploy. A target that appears here is checked as preflight would
+ * have checked it; a snapshot is only taken of a replica still frozen.
+ */
+async function convergeBefore(ctx: MigrationContext): Promise<void> {
+  const applied = await converge(ctx, async (changes: InfrastructureChange[]) => {
+    const frozen = ctx.journal.data<FrozenPosition>('freeze-replica');
+    if (frozen && changes.some((c) => c.change.startsWith('snapshot the frozen replica'))) await assertStillFrozen(ctx, frozen);
+  });
+  if (applied.some((c) => c.change.startsWith('create the encrypted target')) && ctx.journal.isDone('freeze-replica')) await assertPreflight(ctx, { freshTarget: true });
+}
+
 /** Preflight, then each step not yet done, in order, each journaled as it finishes. */
 export async function runMigration(ctx: MigrationContext): Promise<RunReport> {
-  const release = acquireRunLock(ctx.journal);
+  const release = acquireRunLock(ctx.journal, 'rds-live-migrate run');
   try {
     const t0 = Date.now();
+    await convergeBefore(ctx);
     const findings = await assertPreflight(ctx);
     const durationsMs: Record<string, number> = { preflight: Date.now() - t0 };
     for (const name of STEP_NAMES) {
+      if (!ctx.journal.isDone(name)) await convergeBefore(ctx);
       await journaled(ctx, name, STEP_TITLES[name], () => RUNNERS[name](ctx));
       durationsMs[name] = ctx.journal.step(name)?.durationMs ?? 0;
     }
@@ -95,7 +107,8 @@ export async function planMigration(ctx: MigrationContext): Promise<PlanReport> 
 
 export interface StatusReport {
   migration: string;
-  phase: string;
+  phase: Phase;
+  meaning: string;
   steps: Record<string, string>;
   replication?: { follower: string; io: string; sql: boolean; secondsBehind: number | null; bytesBehind: number; executed: string; lastError: string };
 }
@@ -103,18 +116,9 @@ export interface StatusReport {
 export async function migrationStatus(ctx: MigrationContext): Promise<StatusReport> {
   const { journal } = ctx;
   const steps = Object.fromEntries(STEP_NAMES.map((n) => [n, journal.step(n)?.status ?? 'pending']));
-  const current = STEP_NAMES.find((n) => !journal.isDone(n));
   const cutOver = journal.isDone('cutover:detach-target');
-  const phase = journal.isDone('finalize')
-    ? 'finalized: target-master takes the writes; the old source is detached'
-    : journal.isDone('cutover')
-      ? 'cut over: target-master takes the writes and the old source follows it (rollback or finalize next)'
-      : journal.step('cutover:freeze-source')
-        ? 'in cutover (run cutover to finish, or rollback)'
-        : current
-          ? `${journal.step(current) ? 'in' : 'before'} ${current}`
-          : 'caught up; replica torn down; ready for verify and cutover';
-  const report: StatusReport = { migration: journal.migration, phase, steps };
+  const phase = phaseOf(journal.snapshot());
+  const report: StatusReport = { migration: journal.migration, phase, meaning: PHASE_MEANING[phase], steps };
   // Before cutover the target follows the source; after it, the old source follows the target.
   if (journal.step('point-target') && !journal.isDone('finalize')) {
     const [follower, leader] = cutOver ? (['source-master', 'target-master'] as const) : (['target-master', 'source-master'] as const);
@@ -130,4 +134,24 @@ export async function migrationStatus(ctx: MigrationContext): Promise<StatusRepo
     };
   }
   return report;
+}
+
+/**
+ * Runs verify and records it, as cutover's gate reads it. Verify changes no
+ * server, so it runs beside other commands; its record is written under the
+ * lock on a fresh read of the journal, and only if the migration is still in
+ * the phase it verified (a result from before a cutover or rollback says
+ * nothing about the state after it).
+ */
+export async function recordVerify(ctx: MigrationContext, options: Parameters<typeof verifyMigration>[1] = {}): Promise<VerifyReport & { recorded: boolean }> {
+  const phaseAtStart = phaseOf(ctx.journal.snapshot());
+  const report = await verifyMigration(ctx, options);
+  ctx.journal.refresh();
+  const phaseNow = phaseOf(ctx.journal.snapshot());
+  if (phaseNow !== phaseAtStart) {
+    ctx.log.warn(`verify not recorded: the migration moved from phase ${phaseAtStart} to ${phaseNow} while it ran; run verify again`);
+    return { ...report, recorded: false };
+  }
+  ctx.journal.done(VERIFY, { ...report, phase: phaseAtStart }, report.durationMs);
+  return { ...report, recorded: true };
 }

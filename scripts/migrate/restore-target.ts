@@ -1,7 +1,6 @@
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
-import { assertStillFrozen, type FrozenPosition } from './freeze-replica.js';
-import { deployTarget } from './deploy-target.js';
+import type { FrozenPosition } from './freeze-replica.js';
 import { applicationDatabases, baseTables, dataSize, rowCount, type EventInfo } from './schema-inventory.js';
 import { holdBackEvents } from './seed-target.js';
 
@@ -28,13 +27,6 @@ export interface RestoreResult extends Record<string, unknown> {
  */
 export async function restoreTarget(ctx: MigrationContext): Promise<RestoreResult> {
   const frozen = ctx.journal.data<FrozenPosition>('freeze-replica')!;
-  if (!ctx.outputs().target) {
-    // The snapshot is taken during this deploy: the replica must be exactly where it was frozen.
-    await assertStillFrozen(ctx, frozen);
-    await deployTarget(ctx, 'the snapshot of the frozen replica, its encrypted copy and the target restored from it');
-  } else {
-    ctx.log.info('target-master is already deployed (an earlier run restored it); going on with the restored server');
-  }
   const target = await ctx.server('target-master');
   await assertRestoredFromFrozen(ctx, frozen);
 

@@ -1,50 +1,89 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { OutputKey } from '../../config/schema.js';
 import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import type { Endpoint } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 
 export type TargetOutputs = Endpoint & { identifier: string; masterSecret: string };
 
-/** What the engine needs from `cdktf deploy --outputs-file`. */
+/** What the engine needs from the deployed stacks. */
 export interface StackOutputs {
   source: Endpoint;
   /** Absent until the target stack is deployed: with the snapshot seed, that happens only after the freeze. */
   target?: TargetOutputs;
-  /** Absent once the replica stack is destroyed. */
+  /** Absent once the replica is removed. */
   replica?: Endpoint & { identifier: string };
+  /** The encrypted copy of the frozen replica's snapshot, while it is declared. */
+  frozenSnapshot?: string;
 }
 
-export function readStackOutputs(file: string): StackOutputs {
-  if (!existsSync(file)) {
-    throw new OperatorError(`stack outputs file ${file} does not exist`, 'run: cdktf deploy source-replica --outputs-file cdktf-outputs.json (and the target stack too with the logical seed; or set migration.outputsFile)', 'outputs');
-  }
-  const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown> | undefined>;
-  const target = all[TARGET_STACK];
-  const replica = all[SOURCE_REPLICA_STACK];
-  const need = (stack: Record<string, unknown> | undefined, stackName: string, key: string): string => {
-    const value = stack?.[key];
-    if (value === undefined || value === null || value === '') {
-      throw new OperatorError(`${file}: output ${stackName}.${key} is missing`, `deploy the ${stackName} stack with --outputs-file ${file}`, 'outputs');
-    }
-    return String(value);
-  };
+/** Where this module's stacks put each output; a host app names its own in migration.outputNames. */
+const DEFAULT_NAMES: Record<OutputKey, string[]> = {
   // Both stacks export the source endpoint: the replica stack is there before the target, the target stack after the replica.
-  const sourceStack: [Record<string, unknown>, string] | undefined = target ? [target, TARGET_STACK] : replica ? [replica, SOURCE_REPLICA_STACK] : undefined;
-  if (!sourceStack) throw new OperatorError(`${file} has outputs of neither the ${SOURCE_REPLICA_STACK} nor the ${TARGET_STACK} stack`, `deploy the ${SOURCE_REPLICA_STACK} stack with --outputs-file ${file}`, 'outputs');
+  sourceAddress: [`${TARGET_STACK}.source_address`, `${SOURCE_REPLICA_STACK}.source_address`],
+  sourcePort: [`${TARGET_STACK}.source_port`, `${SOURCE_REPLICA_STACK}.source_port`],
+  replicaIdentifier: [`${SOURCE_REPLICA_STACK}.replica_identifier`],
+  replicaAddress: [`${SOURCE_REPLICA_STACK}.replica_address`],
+  replicaPort: [`${SOURCE_REPLICA_STACK}.replica_port`],
+  targetIdentifier: [`${TARGET_STACK}.target_identifier`],
+  targetAddress: [`${TARGET_STACK}.target_address`],
+  targetPort: [`${TARGET_STACK}.target_port`],
+  masterSecretArn: [`${TARGET_STACK}.master_secret_arn`],
+  kmsKeyArn: [`${TARGET_STACK}.kms_key_arn`],
+  frozenSnapshotIdentifier: [`${TARGET_STACK}.frozen_snapshot_identifier`],
+};
+
+type Values = Record<string, unknown>;
+
+/**
+ * Reads the outputs file: `cdktf deploy --outputs-file` (stack → output → value)
+ * or `terraform output -json` of a host's root module (output → {value}).
+ */
+export function readStackOutputs(file: string, names: Partial<Record<OutputKey, string>> = {}): StackOutputs {
+  if (!existsSync(file)) {
+    throw new OperatorError(`stack outputs file ${file} does not exist`, `write it with \`npx cdktf deploy ${SOURCE_REPLICA_STACK} --outputs-file ${file}\` (or \`npx cdktf output ${SOURCE_REPLICA_STACK} ${TARGET_STACK} --outputs-file ${file}\` after a deploy elsewhere), or set migration.outputsFile`, 'outputs');
+  }
+  let all: Values;
+  try {
+    all = JSON.parse(readFileSync(file, 'utf8')) as Values;
+  } catch (err) {
+    throw new OperatorError(`${file}: not valid JSON (${(err as Error).message})`, 'write it again with cdktf deploy/output --outputs-file or terraform output -json', 'outputs');
+  }
+  const lookup = (ref: string): unknown => {
+    const [stack, output] = ref.includes('.') ? (ref.split('.', 2) as [string, string]) : [undefined, ref];
+    const node = stack ? (all[stack] as Values | undefined)?.[output] : all[output];
+    // terraform output -json wraps each value: {"value": …, "type": …, "sensitive": …}
+    const value = node && typeof node === 'object' && 'value' in (node as Values) ? (node as Values).value : node;
+    return value === '' || value === null ? undefined : value;
+  };
+  const get = (key: OutputKey): string | undefined => {
+    const refs = names[key] ? [names[key]] : DEFAULT_NAMES[key];
+    for (const ref of refs) {
+      const value = lookup(ref);
+      if (value !== undefined) return String(value);
+    }
+    return undefined;
+  };
+  const need = (key: OutputKey, what: string): string => {
+    const value = get(key);
+    if (value === undefined) {
+      const refs = names[key] ? [names[key]] : DEFAULT_NAMES[key];
+      throw new OperatorError(`${file}: ${what} is missing (looked for output ${refs.join(' or ')})`, `deploy the stack that exports it with --outputs-file ${file}, or name the output in migration.outputNames.${key}`, 'outputs');
+    }
+    return value;
+  };
+  const endpoint = (address: OutputKey, port: OutputKey, what: string): Endpoint => {
+    const p = Number(need(port, `${what} port`));
+    if (!Number.isInteger(p) || p <= 0 || p > 65535) throw new OperatorError(`${file}: ${what} port is not a port number`, 'deploy the stack again with --outputs-file', 'outputs');
+    return { host: need(address, `${what} address`), port: p };
+  };
+  const hasTarget = get('targetAddress') !== undefined;
+  const hasReplica = get('replicaAddress') !== undefined;
+  const frozenSnapshot = get('frozenSnapshotIdentifier');
   return {
-    source: { host: need(...sourceStack, 'source_address'), port: Number(need(...sourceStack, 'source_port')) },
-    ...(target
-      ? {
-          target: {
-            host: need(target, TARGET_STACK, 'target_address'),
-            port: Number(need(target, TARGET_STACK, 'target_port')),
-            identifier: need(target, TARGET_STACK, 'target_identifier'),
-            masterSecret: need(target, TARGET_STACK, 'master_secret_arn'),
-          },
-        }
-      : {}),
-    ...(replica
-      ? { replica: { host: need(replica, SOURCE_REPLICA_STACK, 'replica_address'), port: Number(need(replica, SOURCE_REPLICA_STACK, 'replica_port')), identifier: need(replica, SOURCE_REPLICA_STACK, 'replica_identifier') } }
-      : {}),
+    source: endpoint('sourceAddress', 'sourcePort', 'the source endpoint'),
+    ...(hasTarget ? { target: { ...endpoint('targetAddress', 'targetPort', 'target'), identifier: need('targetIdentifier', 'the target identifier'), masterSecret: need('masterSecretArn', "the target's master secret ARN") } } : {}),
+    ...(hasReplica ? { replica: { ...endpoint('replicaAddress', 'replicaPort', 'replica'), identifier: need('replicaIdentifier', 'the replica identifier') } } : {}),
+    ...(frozenSnapshot ? { frozenSnapshot } : {}),
   };
 }

@@ -1,6 +1,7 @@
-/** The steps of `run`, in order; each is journaled and safe to re-run. */
-export const STEP_NAMES = ['binlog-retention', 'replication-user', 'seed-method', 'freeze-replica', 'seed-target', 'copy-users', 'point-target', 'catch-up', 'teardown-replica'] as const;
-export type StepName = (typeof STEP_NAMES)[number];
+import { RUN_STEPS, type RunStep } from '../core/journal-format.js';
+
+export const STEP_NAMES = RUN_STEPS;
+export type StepName = RunStep;
 
 export const STEP_TITLES: Record<StepName, string> = {
   'binlog-retention': 'keep binlogs on source-master long enough for the seed and catch-up',
@@ -11,5 +12,5 @@ export const STEP_TITLES: Record<StepName, string> = {
   'copy-users': 'recreate the application users and grants on target-master, as of the frozen position (after a restore: any that are missing)',
   'point-target': 'point target-master at source-master from the executed position and start replication',
   'catch-up': 'wait until target-master has caught up with source-master',
-  'teardown-replica': 'destroy the source-replica stack',
+  'teardown-replica': 'let go of the replica, which the deploy after catch-up removes',
 };

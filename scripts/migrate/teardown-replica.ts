@@ -1,15 +1,11 @@
 import type { MigrationContext } from './context.js';
-import { runStackCommand } from './stack-command.js';
 
-/** Destroys the source-replica stack (cdktf destroy, or the sandbox's stand-in); destroying twice is harmless. */
+/**
+ * The replica is removed by the deploy that follows catch-up (the phase no
+ * longer declares it; `run` converges before this step). What is left is to
+ * let go of it and record that it is gone.
+ */
 export async function teardownReplica(ctx: MigrationContext): Promise<Record<string, unknown>> {
-  const command = ctx.config.migration.replicaTeardownCommand;
   await ctx.disconnect('source-slave');
-  await runStackCommand(
-    ctx,
-    'destroying the replica stack',
-    command,
-    'the target already replicates from the source, so nothing is at risk; fix the cause (credentials, state lock) and run again, or destroy the stack by hand',
-  );
-  return { command: command.join(' ') };
+  return { removedBy: ctx.config.migration.infrastructure === 'auto' ? 'the engine (infrastructure auto)' : 'a reviewed deploy' };
 }

@@ -11,6 +11,7 @@ import { installMariadb, rootConnection, startMariadb, stopMariadb, type Mariadb
 import { sandboxCertificates, tlsFiles } from './tls.js';
 
 type SeedMethodSetting = MigrationConfig['migration']['seedMethod'];
+type Infrastructure = MigrationConfig['migration']['infrastructure'];
 
 export const SANDBOX_ROLES = ['source-master', 'source-slave', 'target-master'] as const;
 export type SandboxRole = (typeof SANDBOX_ROLES)[number];
@@ -54,7 +55,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The command the engine runs to "destroy the replica stack"; in the sandbox it stops and removes source-slave. */
+/** This CLI as a command line, for the sandbox's stand-ins the engine runs (e.g. `sandbox deploy`). */
 export function selfCommand(...args: string[]): string[] {
   // This file runs as .ts under tsx (whose loader is in execArgv) or as compiled .js.
   const here = fileURLToPath(import.meta.url);
@@ -68,7 +69,7 @@ export function selfCommand(...args: string[]): string[] {
  * and stack outputs the engine reads, exactly as `cdktf deploy --outputs-file`
  * would. With the other seed methods `run` creates the target later.
  */
-export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}, options: { seedMethod?: SeedMethodSetting } = {}): Promise<SandboxState> {
+export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}, options: { seedMethod?: SeedMethodSetting; infrastructure?: Infrastructure } = {}): Promise<SandboxState> {
   const seedMethod = options.seedMethod ?? 'logical';
   const dir = resolve(dirArg);
   const existing = readSandbox(dir);
@@ -106,7 +107,7 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
     await installRdsShims(serverDir(dir, 'source-slave'), sourcePassword);
     if (roles.includes('target-master')) await createEmptyTarget(dir);
     await attachReplica(dir, state);
-    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'source-master')), seedMethod);
+    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'source-master')), seedMethod, options.infrastructure ?? 'auto');
     log(`wrote ${state.configFile} and the stack outputs`);
   }
   return state;
@@ -170,7 +171,7 @@ async function attachReplica(dir: string, state: SandboxState): Promise<void> {
   }
 }
 
-function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedMethod: SeedMethodSetting): void {
+function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedMethod: SeedMethodSetting, infrastructure: Infrastructure): void {
   const { dir } = state;
   const config: MigrationConfigInput = {
     region: 'eu-west-1',
@@ -179,13 +180,14 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
     target: { instanceIdentifier: 'sandbox-target', engineVersion },
     binlogRetentionHours: 24,
     tags: { sandbox: 'true' },
+    state: { backend: 'local', dir: join(dir, 'terraform-state') },
     migration: {
       workDir: join(dir, 'work'),
       outputsFile: outputsFileOf(dir),
       requireTls: state.tls,
       seedMethod,
-      replicaTeardownCommand: selfCommand('sandbox', 'destroy-replica', '--dir', dir),
-      targetDeployCommand: selfCommand('sandbox', 'deploy-target', '--dir', dir),
+      infrastructure,
+      deployCommand: selfCommand('sandbox', 'deploy', '--dir', dir),
       // There is no AWS behind the sandbox to ask about the replica and the key.
       awsChecks: false,
     },
@@ -226,15 +228,15 @@ export function targetStackOutputs(state: SandboxState): StackOutputValues {
   };
 }
 
-/** The sandbox's stand-in for `cdktf destroy source-replica`: stops source-slave and removes it and its outputs. */
+/** What a deploy that no longer declares the replica does: source-slave stopped and removed, its outputs gone (the stack's source outputs stay). */
 export async function destroyReplica(dirArg = DEFAULT_SANDBOX_DIR): Promise<void> {
   const dir = resolve(dirArg);
   await stopMariadb(serverDir(dir, 'source-slave'));
   rmSync(serverDir(dir, 'source-slave'), { recursive: true, force: true });
   if (existsSync(outputsFileOf(dir))) {
     const outputs = readOutputs(dir);
-    delete outputs[SOURCE_REPLICA_STACK];
-    writeOutputs(dir, outputs);
+    const { replica_identifier: _id, replica_address: _address, replica_port: _port, ...rest } = outputs[SOURCE_REPLICA_STACK] ?? {};
+    writeOutputs(dir, { ...outputs, [SOURCE_REPLICA_STACK]: rest });
   }
 }
 

@@ -1,0 +1,25 @@
+import { migrationNameOf } from '../../config/load.js';
+import type { MigrationConfig } from '../../config/schema.js';
+import { emptyJournal } from './journal-format.js';
+import { LocalJournalStore, S3JournalStore, type JournalStore } from './journal-store.js';
+import { migrationState, type MigrationState } from './phases.js';
+
+/** The journal's store the config names: beside the Terraform state (S3), or in migration.workDir. */
+export function journalStore(config: MigrationConfig): JournalStore {
+  if (config.state.backend === 's3') {
+    const { bucket, keyPrefix, region } = config.state;
+    return new S3JournalStore({ bucket, prefix: `${keyPrefix}/${migrationNameOf(config)}`, region: region ?? config.region });
+  }
+  return new LocalJournalStore(config.migration.workDir);
+}
+
+/** What the stacks need to know of the journal; read fresh at every synth. */
+export function readMigrationState(config: MigrationConfig, store: JournalStore = journalStore(config)): MigrationState {
+  const journal = store.read()?.state ?? emptyJournal('');
+  return migrationState(journal, config.migration.seedMethod);
+}
+
+/** "source -> target": a journal belongs to one migration. */
+export function migrationLabel(config: MigrationConfig): string {
+  return `${config.source.instanceIdentifier} -> ${config.target.instanceIdentifier}`;
+}

@@ -1,0 +1,92 @@
+import { CUTOVER_DONE, FINALIZE, ROLLED_BACK_REASONS, type FrozenPosition, type JournalState, type SeedMethod } from './journal-format.js';
+
+/**
+ * The migration's phases, in order. Each is read from the journal (phaseOf);
+ * each says which infrastructure the stacks declare (declaredInfrastructure),
+ * so that what is declared converges with what exists at every phase.
+ */
+export const PHASES = ['planned', 'replica-ready', 'frozen', 'seeded', 'replicating', 'caught-up', 'cutting-over', 'rolling-back', 'cut-over', 'rolled-back', 'finalized'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const PHASE_MEANING: Record<Phase, string> = {
+  planned: 'nothing done yet: the replica (and, for the logical seed, the empty target) is to be deployed',
+  'replica-ready': 'the replica is up and the source prepared (binlog retention, replication user)',
+  frozen: 'the replica is stopped at its executed position; the target is being seeded from it',
+  seeded: 'the target holds the data as of the frozen position',
+  replicating: 'the target replicates from the source',
+  'caught-up': 'the target has caught up; the replica is no longer declared (the next deploy removes it); ready for verify and cutover',
+  'cutting-over': 'cutover started: run `cutover` to finish it or `rollback`',
+  'rolling-back': 'rollback started: run `rollback` to finish it',
+  'cut-over': 'the target takes the writes; the old source follows it (rollback or finalize next)',
+  'rolled-back': 'the source takes the writes again and the target replicates from it; verify, then cut over again',
+  finalized: 'the target takes the writes; reverse replication ended; only the target is declared',
+};
+
+const done = (j: JournalState, step: string) => j.steps[step]?.status === 'done';
+
+export function phaseOf(journal: JournalState): Phase {
+  const has = (step: string) => journal.steps[step] !== undefined;
+  if (done(journal, FINALIZE)) return 'finalized';
+  if (done(journal, CUTOVER_DONE)) return 'cut-over';
+  if (Object.keys(journal.steps).some((s) => s.startsWith('rollback:'))) return 'rolling-back';
+  if (has('cutover:freeze-source')) return 'cutting-over';
+  if (done(journal, 'catch-up')) {
+    const rolledBack = (journal.history ?? []).some((h) => (ROLLED_BACK_REASONS as readonly string[]).includes(h.reason));
+    return rolledBack ? 'rolled-back' : 'caught-up';
+  }
+  if (done(journal, 'point-target')) return 'replicating';
+  if (done(journal, 'seed-target') && done(journal, 'copy-users')) return 'seeded';
+  if (done(journal, 'freeze-replica')) return 'frozen';
+  if (done(journal, 'binlog-retention')) return 'replica-ready';
+  return 'planned';
+}
+
+/** The phase's place in PHASES: later phases compare greater. */
+export const phaseIndex = (phase: Phase) => PHASES.indexOf(phase);
+export const atOrAfter = (phase: Phase, other: Phase) => phaseIndex(phase) >= phaseIndex(other);
+
+/** What the journal tells the stacks; the only view of the journal that stacks/ gets. */
+export interface MigrationState {
+  phase: Phase;
+  /** The seed method `run` chose, once chosen (the config's, unless it is auto). */
+  seedMethod?: SeedMethod;
+  /** Recorded when source-slave was frozen. */
+  frozen?: FrozenPosition;
+}
+
+export function migrationState(journal: JournalState, configured: SeedMethod | 'auto'): MigrationState {
+  const chosen = done(journal, 'seed-method') ? (journal.steps['seed-method']!.data?.method as SeedMethod | undefined) : undefined;
+  const seedMethod = configured === 'auto' ? chosen : configured;
+  const freeze = journal.steps['freeze-replica'];
+  const frozen = freeze?.status === 'done' && freeze.data ? (freeze.data as unknown as FrozenPosition) : undefined;
+  return { phase: phaseOf(journal), ...(seedMethod ? { seedMethod } : {}), ...(frozen ? { frozen } : {}) };
+}
+
+/** How the target instance is declared. */
+export type TargetDeclaration =
+  | { kind: 'empty' }
+  /** Restored from the encrypted copy of a snapshot of the frozen replica. snapshots: the two snapshots are still declared. */
+  | { kind: 'restore'; frozen: FrozenPosition; snapshots: boolean }
+  /** Not declared yet: a snapshot of a replica that still applies changes would match no position. */
+  | { kind: 'deferred'; reason: string };
+
+export interface DeclaredInfrastructure {
+  /** The temporary source-slave: from the start until the target has caught up. */
+  replica: boolean;
+  target: TargetDeclaration;
+}
+
+const REPLICA_PHASES: readonly Phase[] = ['planned', 'replica-ready', 'frozen', 'seeded', 'replicating'];
+
+export function declaredInfrastructure(state: MigrationState): DeclaredInfrastructure {
+  const replica = REPLICA_PHASES.includes(state.phase);
+  if (state.seedMethod === 'logical') return { replica, target: { kind: 'empty' } };
+  if (state.seedMethod === undefined) {
+    return { replica, target: { kind: 'deferred', reason: 'seedMethod is auto and `rds-live-migrate run` has not chosen yet; the target is declared once it has' } };
+  }
+  if (!state.frozen || !atOrAfter(state.phase, 'frozen')) {
+    return { replica, target: { kind: 'deferred', reason: 'the snapshot seed declares the target only after `rds-live-migrate run` has frozen the replica' } };
+  }
+  // After finalize the way back is closed: the unencrypted snapshot and its copy are only a copy of old data.
+  return { replica, target: { kind: 'restore', frozen: state.frozen, snapshots: state.phase !== 'finalized' } };
+}
