@@ -103,10 +103,12 @@ export class Journal {
    * processes started together exactly one gets it. A lock left by a process
    * that died on this host is taken over; one held elsewhere is reported.
    */
-  lock(command: string): () => void {
+  lock(command: string, options: { waitMs?: number } = {}): () => void {
     if (this.holder) return () => {};
     const holder = newHolder(command);
-    if (!this.store.tryLock(holder)) {
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    while (!this.store.tryLock(holder) && Date.now() < deadline) sleepSync(50);
+    if (this.store.readLock()?.token !== holder.token) {
       const current = this.store.readLock();
       const dead = current && current.host === hostname() && current.pid !== process.pid && !isAlive(current.pid);
       // Re-read just before breaking: only the dead holder's own lock is removed.
@@ -132,7 +134,8 @@ export class Journal {
 
   /** Applies a change to a fresh read of the stored journal, under the lock (taken for this write if not held). */
   private change(mutate: (state: JournalState) => void): void {
-    const release = this.holder ? undefined : this.lock('journal write');
+    // A short write (verify's record) waits for a command that holds the lock only briefly, such as a cutover.
+    const release = this.holder ? undefined : this.lock('journal write', { waitMs: 30_000 });
     try {
       for (let attempt = 0; ; attempt++) {
         this.refresh();
@@ -155,6 +158,10 @@ export class Journal {
 /** One command at a time per migration: a second one would race the first on the same servers. */
 export function acquireRunLock(journal: Journal, command = commandLine()): () => void {
   return journal.lock(command);
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 const COMMANDS = ['run', 'verify', 'cutover', 'rollback', 'finalize', 'unlock'];

@@ -44,14 +44,21 @@ export function socketPath(dir: string): string {
   return join(dir, 'mysqld.sock');
 }
 
-/** Creates the data directory once; run one at a time, since concurrent bootstraps have been seen to fail. */
+/** Each server's own temporary directory: servers sharing /tmp have failed on each other's temporary tables. */
+function tmpDir(spec: MariadbServerSpec): string {
+  const dir = join(spec.dir, 'tmp');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Creates the data directory once. */
 export async function installMariadb(spec: MariadbServerSpec): Promise<void> {
   const { installDb } = requireMariadb();
   const data = join(spec.dir, 'data');
   if (existsSync(join(data, 'mysql'))) return;
   mkdirSync(data, { recursive: true });
   try {
-    await execa(installDb, ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db', '--user=root'], { stdout: 'ignore', stderr: 'pipe' });
+    await execa(installDb, ['--no-defaults', `--datadir=${data}`, `--tmpdir=${tmpDir(spec)}`, '--auth-root-authentication-method=socket', '--skip-test-db', '--user=root'], { stdout: 'ignore', stderr: 'pipe' });
   } catch (err) {
     const stderr = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-5).join('\n');
     throw new OperatorError(`sandbox ${spec.name}: mariadb-install-db failed in ${data}:\n${stderr}`, 'check free disk space and that the directory is writable, then run again', 'sandbox');
@@ -65,6 +72,7 @@ export async function startMariadb(spec: MariadbServerSpec): Promise<number> {
   const args = [
     '--no-defaults',
     `--datadir=${data}`,
+    `--tmpdir=${tmpDir(spec)}`,
     `--port=${spec.port}`,
     '--bind-address=127.0.0.1',
     `--socket=${socketPath(spec.dir)}`,

@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Result } from 'execa';
+import { emptyJournal, type JournalState } from '../../scripts/core/journal-format.js';
+import { LocalJournalStore } from '../../scripts/core/journal-store.js';
 import { loadShop, startWorkload } from '../../scripts/demo/scenario.js';
 import type { Workload } from '../../scripts/demo/workload.js';
 import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/sandbox/sandbox.js';
@@ -53,8 +55,9 @@ export function lastJson<T = Record<string, unknown>>(result: Result): T {
   return JSON.parse(lines[lines.length - 1]!) as T;
 }
 
-export function journalOf(state: SandboxState): { steps: Record<string, { status: string; data?: Record<string, unknown> }> } {
-  return JSON.parse(readFileSync(join(state.dir, 'work', 'journal.json'), 'utf8'));
+/** The sandbox migration's journal as stored (empty before the first step). */
+export function journalOf(state: SandboxState): JournalState {
+  return new LocalJournalStore(join(state.dir, 'work')).read()?.state ?? emptyJournal('');
 }
 
 export function secretOf(state: SandboxState, role: 'source-master' | 'target-master'): string {

@@ -1,0 +1,133 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { JournalState } from '../scripts/core/journal-format.js';
+import { migrationState, phaseOf, type Phase } from '../scripts/core/phases.js';
+import { buildApp } from '../stacks/app.js';
+import { assertNothingLost } from './helpers/migration.js';
+import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+
+type Synth = { resource?: Record<string, Record<string, unknown>>; terraform?: { backend?: Record<string, { path?: string }> } };
+
+/** The resource types each stack declares, as `cdktf synth` of main.ts would, from a journal. */
+function declared(configFile: string, journal: JournalState, seedMethod?: 'snapshot'): { stacks: Record<string, string[]>; text: Record<string, string> } {
+  const config = loadConfig(configFile);
+  const chosen = seedMethod ? { ...config, migration: { ...config.migration, seedMethod } } : config;
+  const outdir = mkdtempSync(join(tmpdir(), 'rlm-synth-'));
+  buildApp(chosen, migrationState(journal, chosen.migration.seedMethod), outdir).synth();
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
+  const text = Object.fromEntries(Object.entries(manifest.stacks).map(([name, s]) => [name, readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')]));
+  const stacks = Object.fromEntries(Object.entries(text).map(([name, t]) => [name, Object.keys((JSON.parse(t) as Synth).resource ?? {}).sort()]));
+  return { stacks, text };
+}
+
+/** A journal as the snapshot seed would have it at the same phase (the seed method is the only difference the stacks see). */
+const asSnapshotRun = (j: JournalState): JournalState => {
+  const steps = structuredClone(j.steps);
+  if (steps['seed-method']) steps['seed-method'].data = { ...steps['seed-method'].data, method: 'snapshot' };
+  return { ...j, steps };
+};
+
+const REPLICA = ['aws_db_instance'];
+const TARGET = ['aws_db_instance', 'aws_db_parameter_group', 'aws_kms_alias', 'aws_kms_key', 'aws_vpc_security_group_ingress_rule'];
+const TARGET_WITH_SNAPSHOTS = [...TARGET, 'aws_db_snapshot', 'aws_db_snapshot_copy'].sort();
+
+/** What each phase declares: the table the README documents. source-replica keeps no resource once the replica is gone. */
+const TABLE: Record<Phase, { logical: Record<string, string[]>; snapshot: Record<string, string[]> }> = {
+  planned: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA } },
+  'replica-ready': { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA } },
+  frozen: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS } },
+  seeded: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS } },
+  replicating: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS } },
+  'caught-up': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
+  'cutting-over': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
+  'rolling-back': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
+  'cut-over': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
+  'rolled-back': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
+  finalized: { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET } },
+};
+
+describe('infrastructure review: a migration driven through its reviewed deploys, under writes', () => {
+  let sb: TestSandbox;
+  const seen = new Map<Phase, JournalState>();
+  const remember = () => {
+    const j = journalOf(sb.state);
+    seen.set(phaseOf(j), j);
+  };
+  before(async () => (sb = await shopSandbox(0.05, { infrastructure: 'review' })));
+  after(async () => sb.down());
+
+  test('run stops with exit 3 and the change the next deploy must make; the reviewed deploy lets it finish; kills anywhere resume', async () => {
+    const workload = sb.workload();
+    remember();
+    for (const point of ['after:freeze-replica', 'after:copy-users', 'mid:point-target', 'before:catch-up']) {
+      const killed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
+      assert.equal(killed.signal, 'SIGKILL', String(killed.all));
+      remember();
+    }
+    const waiting = await sb.cli(['run', '--json']);
+    assert.equal(waiting.exitCode, 3, String(waiting.all));
+    const awaiting = lastJson<{ ok: boolean; awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(waiting).awaiting;
+    assert.equal(awaiting.phase, 'caught-up');
+    assert.deepEqual(awaiting.stacks, ['source-replica']);
+    assert.match(awaiting.changes[0]!.change, /^destroy the read replica sandbox-source-slave/);
+    assert.match(awaiting.command, /^npx cdktf deploy source-replica --outputs-file /);
+    assert.match(String(waiting.stderr), /npx cdktf diff source-replica/, 'the operator is told what to review');
+    remember();
+
+    // Killed while waiting, run again before the deploy: the same answer, nothing changed.
+    const steps = journalOf(sb.state).steps;
+    const again = await sb.cli(['run', '--json']);
+    assert.equal(again.exitCode, 3);
+    assert.deepEqual(journalOf(sb.state).steps, steps);
+
+    // The reviewed deploy (the sandbox's stand-in for cdktf deploy) removes the replica; run then finishes.
+    const deploy = await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json']);
+    assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, ['replica destroyed']);
+    const done = await sb.cli(['run', '--json']);
+    assert.equal(done.exitCode, 0, String(done.all));
+    assert.equal(lastJson<{ steps: Record<string, Record<string, string>> }>(done).steps['teardown-replica']!.removedBy, 'a reviewed deploy');
+    const status = lastJson<{ phase: string }>(await sb.cli(['status', '--json']));
+    assert.equal(status.phase, 'caught-up');
+
+    // A deploy with nothing to change changes nothing.
+    assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, []);
+
+    const step = async (command: string) => {
+      const result = await sb.cli([command, '--json']);
+      assert.equal(result.exitCode, 0, `${command}: ${result.all}`);
+      remember();
+    };
+    for (const command of ['verify', 'cutover', 'rollback']) await step(command);
+    // Back on the source with the target following it: every acknowledged write is on both.
+    await assertNothingLost(sb, workload);
+    for (const command of ['verify', 'cutover', 'finalize']) await step(command);
+  });
+
+  test('what is declared at each phase of that run matches the table, for both seed methods', () => {
+    const phases = [...seen.keys()];
+    for (const expected of ['planned', 'frozen', 'seeded', 'replicating', 'caught-up', 'cut-over', 'finalized'] as Phase[]) assert.ok(phases.includes(expected), `the run went through ${expected} (saw ${phases.join(', ')})`);
+    for (const [phase, journal] of seen) {
+      assert.deepEqual(declared(sb.state.configFile, journal).stacks, TABLE[phase].logical, `logical seed, phase ${phase}`);
+      assert.deepEqual(declared(sb.state.configFile, asSnapshotRun(journal), 'snapshot').stacks, TABLE[phase].snapshot, `snapshot seed, phase ${phase}`);
+    }
+  });
+
+  test('synthesizing the same phase twice gives identical JSON, with the state kept per migration beside the config', () => {
+    assert.ok(seen.size >= 7, 'the journals of the run above');
+    for (const journal of seen.values()) {
+      const a = declared(sb.state.configFile, journal).text;
+      const b = declared(sb.state.configFile, journal).text;
+      for (const stack of Object.keys(a)) {
+        // Each synth goes to its own temp folder; the local backend path is relative to it, so compare all but that.
+        const strip = (t: string) => t.replace(/"path": "[^"]*"/, '');
+        assert.equal(strip(a[stack]!), strip(b[stack]!), stack);
+        const backend = (JSON.parse(a[stack]!) as Synth).terraform!.backend!.local!;
+        assert.match(backend.path!, new RegExp(`terraform-state/sandbox-target/${stack}\\.tfstate$`));
+      }
+    }
+  });
+});
