@@ -12,9 +12,12 @@ export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover
 export const ROLLBACK_STEPS = ['rollback:freeze-target', 'rollback:drain', 'rollback:detach-source', 'rollback:reopen-source', 'rollback:refollow', 'rollback:enable-events', 'rollback:switch-traffic'] as const;
 
 /** Records that close a workflow. */
-export const CUTOVER_DONE = 'cutover';
-export const VERIFY = 'verify';
-export const FINALIZE = 'finalize';
+export const CUTOVER_DONE = 'cutover' as const;
+export const VERIFY = 'verify' as const;
+export const FINALIZE = 'finalize' as const;
+
+/** Every name a journal entry can have: a typo is a compile error, not a step that silently never runs. */
+export type JournalStep = RunStep | (typeof CUTOVER_STEPS)[number] | (typeof ROLLBACK_STEPS)[number] | typeof CUTOVER_DONE | typeof VERIFY | typeof FINALIZE;
 
 /** Reasons the journal's history uses when a cutover is undone (rollback.ts archives with them). */
 export const ROLLED_BACK_REASONS = ['cutover rolled back', 'cutover aborted before the target was detached'] as const;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { emptyJournal, type JournalState, type StepRecord } from '../core/journal-format.js';
+import { emptyJournal, type JournalState, type JournalStep, type StepRecord } from '../core/journal-format.js';
 import { JournalConflictError, newHolder, type JournalStore, type LockHolder } from '../core/journal-store.js';
 import { OperatorError } from '../support/errors.js';
 import { isAlive } from '../support/process.js';
@@ -54,19 +54,19 @@ export class Journal {
     if (read) [this.state, this.version] = [read.state, read.version];
   }
 
-  step(name: string): StepRecord | undefined {
+  step(name: JournalStep): StepRecord | undefined {
     return this.state.steps[name];
   }
 
-  isDone(name: string): boolean {
+  isDone(name: JournalStep): boolean {
     return this.state.steps[name]?.status === 'done';
   }
 
-  data<T>(name: string): T | undefined {
+  data<T>(name: JournalStep): T | undefined {
     return this.state.steps[name]?.data as T | undefined;
   }
 
-  started(name: string, data?: Record<string, unknown>): void {
+  started(name: JournalStep, data?: Record<string, unknown>): void {
     this.change((s) => {
       const previous = s.steps[name];
       const kept = data ?? previous?.data;
@@ -74,7 +74,7 @@ export class Journal {
     });
   }
 
-  done(name: string, data?: Record<string, unknown>, durationMs?: number): void {
+  done(name: JournalStep, data?: Record<string, unknown>, durationMs?: number): void {
     this.change((s) => {
       const previous = s.steps[name];
       const finishedAt = new Date().toISOString();
