@@ -168,6 +168,8 @@ export const migrationConfigSchema = z.strictObject({
       awsChecks: z.boolean().default(true),
       /** Rows per chunk: the unit of parallelism and of resume. @default 50000 */
       seedChunkRows: z.number().int().min(100).max(10_000_000).default(50_000),
+      /** A seed chunk whose load forwards no bytes for this long is killed on the target, cleared and copied again. @default 120 */
+      seedStallSeconds: z.number().int().min(5).max(86_400).default(120),
       /** Routines, triggers, views and events whose DEFINER the target's master user cannot create: keep (preflight blocks) or rewrite to that user. @default keep */
       definers: z.enum(['keep', 'rewrite']).default('keep'),
       /** How replication is driven: RDS's mysql.rds_* procedures, or CHANGE MASTER on self-managed servers. @default rds */

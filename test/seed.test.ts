@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Server } from '../scripts/db/connection.js';
 import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
 import { parallelSeed } from '../scripts/seed/parallel-seed.js';
-import { SeedProgress } from '../scripts/seed/seed-progress.js';
+import { rdsMariadb } from '../scripts/db/dialect.js';
+import { SeedProgress, tableKey } from '../scripts/seed/seed-progress.js';
 import { splitCreateTable } from '../scripts/seed/table-definition.js';
 import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
 import { createLog } from '../scripts/support/log.js';
@@ -72,6 +73,7 @@ describe('the parallel seed', () => {
       log: quiet,
       connectSource: () => connectSandboxAdmin(sb.state, 'source-master'),
       connectTarget: () => connectSandboxAdmin(sb.state, 'target-master'),
+      killTarget: (id) => rdsMariadb.killConnection(target, id),
     });
 
   before(async () => {
@@ -118,9 +120,9 @@ describe('the parallel seed', () => {
 
     // A first run that "died": the plan is made, chunk 0 and 1 are done, chunk 2 is half there and not marked.
     const progress = new SeedProgress(progressFile());
-    progress.setPlan('resume.t', [{ lower: 1, upper: 100 }, { lower: 101, upper: 200 }, { lower: 201, upper: 300 }, ...Array.from({ length: 7 }, (_, i) => ({ lower: 301 + i * 100, upper: i === 6 ? undefined : 400 + i * 100 }))]);
-    progress.markDone('resume.t', 0);
-    progress.markDone('resume.t', 1);
+    progress.setPlan(tableKey('resume', 't'), [{ lower: 1, upper: 100 }, { lower: 101, upper: 200 }, { lower: 201, upper: 300 }, ...Array.from({ length: 7 }, (_, i) => ({ lower: 301 + i * 100, upper: i === 6 ? undefined : 400 + i * 100 }))]);
+    progress.markDone(tableKey('resume', 't'), 0);
+    progress.markDone(tableKey('resume', 't'), 1);
     await target.query('CREATE DATABASE resume');
     await target.query('CREATE TABLE resume.t (id INT PRIMARY KEY, v VARCHAR(20))');
     await target.query("INSERT INTO resume.t SELECT seq, CONCAT('v', seq) FROM resume.seq_1_to_250");
@@ -130,6 +132,37 @@ describe('the parallel seed', () => {
     assert.equal(Number(await target.value('SELECT COUNT(*) FROM resume.t')), 1000);
     assert.deepEqual((await compareTableChecksums(source, target, ['resume'])).filter((t) => !t.equal), []);
     assert.equal(Number(await target.value("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'resume' AND INDEX_NAME = 'ix_v'")), 1, 'the deferred index is built');
+  });
+
+  test('tables whose schema.name spell the same (`a.b`+`c`, `a`+`b.c`) are each copied whole', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query('CREATE DATABASE `k.b`');
+    await root.query('CREATE DATABASE `k`');
+    await root.query('CREATE TABLE `k.b`.`c` (id INT PRIMARY KEY, v INT)');
+    await root.query('CREATE TABLE `k`.`b.c` (id INT PRIMARY KEY, v INT)');
+    // Disjoint key ranges: a chunk plan of one table applied to the other leaves rows behind.
+    await root.query('INSERT INTO `k.b`.`c` SELECT seq, seq FROM k.seq_1_to_600');
+    await root.query('INSERT INTO `k`.`b.c` SELECT seq, -seq FROM k.seq_1001_to_2000');
+    await root.end();
+    rmSync(progressFile(), { force: true });
+
+    await seed(['k.b', 'k'], 100);
+    assert.equal(Number(await target.value('SELECT COUNT(*) FROM `k.b`.`c`')), 600);
+    assert.equal(Number(await target.value('SELECT COUNT(*) FROM `k`.`b.c`')), 1000);
+    assert.deepEqual((await compareTableChecksums(source, target, ['k.b', 'k'])).filter((t) => !t.equal), []);
+  });
+
+  test('a key on an AUTO_INCREMENT column whose name holds a backtick stays with the table', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query('CREATE DATABASE tick');
+    await root.query('CREATE TABLE tick.t (`we``ird` INT NOT NULL AUTO_INCREMENT, v INT, PRIMARY KEY (v), KEY `ix``w` (`we``ird`), KEY ix_v2 (v))');
+    await root.query('INSERT INTO tick.t (v) SELECT seq FROM tick.seq_1_to_300');
+    await root.end();
+    rmSync(progressFile(), { force: true });
+
+    await seed(['tick'], 100);
+    assert.deepEqual((await compareTableChecksums(source, target, ['tick'])).filter((t) => !t.equal), []);
+    assert.equal(Number(await target.value("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'tick' AND INDEX_NAME IN ('ix`w', 'ix_v2')")), 2);
   });
 
   test('defers secondary indexes and foreign keys but keeps the key an AUTO_INCREMENT column needs', () => {

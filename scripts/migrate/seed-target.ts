@@ -45,6 +45,8 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
     log: ctx.log,
     connectSource: () => Server.connect(replicaAccess),
     connectTarget: () => Server.connect(targetAccess),
+    killTarget: (id) => ctx.dialect.killConnection(target, id),
+    stallSeconds: ctx.config.migration.seedStallSeconds,
   });
 
   // The replica must not have moved while it was read, or the copy would not match the recorded position.

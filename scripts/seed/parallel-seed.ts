@@ -2,12 +2,15 @@ import { availableParallelism } from 'node:os';
 import { ident, type Server } from '../db/connection.js';
 import { chunkWhere, copyChunks, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
 import { baseTables } from '../migrate/schema-inventory.js';
+import { OperatorError } from '../support/errors.js';
 import { crashIfRequested } from '../support/faults.js';
 import type { Log } from '../support/log.js';
 import { copyChunk, prepareLoadSession, prepareReadSession } from './copy-chunk.js';
-import type { SeedProgress } from './seed-progress.js';
+import { tableKey, type SeedProgress } from './seed-progress.js';
 import { copyStoredObjects } from './stored-objects.js';
+import { TableGate } from './table-gate.js';
 import { tableDefinition, type TableDefinition } from './table-definition.js';
+import { abortConnection, describeChunk, startWatchdog, StallError, watched, type Lane } from './watchdog.js';
 
 export interface ParallelSeedOptions {
   databases: string[];
@@ -21,6 +24,12 @@ export interface ParallelSeedOptions {
   /** Opens a new connection to the (frozen) source of the copy and to the target. */
   connectSource: () => Promise<Server>;
   connectTarget: () => Promise<Server>;
+  /** Ends a session on the target by its CONNECTION_ID() (mysql.rds_kill on RDS); without it a stalled statement is only dropped from this side. */
+  killTarget?: (connectionId: number) => Promise<void>;
+  /** A chunk statement with no bytes forwarded for this long is killed and retried. @default 120 */
+  stallSeconds?: number;
+  /** Retries of one chunk after stalls before the seed stops. @default 3 */
+  maxChunkRetries?: number;
 }
 
 export interface ParallelSeedResult {
@@ -44,21 +53,45 @@ export function defaultThreads(): number {
   return Math.min(8, Math.max(2, availableParallelism() * 2));
 }
 
-/** Runs `work` on every item with `n` workers, each with its own pair of connections. */
-async function pool<T>(items: T[], n: number, options: ParallelSeedOptions, work: (item: T, source: Server, target: Server) => Promise<void>): Promise<void> {
+async function openLane(id: number, options: ParallelSeedOptions): Promise<Lane> {
+  const source = await options.connectSource();
+  const target = await options.connectTarget();
+  await prepareReadSession(source);
+  await prepareLoadSession(target);
+  return { id, source, target, targetThread: Number(await target.value('SELECT CONNECTION_ID()')) };
+}
+
+/**
+ * Runs `work` on every item with `n` workers, each with its own lane (pair of
+ * connections). After the first failure no new item starts, and the pool
+ * returns only once every worker has stopped.
+ */
+async function pool<T>(items: T[], n: number, options: ParallelSeedOptions, lanes: Lane[], work: (item: T, lane: Lane) => Promise<void>): Promise<void> {
   let next = 0;
-  const worker = async () => {
-    const source = await options.connectSource();
-    const target = await options.connectTarget();
+  let failed = false;
+  const worker = async (id: number) => {
+    const lane = await openLane(id, options);
+    lanes.push(lane);
+    let finished = false;
     try {
-      await prepareReadSession(source);
-      await prepareLoadSession(target);
-      while (next < items.length) await work(items[next++]!, source, target);
+      while (!failed && next < items.length) await work(items[next++]!, lane);
+      finished = true;
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
-      await Promise.all([source.close(), target.close()]);
+      lanes.splice(lanes.indexOf(lane), 1);
+      if (finished) await Promise.all([lane.source.close(), lane.target.close()]);
+      else {
+        // A failed chunk can leave the source's result stream paused mid-way, where a polite close would wait forever.
+        abortConnection(lane.source);
+        abortConnection(lane.target);
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(n, Math.max(1, items.length)) }, worker));
+  const results = await Promise.allSettled(Array.from({ length: Math.min(n, Math.max(1, items.length)) }, (_, i) => worker(i + 1)));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 /**
@@ -91,7 +124,7 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
     }
     const tasks: Task[] = [];
     for (const def of defs) {
-      const key = `${def.schema}.${def.name}`;
+      const key = tableKey(def.schema, def.name);
       const shape = await tableShape(source, def.schema, def.name);
       let plan = progress.plan(key);
       if (!plan) {
@@ -102,43 +135,22 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
         if (!progress.isDone(key, index)) tasks.push({ def, shape, index, chunk });
       });
     }
+    await clearPendingChunks(target, tasks, log);
     // Round-robin over the tables, so that the workers load different tables rather than contend for one.
     tasks.sort((a, b) => a.index - b.index);
     phasesMs.schema = Date.now() - t0;
 
-    const totals = progress.counts();
-    if (totals.done > 0) log.info(`seed: resuming an interrupted copy: ${totals.done} of ${totals.chunks} chunks already on the target`);
-    const estimated = defs.reduce((n, d) => n + d.estimatedRows, 0);
     t0 = Date.now();
-    let rows = 0;
-    let bytes = 0;
-    let chunksDone = 0;
-    await pool(tasks, threads, options, async (task, from, to) => {
-      const key = `${task.def.schema}.${task.def.name}`;
-      const where = chunkWhere(task.shape, task.chunk);
-      // A chunk not marked done may be partly there from a run that died before saving progress.
-      await to.query(`DELETE FROM ${ident(task.def.schema)}.${ident(task.def.name)} ${where.sql}`, where.params);
-      await copyChunk(from, to, task.def, where, (r, b) => {
-        rows += r;
-        bytes += b;
-        const seconds = Math.max(0.001, (Date.now() - t0) / 1000);
-        const eta = estimated > rows ? Math.round((estimated - rows) / (rows / seconds)) : 0;
-        log.progress(`seed: ${rows} rows (~${Math.round((100 * rows) / Math.max(1, estimated))}%), ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(rows / seconds)} rows/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s, ETA ${eta} s, ${threads} threads`);
-      });
-      progress.markDone(key, task.index);
-      chunksDone += 1;
-      if (chunksDone >= 2) crashIfRequested('mid', 'seed-target');
-    });
-    log.done();
+    const copied = await copyAllChunks(tasks, threads, defs, options);
     phasesMs.data = Date.now() - t0;
 
     t0 = Date.now();
     // Indexes in parallel across tables; foreign keys afterwards, one table at a time: an FK
     // added while its parent table is being altered fails (and has been seen to crash the server).
     const isForeignKey = (clause: string) => clause.includes(' FOREIGN KEY ');
-    await pool(defs.filter((d) => d.deferred.some((c) => !isForeignKey(c))), threads, options, async (def, _from, to) => {
-      const missing = (await missingClauses(to, def)).filter((c) => !isForeignKey(c));
-      if (missing.length) await to.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
+    await pool(defs.filter((d) => d.deferred.some((c) => !isForeignKey(c))), threads, options, [], async (def, lane) => {
+      const missing = (await missingClauses(lane.target, def)).filter((c) => !isForeignKey(c));
+      if (missing.length) await lane.target.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
     });
     for (const def of defs) {
       const missing = (await missingClauses(target, def)).filter(isForeignKey);
@@ -149,9 +161,147 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
     t0 = Date.now();
     const storedObjects = await copyStoredObjects(source, target, options.databases, options.rewriteDefiners);
     phasesMs.objects = Date.now() - t0;
-    return { tables: defs.length, chunks: progress.counts().chunks, rowsCopied: rows, bytesCopied: bytes, storedObjects, threads, phasesMs };
+    return { tables: defs.length, chunks: progress.counts().chunks, rowsCopied: copied.rows, bytesCopied: copied.bytes, storedObjects, threads, phasesMs };
   } finally {
     await Promise.all([source.close(), target.close()]);
+  }
+}
+
+/**
+ * A chunk not marked done may be partly on the target from a run that died
+ * before saving progress. Its rows are deleted here, one table at a time and
+ * before any worker loads, never beside a load into the same table.
+ */
+async function clearPendingChunks(target: Server, tasks: Task[], log: Log): Promise<void> {
+  const byTable = new Map<TableDefinition, Task[]>();
+  for (const t of tasks) byTable.set(t.def, [...(byTable.get(t.def) ?? []), t]);
+  for (const [def, pending] of byTable) {
+    const table = `${ident(def.schema)}.${ident(def.name)}`;
+    if ((await target.query(`SELECT 1 FROM ${table} LIMIT 1`)).length === 0) continue;
+    log.info(`seed: clearing ${pending.length} chunk(s) of ${def.schema}.${def.name} not marked done before loading resumes`);
+    for (const task of pending) {
+      const where = chunkWhere(task.shape, task.chunk);
+      await target.query(`DELETE FROM ${table} ${where.sql}`, where.params);
+    }
+  }
+}
+
+/** The data phase: every pending chunk through the pool, under the watchdog. */
+async function copyAllChunks(tasks: Task[], threads: number, defs: TableDefinition[], options: ParallelSeedOptions): Promise<{ rows: number; bytes: number }> {
+  const { progress, log } = options;
+  const stallSeconds = options.stallSeconds ?? 120;
+  const totals = progress.counts();
+  if (totals.done > 0) log.info(`seed: resuming an interrupted copy: ${totals.done} of ${totals.chunks} chunks already on the target`);
+  const estimated = defs.reduce((n, d) => n + d.estimatedRows, 0);
+  const t0 = Date.now();
+  const copied = { rows: 0, bytes: 0 };
+  let chunksDone = 0;
+  let quietNote = '';
+  const report = () => {
+    const { rows, bytes } = copied;
+    const seconds = Math.max(0.001, (Date.now() - t0) / 1000);
+    const eta = estimated > rows && rows > 0 ? `${Math.round((estimated - rows) / (rows / seconds))} s` : '?';
+    log.progress(`seed: ${rows} rows (~${Math.round((100 * rows) / Math.max(1, estimated))}%), ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(rows / seconds)} rows/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s, ETA ${eta}, ${threads} threads${quietNote}`);
+  };
+  const lanes: Lane[] = [];
+  const stopWatchdog = startWatchdog(
+    lanes,
+    stallSeconds * 1000,
+    (lane, idleMs) => killStalled(lane, idleMs, options),
+    (quiet) => {
+      quietNote = quiet.map((q) => `; worker ${q.lane.id} on ${q.lane.watched?.what ?? '?'}: no progress for ${Math.round(q.idleMs / 1000)} s`).join('');
+      report();
+    },
+  );
+  const gates = new Map(defs.map((d) => [d, new TableGate()]));
+  try {
+    await pool(tasks, threads, options, lanes, async (task, lane) => {
+      await copyWatched(task, lane, gates.get(task.def)!, options, copied, report);
+      progress.markDone(tableKey(task.def.schema, task.def.name), task.index);
+      chunksDone += 1;
+      if (chunksDone >= 2) crashIfRequested('mid', 'seed-target');
+    });
+  } finally {
+    stopWatchdog();
+    log.done();
+  }
+  return copied;
+}
+
+/** Kills the stalled statement on the target, then drops both connections so the worker's wait ends whatever the server does. */
+function killStalled(lane: Lane, idleMs: number, options: ParallelSeedOptions): void {
+  const { source, target, targetThread } = lane;
+  const what = lane.watched?.what ?? '?';
+  options.log.warn(`seed: worker ${lane.id} on ${what}: no progress for ${Math.round(idleMs / 1000)} s; ${options.killTarget ? 'killed' : 'dropped (no kill function)'} its connection ${targetThread} on target-master`);
+  const kill = options.killTarget ?? (async () => {});
+  void kill(targetThread)
+    .catch((err: Error) => options.log.warn(`seed: could not kill connection ${targetThread} on target-master (${err.message}); dropping it from this side`))
+    .finally(() => {
+      abortConnection(target);
+      abortConnection(source);
+    });
+}
+
+/**
+ * One chunk, retried after each stall on fresh connections: the killed
+ * statement's rows are cleared first (with no load into the table in flight),
+ * since a load can commit just as it is killed.
+ */
+async function copyWatched(task: Task, lane: Lane, gate: TableGate, options: ParallelSeedOptions, copied: { rows: number; bytes: number }, report: () => void): Promise<void> {
+  const stallSeconds = options.stallSeconds ?? 120;
+  const maxRetries = options.maxChunkRetries ?? 3;
+  const what = describeChunk(task.def.schema, task.def.name, task.chunk);
+  const where = chunkWhere(task.shape, task.chunk);
+  for (let attempt = 0; ; attempt++) {
+    const mine = { rows: 0, bytes: 0 };
+    try {
+      if (attempt > 0) {
+        await gate.clear(() => watched(lane, what, stallSeconds, () => lane.target.query(`DELETE FROM ${ident(task.def.schema)}.${ident(task.def.name)} ${where.sql}`, where.params)));
+      }
+      await gate.load(() =>
+        watched(lane, what, stallSeconds, (progressed) =>
+          copyChunk(lane.source, lane.target, task.def, where, (r, b) => {
+            progressed();
+            mine.rows += r;
+            mine.bytes += b;
+            copied.rows += r;
+            copied.bytes += b;
+            report();
+          }),
+        ),
+      );
+      return;
+    } catch (err) {
+      copied.rows -= mine.rows;
+      copied.bytes -= mine.bytes;
+      if (!(err instanceof StallError)) throw err;
+      if (attempt >= maxRetries) {
+        throw new OperatorError(
+          `seed: ${what}: no progress for ${stallSeconds} s, ${attempt + 1} time(s) in a row; each time its statement was killed on target-master`,
+          `find what blocks ${task.def.schema}.${task.def.name} on target-master (SHOW PROCESSLIST, open transactions, disk space), or raise migration.seedStallSeconds, then run again: the seed resumes from its progress file`,
+          'seed-stalled',
+        );
+      }
+      const killed = lane.targetThread;
+      await reopenLane(lane, options);
+      await waitGone(lane.target, killed, stallSeconds * 1000);
+      options.log.warn(`seed: worker ${lane.id}: clearing ${what} and copying it again (retry ${attempt + 1} of ${maxRetries})`);
+    }
+  }
+}
+
+async function reopenLane(lane: Lane, options: ParallelSeedOptions): Promise<void> {
+  abortConnection(lane.source);
+  abortConnection(lane.target);
+  const fresh = await openLane(lane.id, options);
+  Object.assign(lane, { source: fresh.source, target: fresh.target, targetThread: fresh.targetThread });
+}
+
+/** Until the killed session has finished rolling back (or `limitMs` passes: the clear that follows is watched too). */
+async function waitGone(target: Server, connectionId: number, limitMs: number): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (Date.now() < until && Number(await target.value('SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?', [connectionId])) > 0) {
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

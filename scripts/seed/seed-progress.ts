@@ -7,7 +7,7 @@ interface TableProgress {
 }
 
 interface ProgressFile {
-  version: 1;
+  version: 2;
   tables: Record<string, TableProgress>;
 }
 
@@ -17,6 +17,11 @@ const encode = (_key: string, value: unknown) =>
     ? { $hex: Buffer.from((value as { data: number[] }).data).toString('hex') }
     : value;
 const decode = (_key: string, value: unknown) => (value && typeof value === 'object' && '$hex' in (value as object) ? Buffer.from((value as { $hex: string }).$hex, 'hex') : value);
+
+/** The progress key of a table: unambiguous whatever dots its names hold (`a.b`+`c` vs `a`+`b.c`). */
+export function tableKey(schema: string, name: string): string {
+  return JSON.stringify([schema, name]);
+}
 
 /**
  * Which chunks of which table are committed on the target, saved atomically
@@ -28,7 +33,9 @@ export class SeedProgress {
   private state: ProgressFile;
 
   constructor(private readonly file: string) {
-    this.state = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8'), decode) as ProgressFile) : { version: 1, tables: {} };
+    const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8'), decode) as ProgressFile) : undefined;
+    // A file of another version keys its tables differently: planning afresh is safe, since chunks not marked done are cleared before loading.
+    this.state = saved?.version === 2 ? saved : { version: 2, tables: {} };
   }
 
   plan(table: string): Chunk[] | undefined {

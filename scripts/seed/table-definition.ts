@@ -31,7 +31,7 @@ export function splitCreateTable(createSql: string, autoIncrementColumn?: string
   const keep: string[] = [];
   const deferred: string[] = [];
   for (const line of lines) {
-    const needsAuto = autoIncrementColumn !== undefined && line.includes(`\`${autoIncrementColumn}\``) && /KEY /.test(line) && !/FOREIGN KEY/.test(line);
+    const needsAuto = autoIncrementColumn !== undefined && identifiersIn(line).includes(autoIncrementColumn) && /KEY /.test(line) && !/FOREIGN KEY/.test(line);
     if (DEFERRABLE.test(line) && !needsAuto) deferred.push(`ADD ${line.trim().replace(/,$/, '')}`);
     else keep.push(line);
   }
@@ -39,6 +39,11 @@ export function splitCreateTable(createSql: string, autoIncrementColumn?: string
   const close = keep.findIndex((l) => l.startsWith(')'));
   if (close > 0) keep[close - 1] = keep[close - 1]!.replace(/,$/, '');
   return { base: keep.join('\n'), deferred };
+}
+
+/** The backtick-quoted names in a line of SHOW CREATE TABLE, unescaped (a backtick inside a name is doubled there). */
+function identifiersIn(line: string): string[] {
+  return [...line.matchAll(/`((?:[^`]|``)+)`/g)].map((m) => m[1]!.replace(/``/g, '`'));
 }
 
 export async function tableDefinition(server: Server, schema: string, name: string): Promise<TableDefinition> {
