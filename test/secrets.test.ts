@@ -1,5 +1,11 @@
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Connection } from 'mysql2/promise';
+import type { Finding } from '../scripts/migrate/preflight.js';
+import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { ConfigError, parseConfig } from '../config/load.js';
 import { exampleConfig } from './helpers/config.js';
 
@@ -14,4 +20,53 @@ describe('the replication user never names an account someone logs in with', () 
       );
     });
   }
+});
+
+describe('preflight refuses a replication user that is an existing account with more than replication grants', () => {
+  let sb: TestSandbox;
+  before(async () => (sb = await shopSandbox(0.01)));
+  after(async () => sb.down());
+
+  const hashOf = async (root: Connection, user: string) => {
+    const [rows] = await root.query('SELECT authentication_string AS h FROM mysql.user WHERE User = ?', [user]);
+    return (rows as { h: string }[]).map((r) => r.h).join(',');
+  };
+
+  test('an application account named like the replication user: plan names it and its grants, run changes nothing', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    try {
+      await root.query("CREATE USER 'rlm_repl'@'%' IDENTIFIED BY 'app-password-1'");
+      await root.query("GRANT SELECT ON shop.* TO 'rlm_repl'@'%'");
+      const before = await hashOf(root, 'rlm_repl');
+
+      const plan = await sb.cli(['plan', '--json']);
+      assert.equal(plan.exitCode, 1, String(plan.all));
+      const finding = lastJson<{ findings: Finding[] }>(plan).findings.find((f) => f.id === 'replication-user-taken');
+      assert.ok(finding, String(plan.all));
+      assert.equal(finding.severity, 'block');
+      assert.match(finding.message, /'rlm_repl'@'%' \(SELECT ON `shop`\.\*\)/);
+      assert.match(finding.fix, /set migration\.replicationUser to a name no account uses/);
+
+      const run = await sb.cli(['run']);
+      assert.notEqual(run.exitCode, 0);
+      assert.equal(await hashOf(root, 'rlm_repl'), before, 'run must not re-key the account');
+      assert.ok(!existsSync(join(sb.state.dir, 'work', 'journal.json')) || Object.values(journalOf(sb.state).steps).every((s) => s.status !== 'done'), 'no step may have run');
+    } finally {
+      await root.end();
+    }
+  });
+
+  test('an account holding only replication grants (ours, from an earlier run) passes', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    try {
+      await root.query("DROP USER IF EXISTS 'rlm_repl'@'%'");
+      await root.query("CREATE USER 'rlm_repl'@'%' IDENTIFIED BY 'x-earlier-run'");
+      await root.query("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'rlm_repl'@'%'");
+      const plan = await sb.cli(['plan', '--json']);
+      assert.equal(plan.exitCode, 0, String(plan.all));
+      assert.ok(!lastJson<{ findings: Finding[] }>(plan).findings.some((f) => f.id === 'replication-user-taken'));
+    } finally {
+      await root.end();
+    }
+  });
 });

@@ -155,3 +155,8 @@ function connectError(access: ServerAccess, err: unknown): OperatorError {
 export function ident(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
 }
+
+/** An account name for SQL text, 'user'@'host', quoted by the driver (quotes and backslashes escaped). */
+export function account(user: string, host: string): string {
+  return mysql.format('?@?', [user, host]);
+}
