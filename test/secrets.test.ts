@@ -70,3 +70,37 @@ describe('preflight refuses a replication user that is an existing account with 
     }
   });
 });
+
+describe('password hashes never reach the output, also when a statement carrying them fails', () => {
+  let sb: TestSandbox;
+  before(async () => (sb = await shopSandbox(0.01)));
+  after(async () => sb.down());
+
+  test('copying a user whose CREATE USER fails on the target: the error names the user, never its hashes', async () => {
+    // The plugin is on the source side only, so the replayed CREATE USER (with both hashes in it) fails on the target.
+    for (const role of ['source-master', 'source-slave']) {
+      const root = await rootConnection(join(sb.state.dir, 'servers', role));
+      await root.query("INSTALL SONAME 'auth_ed25519'").finally(() => root.end());
+    }
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    let hashes: string[];
+    try {
+      await root.query("CREATE USER 'hashy'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('pw-ed-1') OR mysql_native_password USING PASSWORD('pw-native-1')");
+      const [rows] = await root.query("SHOW CREATE USER 'hashy'@'%'");
+      const create = String(Object.values((rows as Record<string, unknown>[])[0]!)[0]);
+      hashes = [...create.matchAll(/USING '([^']+)'/g)].map((m) => m[1]!);
+    } finally {
+      await root.end();
+    }
+    assert.equal(hashes.length, 2);
+    assert.match(hashes[1]!, /^\*[0-9A-F]{40}$/);
+
+    const run = await sb.cli(['run']);
+    assert.notEqual(run.exitCode, 0);
+    const output = sb.output.join('\n');
+    assert.match(output, /hashy/, output);
+    assert.match(output, /\*{8}/);
+    for (const hash of hashes) assert.ok(!output.includes(hash), `the hash ${hash} reached the output:\n${output}`);
+    assert.ok(!output.includes(hashes[1]!.slice(0, 12)), 'not even the start of the native hash');
+  });
+});
