@@ -29,6 +29,18 @@ const kmsKeyArn = z
 
 const tags = z.record(z.string().min(1).max(128), z.string().max(256));
 
+// What MariaDB accepts as a (quoted) database name, tried on a server: 1-64
+// characters, any of them ('.', '/', '\\', quotes, backticks, non-ASCII) but NUL
+// and characters outside the Basic Multilingual Plane, no trailing space, and
+// not the reserved #mysql50# prefix.
+const databaseName = z
+  .string()
+  .min(1, 'expected a database name, not an empty string')
+  .refine((n) => [...n].length <= 64, 'expected a database name of at most 64 characters')
+  .refine((n) => !n.endsWith(' '), 'a database name cannot end with a space (MariaDB refuses it)')
+  .refine((n) => !/[\u0000]|[\u{10000}-\u{10FFFF}]/u.test(n), 'a database name cannot hold NUL or characters outside the Basic Multilingual Plane such as emoji (MariaDB refuses them)')
+  .refine((n) => !n.startsWith('#mysql50#'), 'a database name cannot start with #mysql50# (reserved by MariaDB)');
+
 export const engineFamilies = ['mariadb', 'mysql'] as const;
 
 const outputRef = z.string().regex(/^([A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+$/, 'expected STACK.OUTPUT (cdktf --outputs-file) or OUTPUT (terraform output -json)');
@@ -143,7 +155,7 @@ export const migrationConfigSchema = z.strictObject({
       /** With infrastructure auto: the deploy the engine runs. @default npx cdktf deploy source-replica target --auto-approve --outputs-file <outputsFile> */
       deployCommand: z.array(z.string().min(1)).min(1).optional(),
       /** Databases to migrate. @default every database except the system ones */
-      databases: z.array(z.string().regex(/^[^\s`/\\.]{1,64}$/, 'expected a database name')).min(1).optional(),
+      databases: z.array(databaseName).min(1).optional(),
       /** Name of the replication user created on the source. @default rlm_repl */
       replicationUser: z.string().regex(/^[a-z_][a-z0-9_]{0,31}$/, 'expected up to 32 lower-case letters, digits or underscores').default('rlm_repl'),
       /** Replicate over TLS; preflight fails if the source does not offer it. @default true */
@@ -184,6 +196,14 @@ export const migrationConfigSchema = z.strictObject({
       targetHostForSource: z.string().min(1).optional(),
     })
     .prefault({}),
+}).superRefine((config, ctx) => {
+  // run re-keys the replication user and finalize drops it: it must never be an account someone else logs in with.
+  const user = config.migration.replicationUser;
+  for (const [side, master] of [['source', config.source.masterUsername], ['target', config.target.masterUsername]] as const) {
+    if (user === master) {
+      ctx.addIssue({ code: 'custom', path: ['migration', 'replicationUser'], message: `"${user}" is the ${side} master user; the migration re-keys its replication user and finalize drops it. Choose a name no account uses (the default is rlm_repl)` });
+    }
+  }
 });
 
 export type MigrationConfigInput = z.input<typeof migrationConfigSchema>;

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import type { Endpoint, ServerRole } from '../db/connection.js';
 import type { MigrationContext } from '../migrate/context.js';
+import { childEnv } from '../support/child-env.js';
 import { OperatorError } from '../support/errors.js';
 
 export interface SwitchRequest {
@@ -21,7 +22,7 @@ export function commandSwitch(ctx: MigrationContext): TrafficSwitch {
     }
     const [file, ...args] = command;
     try {
-      await execa(file!, args, { env: { RLM_DIRECTION: request.direction, RLM_HOST: request.endpoint.host, RLM_PORT: String(request.endpoint.port) }, stdout: 'pipe', stderr: 'pipe', timeout: 120_000 });
+      await execa(file!, args, { env: switchEnv(ctx, request), extendEnv: false, stdout: 'pipe', stderr: 'pipe', timeout: 120_000 });
     } catch (err) {
       const e = err as { exitCode?: number; stderr?: string };
       throw new OperatorError(
@@ -31,4 +32,9 @@ export function commandSwitch(ctx: MigrationContext): TrafficSwitch {
       );
     }
   };
+}
+
+function switchEnv(ctx: MigrationContext, request: SwitchRequest): Record<string, string> {
+  const extra = { RLM_DIRECTION: request.direction, RLM_HOST: request.endpoint.host, RLM_PORT: String(request.endpoint.port) };
+  return childEnv(extra, process.env, [ctx.config.source.passwordFrom]);
 }

@@ -2,6 +2,7 @@ import type { Connection as CallbackConnection } from 'mysql2';
 import type { Readable } from 'node:stream';
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { OperatorError } from '../support/errors.js';
+import { redact } from '../support/redact.js';
 import type { Credentials } from '../support/secrets.js';
 
 /** The three servers of a migration, by the names the runbook uses. */
@@ -42,6 +43,7 @@ export class Server {
         dateStrings: true,
         charset: 'utf8mb4',
       });
+      await allowBackslashEscapes(connection);
       return new Server(access, connection);
     } catch (err) {
       throw connectError(access, err);
@@ -118,7 +120,9 @@ export class Server {
 
   private queryError(err: unknown, sql: string): OperatorError {
     const e = err as { code?: string; sqlMessage?: string; message?: string };
-    const statement = sql.length > 200 ? `${sql.slice(0, 200)}…` : sql;
+    // Masked before it is cut short, so that a truncated password hash cannot escape the mask.
+    const masked = redact(sql);
+    const statement = masked.length > 200 ? `${masked.slice(0, 200)}…` : masked;
     const detail = e.sqlMessage ?? e.message ?? String(err);
     if (e.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' || e.code === 'ER_PROCACCESS_DENIED_ERROR' || e.code === 'ER_TABLEACCESS_DENIED_ERROR' || e.code === 'ER_DBACCESS_DENIED_ERROR') {
       return new OperatorError(`${this.where}: ${detail} (running: ${statement})`, `give ${this.access.credentials.username} the privilege named, or use the RDS master user`, 'privilege');
@@ -128,6 +132,14 @@ export class Server {
     }
     return new OperatorError(`${this.where}: ${detail} (running: ${statement})`, 'fix the cause above, then run the same command again; it resumes from the journal', 'sql');
   }
+}
+
+// The driver escapes literals with backslashes; under NO_BACKSLASH_ESCAPES the server would read them as data.
+async function allowBackslashEscapes(connection: Connection): Promise<void> {
+  const [rows] = await connection.query<RowDataPacket[]>('SELECT @@SESSION.sql_mode AS mode');
+  const modes = String(rows[0]?.mode ?? '').split(',');
+  if (!modes.includes('NO_BACKSLASH_ESCAPES')) return;
+  await connection.query('SET SESSION sql_mode = ?', [modes.filter((m) => m !== 'NO_BACKSLASH_ESCAPES').join(',')]);
 }
 
 function connectError(access: ServerAccess, err: unknown): OperatorError {
@@ -154,4 +166,14 @@ function connectError(access: ServerAccess, err: unknown): OperatorError {
 /** Backtick-quotes an identifier for SQL text. */
 export function ident(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
+}
+
+/** A comma-separated list of SQL literals, escaped by the driver; NULL (which matches nothing in IN) when empty. */
+export function literals(values: string[]): string {
+  return values.length ? mysql.format('?', [values]) : 'NULL';
+}
+
+/** An account name for SQL text, 'user'@'host', quoted by the driver (quotes and backslashes escaped). */
+export function account(user: string, host: string): string {
+  return mysql.format('?@?', [user, host]);
 }

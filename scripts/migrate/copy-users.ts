@@ -1,4 +1,4 @@
-import type { Server } from '../db/connection.js';
+import { account, type Server } from '../db/connection.js';
 import type { MigrationContext } from './context.js';
 
 export interface Account {
@@ -38,5 +38,5 @@ export async function copyUsers(ctx: MigrationContext): Promise<{ users: string[
     }
   }
   ctx.log.info(`users: recreated ${accounts.length} application user(s) on target-master with their password hashes and grants`);
-  return { users: accounts.map((a) => `'${a.user}'@'${a.host}'`) };
+  return { users: accounts.map((a) => account(a.user, a.host)) };
 }

@@ -1,4 +1,4 @@
-import type { Server, ServerRole } from '../db/connection.js';
+import { account, type Server, type ServerRole } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
 import { awsSnapshotFindings } from './aws-snapshot-checks.js';
@@ -80,6 +80,8 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     if (config.migration.requireTls && String(row.tls).toUpperCase() !== 'YES') {
       add({ id: 'no-tls', severity: 'block', server: 'source-master', message: 'source-master does not offer TLS, and migration.requireTls is on', fix: 'enable TLS on the source, or set migration.requireTls to false to replicate unencrypted (not for production)' });
     }
+    const borrowed = await replicationUserFinding(source, config.migration.replicationUser);
+    if (borrowed) add(borrowed);
     const retention = await ctx.dialect.binlogRetentionHours(source);
     if (!journal.isDone('binlog-retention') && (retention === null || retention < config.binlogRetentionHours)) {
       add({ id: 'binlog-retention', severity: 'info', server: 'source-master', message: `binlog retention is ${retention === null ? 'NULL (binlogs purged as soon as possible)' : `${retention} h`}; it will be set to ${config.binlogRetentionHours} h`, fix: 'nothing to do; raise binlogRetentionHours if the seed and catch-up may take longer' });
@@ -198,6 +200,43 @@ async function seedChoice(ctx: MigrationContext, add: (f: Finding) => void): Pro
   }
   add({ id: 'seed-method', severity: 'info', server: 'config', message: `seed method: ${choice.method} (${choice.reason})`, fix: 'set migration.seedMethod to choose it yourself' });
   return choice;
+}
+
+// What our replication user holds; an account with only these is ours from an earlier run (or harmless to re-key).
+const REPLICATION_PRIVILEGES = new Set(['USAGE', 'REPLICATION SLAVE', 'REPLICATION CLIENT', 'BINLOG MONITOR', 'SLAVE MONITOR', 'REPLICA MONITOR']);
+
+/** Privileges in SHOW GRANTS lines beyond replication, e.g. "SELECT ON `shop`.*" or "role app_rw". */
+export function extraGrants(grants: string[]): string[] {
+  const extra: string[] = [];
+  for (const grant of grants) {
+    const onObject = /^GRANT (.+?) ON (.+?) TO /.exec(grant);
+    if (!onObject) {
+      extra.push(`role ${/^GRANT (.+?) TO /.exec(grant)?.[1] ?? grant.slice(0, 60)}`);
+      continue;
+    }
+    const privileges = onObject[1]!.split(',').map((p) => p.trim().toUpperCase()).filter((p) => !REPLICATION_PRIVILEGES.has(p));
+    if (privileges.length || /WITH GRANT OPTION/i.test(grant)) extra.push(`${privileges.join(', ') || 'GRANT OPTION'} ON ${onObject[2]}`);
+  }
+  return extra;
+}
+
+/** run re-keys the replication user and finalize drops it: an account the application or a person uses must not be taken. */
+async function replicationUserFinding(source: Server, user: string): Promise<Finding | undefined> {
+  const hosts = await source.query<{ host: string }>('SELECT Host AS host FROM mysql.user WHERE User = ? ORDER BY Host', [user]);
+  const taken: string[] = [];
+  for (const { host } of hosts) {
+    const grants = (await source.query('SHOW GRANTS FOR ?@?', [user, host])).map((row) => String(Object.values(row)[0]));
+    const extra = extraGrants(grants);
+    if (extra.length) taken.push(`${account(user, host)} (${extra.join('; ')})`);
+  }
+  if (!taken.length) return undefined;
+  return {
+    id: 'replication-user-taken',
+    severity: 'block',
+    server: 'source-master',
+    message: `migration.replicationUser names an existing account with more than replication grants: ${taken.join(', ')}; run would give it a new password and finalize would drop it`,
+    fix: 'set migration.replicationUser to a name no account uses (the default is rlm_repl)',
+  };
 }
 
 function names(list: string[], max = 8): string {

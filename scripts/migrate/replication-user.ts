@@ -1,11 +1,8 @@
 import type { EngineFamily } from '../../config/schema.js';
-import type { Server } from '../db/connection.js';
+import mysql from 'mysql2';
+import { account, type Server } from '../db/connection.js';
 import { nativePasswordHash, randomPassword } from '../support/password.js';
 import type { MigrationContext } from './context.js';
-
-function account(user: string): string {
-  return `'${user}'@'%'`;
-}
 
 /**
  * Statements that create or re-key the replication user. The password goes
@@ -13,11 +10,12 @@ function account(user: string): string {
  */
 export function replicationUserStatements(engine: EngineFamily, user: string, passwordHash: string, tls: boolean): string[] {
   const requirement = tls ? 'REQUIRE SSL' : 'REQUIRE NONE';
-  const identified = engine === 'mariadb' ? `IDENTIFIED BY PASSWORD '${passwordHash}'` : `IDENTIFIED WITH mysql_native_password AS '${passwordHash}'`;
+  const identified = mysql.format(engine === 'mariadb' ? 'IDENTIFIED BY PASSWORD ?' : 'IDENTIFIED WITH mysql_native_password AS ?', [passwordHash]);
+  const who = account(user, '%');
   return [
-    `CREATE USER IF NOT EXISTS ${account(user)} ${identified} ${requirement}`,
-    `ALTER USER ${account(user)} ${identified} ${requirement}`,
-    `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ${account(user)}`,
+    `CREATE USER IF NOT EXISTS ${who} ${identified} ${requirement}`,
+    `ALTER USER ${who} ${identified} ${requirement}`,
+    `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ${who}`,
   ];
 }
 

@@ -1,4 +1,4 @@
-import { ident, type Server } from '../db/connection.js';
+import { ident, literals, type Server } from '../db/connection.js';
 
 /** Schemas that belong to the server, never to the application; RDS keeps its own objects in mysql. */
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'];
@@ -10,7 +10,7 @@ export async function applicationDatabases(server: Server, configured?: string[]
 }
 
 export function inList(databases: string[]): string {
-  return databases.length ? databases.map((d) => `'${d.replace(/'/g, "''")}'`).join(', ') : "''";
+  return literals(databases);
 }
 
 /** Rows and data + index bytes of the base tables, as information_schema reports them (InnoDB estimates rows). */

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { childEnv } from '../support/child-env.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
 
@@ -11,7 +12,7 @@ export async function runStackCommand(ctx: MigrationContext, what: string, comma
   const [file, ...args] = command;
   ctx.log.info(`${what}: ${command.join(' ')}`);
   const tail: string[] = [];
-  const child = execa(file!, args, { all: true, reject: false, env: { CHECKPOINT_DISABLE: '1' } });
+  const child = execa(file!, args, { all: true, reject: false, env: childEnv({ CHECKPOINT_DISABLE: '1' }, process.env, [ctx.config.source.passwordFrom]), extendEnv: false });
   for await (const line of child.iterable({ from: 'all' })) {
     const text = String(line).trimEnd();
     if (!text) continue;

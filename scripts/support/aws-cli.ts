@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { childEnv } from './child-env.js';
 
 /** Why an aws CLI call failed, in the CLI's own words. */
 export class AwsCliError extends Error {
@@ -15,7 +16,7 @@ export class AwsCliError extends Error {
 
 /** Runs the aws CLI and returns its stdout. */
 export async function awsCli(args: string[]): Promise<string> {
-  const result = await execa('aws', args, { reject: false, timeout: 60_000 });
+  const result = await execa('aws', args, { reject: false, timeout: 60_000, env: childEnv(), extendEnv: false });
   if (result.failed) {
     const missing = (result as { code?: string }).code === 'ENOENT';
     throw new AwsCliError(`aws ${args.slice(0, 2).join(' ')}`, missing, String(result.stderr || result.message).trim().split('\n').pop() ?? '');

@@ -5,12 +5,16 @@ import { redact } from './redact.js';
  * Anything else that escapes is a bug and is reported as one.
  */
 export class OperatorError extends Error {
+  readonly fix: string;
+
   constructor(
     message: string,
-    readonly fix: string,
+    fix: string,
     readonly code = 'failed',
   ) {
-    super(message);
+    // Masked at birth as well as on output: messages also travel through logs, reports and test output.
+    super(redact(message));
+    this.fix = redact(fix);
     this.name = 'OperatorError';
   }
 }

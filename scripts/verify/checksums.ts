@@ -8,13 +8,16 @@ export interface TableComparison {
   equal: boolean;
 }
 
-async function checksums(server: Server, tables: string[]): Promise<Map<string, string | null>> {
+// Tables are keyed by their quoted name: schema and table names may themselves hold dots.
+type Named = { schema: string; name: string };
+const qualified = (t: Named) => `${ident(t.schema)}.${ident(t.name)}`;
+
+async function checksums(server: Server, tables: Named[]): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   // One statement per table: a single CHECKSUM TABLE over many tables holds them all open at once.
   for (const table of tables) {
-    const [schema, name] = table.split('.') as [string, string];
-    const row = await server.one<{ Checksum: string | null }>(`CHECKSUM TABLE ${ident(schema)}.${ident(name)} EXTENDED`);
-    out.set(table, row?.Checksum ?? null);
+    const row = await server.one<{ Checksum: string | null }>(`CHECKSUM TABLE ${qualified(table)} EXTENDED`);
+    out.set(qualified(table), row?.Checksum ?? null);
   }
   return out;
 }
@@ -24,9 +27,9 @@ async function checksums(server: Server, tables: string[]): Promise<Map<string, 
  * same logical point (writes stopped and the target has applied the last event).
  */
 export async function compareTableChecksums(source: Server, target: Server, databases: string[]): Promise<TableComparison[]> {
-  const sourceTables = (await baseTables(source, databases)).map((t) => `${t.schema}.${t.name}`);
-  const targetTables = (await baseTables(target, databases)).map((t) => `${t.schema}.${t.name}`);
-  const all = [...new Set([...sourceTables, ...targetTables])].sort();
+  const sourceTables = await baseTables(source, databases);
+  const targetTables = await baseTables(target, databases);
+  const all = [...new Set([...sourceTables, ...targetTables].map(qualified))].sort();
   const [s, t] = await Promise.all([checksums(source, sourceTables), checksums(target, targetTables)]);
   return all.map((table) => {
     const a = s.get(table) ?? null;

@@ -2,12 +2,13 @@ import { ident } from '../db/connection.js';
 import type { TableShape } from '../db/key-chunks.js';
 
 /**
- * MD5 over every column with an explicit NULL map, so that NULL and '' and
- * 'NULL' all hash differently and one changed byte in any column changes it.
+ * MD5 over the per-column MD5s: each column contributes exactly 32 hex
+ * characters (or 'N' for NULL, which no hex digest starts with), so no value
+ * can borrow a separator from its neighbour, and NULL, '' and 'NULL' differ.
  */
 export function rowHashSql(shape: TableShape): string {
-  const cols = shape.columns.map(ident);
-  return `MD5(CONCAT_WS('#', ${cols.join(', ')}, CONCAT(${cols.map((c) => `ISNULL(${c})`).join(', ')})))`;
+  const parts = shape.columns.map((c) => `COALESCE(MD5(${ident(c)}), 'N')`);
+  return `MD5(CONCAT(${parts.join(', ')}))`;
 }
 
 /** Two 64-bit XORs of the row hashes: order-independent, and a single differing row flips them. */

@@ -1,4 +1,4 @@
-import type { Server } from '../db/connection.js';
+import { account, type Server } from '../db/connection.js';
 import { inList } from '../migrate/schema-inventory.js';
 
 export interface SchemaDifference {
@@ -7,17 +7,22 @@ export interface SchemaDifference {
   detail: string;
 }
 
+/** `schema`.`name` built by the server, backticks doubled: 'a.b'+'c' and 'a'+'b.c' stay two names. */
+function qualified(...columns: string[]): string {
+  return `CONCAT_WS('.', ${columns.map((c) => `CONCAT('\`', REPLACE(${c}, '\`', '\`\`'), '\`')`).join(', ')})`;
+}
+
 // One query per object kind; each row is (name, the definition that must match).
 // Event STATUS is left out: events are deliberately disabled on the target until cutover.
 // Definers are left out: migration.definers = rewrite changes them on purpose.
 const inventories: Record<Exclude<SchemaDifference['kind'], 'user'>, (list: string) => string> = {
-  table: (l) => `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) AS name, CONCAT_WS(' ', TABLE_TYPE, ENGINE, TABLE_COLLATION) AS def FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${l})`,
-  column: (l) => `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME) AS name, CONCAT_WS(' ', ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COALESCE(COLUMN_DEFAULT, 'no default'), EXTRA, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''), COALESCE(GENERATION_EXPRESSION, '')) AS def FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (${l})`,
-  index: (l) => `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', INDEX_NAME) AS name, CONCAT(NON_UNIQUE, ' ', INDEX_TYPE, ' ', GROUP_CONCAT(COLUMN_NAME, '(', COALESCE(SUB_PART, ''), ')' ORDER BY SEQ_IN_INDEX)) AS def FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN (${l}) GROUP BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, INDEX_TYPE`,
-  routine: (l) => `SELECT CONCAT(ROUTINE_SCHEMA, '.', ROUTINE_NAME, ' ', ROUTINE_TYPE) AS name, CONCAT_WS(' ', DTD_IDENTIFIER, SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_DEFINITION) AS def FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN (${l})`,
-  trigger: (l) => `SELECT CONCAT(TRIGGER_SCHEMA, '.', TRIGGER_NAME) AS name, CONCAT_WS(' ', ACTION_TIMING, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_STATEMENT) AS def FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (${l})`,
-  view: (l) => `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) AS name, CONCAT_WS(' ', SECURITY_TYPE, VIEW_DEFINITION) AS def FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN (${l})`,
-  event: (l) => `SELECT CONCAT(EVENT_SCHEMA, '.', EVENT_NAME) AS name, CONCAT_WS(' ', EVENT_TYPE, INTERVAL_VALUE, INTERVAL_FIELD, EVENT_DEFINITION) AS def FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (${l})`,
+  table: (l) => `SELECT ${qualified('TABLE_SCHEMA', 'TABLE_NAME')} AS name, CONCAT_WS(' ', TABLE_TYPE, ENGINE, TABLE_COLLATION) AS def FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${l})`,
+  column: (l) => `SELECT ${qualified('TABLE_SCHEMA', 'TABLE_NAME', 'COLUMN_NAME')} AS name, CONCAT_WS(' ', ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COALESCE(COLUMN_DEFAULT, 'no default'), EXTRA, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''), COALESCE(GENERATION_EXPRESSION, '')) AS def FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (${l})`,
+  index: (l) => `SELECT ${qualified('TABLE_SCHEMA', 'TABLE_NAME', 'INDEX_NAME')} AS name, CONCAT(NON_UNIQUE, ' ', INDEX_TYPE, ' ', GROUP_CONCAT(COLUMN_NAME, '(', COALESCE(SUB_PART, ''), ')' ORDER BY SEQ_IN_INDEX)) AS def FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN (${l}) GROUP BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, INDEX_TYPE`,
+  routine: (l) => `SELECT CONCAT(${qualified('ROUTINE_SCHEMA', 'ROUTINE_NAME')}, ' ', ROUTINE_TYPE) AS name, CONCAT_WS(' ', DTD_IDENTIFIER, SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_DEFINITION) AS def FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN (${l})`,
+  trigger: (l) => `SELECT ${qualified('TRIGGER_SCHEMA', 'TRIGGER_NAME')} AS name, CONCAT_WS(' ', ACTION_TIMING, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_STATEMENT) AS def FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (${l})`,
+  view: (l) => `SELECT ${qualified('TABLE_SCHEMA', 'TABLE_NAME')} AS name, CONCAT_WS(' ', SECURITY_TYPE, VIEW_DEFINITION) AS def FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN (${l})`,
+  event: (l) => `SELECT ${qualified('EVENT_SCHEMA', 'EVENT_NAME')} AS name, CONCAT_WS(' ', EVENT_TYPE, INTERVAL_VALUE, INTERVAL_FIELD, EVENT_DEFINITION) AS def FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (${l})`,
 };
 
 async function inventory(server: Server, sql: string): Promise<Map<string, string>> {
@@ -57,7 +62,7 @@ export async function diffUsers(source: Server, target: Server, users: { user: s
   const out: SchemaDifference[] = [];
   for (const u of users) {
     const [s, t] = await Promise.all([grants(source, u), grants(target, u)]);
-    const name = `'${u.user}'@'${u.host}'`;
+    const name = account(u.user, u.host);
     if (t === undefined) out.push({ kind: 'user', name, detail: 'missing on target' });
     else if (s !== t) out.push({ kind: 'user', name, detail: 'grants differ' });
   }
