@@ -119,7 +119,7 @@ program
         const report = await verifyMigration(ctx, { chunkSize: Number(opts.chunkSize) });
         ctx.journal.done('verify', report, report.durationMs);
         log.info(
-          `verify: ${report.ok ? 'no difference' : 'DIFFERENCES FOUND'}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
+          `verify (${report.direction}): ${report.verdict}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
             `${report.differences.length} differing chunk(s), ${report.schemaDifferences.length} schema/user difference(s), ${report.unverifiedChunks} chunk(s) not verifiable (lag)`,
         );
         for (const d of report.schemaDifferences) log.warn(`${d.kind} ${d.name}: ${d.detail}`);
