@@ -134,7 +134,7 @@ program
       withContext(options, log, async (ctx) => {
         const report = await recordVerify(ctx, { chunkSize: Number(opts.chunkSize) });
         log.info(
-          `verify: ${report.ok ? 'no difference' : 'DIFFERENCES FOUND'}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
+          `verify (${report.direction}): ${report.verdict}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
             `${report.differences.length} differing chunk(s), ${report.schemaDifferences.length} schema/user difference(s), ${report.unverifiedChunks} chunk(s) not verifiable (lag)`,
         );
         for (const d of report.schemaDifferences) log.warn(`${d.kind} ${d.name}: ${d.detail}`);

@@ -1,14 +1,15 @@
 import { formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
 import { measureLag, waitForPosition } from '../migrate/catch-up.js';
 import type { MigrationContext } from '../migrate/context.js';
-import { applicationUsers, type Account } from '../migrate/copy-users.js';
+import type { Account } from '../migrate/copy-users.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
 import type { EventInfo } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
-import { freezeWrites, setEvents, unlockAccounts, unlockedAccounts } from './write-freeze.js';
+import { existingEvents, heldBackNow, type HeldBack } from './events-now.js';
+import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
 
 export interface FreezeRecord extends Record<string, unknown> {
   accounts: Account[];
@@ -45,8 +46,10 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
     if (!ctx.journal.step('cutover:freeze-source')) await checkReady(ctx, options.force === true);
     await cutoverStructure(ctx);
     await journaled(ctx, 'cutover:enable-events', 'enable the held-back events on the target', async () => {
-      await setEvents(await ctx.server('target-master'), freezeRecord(ctx).events, 'ENABLE');
-      return {};
+      const target = await ctx.server('target-master');
+      const events = await existingEvents(ctx, target, freezeRecord(ctx).events);
+      await setEvents(target, events, 'ENABLE');
+      return { enabled: events };
     });
     await journaled(ctx, 'cutover:switch-traffic', 'move the application to the target', async () => {
       await (options.trafficSwitch ?? commandSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() });
@@ -89,12 +92,12 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
 
   await journaled(ctx, 'cutover:freeze-source', 'stop writes on source-master (lock application accounts, end sessions, disable events)', async () => {
     const startedAtMs = Date.now();
-    const accounts = ctx.journal.step('cutover:freeze-source')?.data?.accounts as Account[] | undefined ?? (await unlockedAccounts(source, await applicationUsers(source, ctx)));
-    ctx.journal.started('cutover:freeze-source', { accounts });
-    const events = ctx.journal.data<{ eventsHeldBack: EventInfo[] }>('seed-target')?.eventsHeldBack ?? [];
-    const killed = await freezeWrites(ctx, source, accounts, events);
-    ctx.log.info(`source-master frozen: ${accounts.length} account(s) locked, ${killed} session(s) ended, ${events.length} event(s) disabled`);
-    return { accounts, events, startedAtMs } satisfies FreezeRecord;
+    const held = await heldBackNow(ctx, source, ctx.journal.data<HeldBack>('cutover:freeze-source'));
+    // Recorded before the work: a redo must also undo what this attempt locks and disables.
+    ctx.journal.started('cutover:freeze-source', held);
+    const killed = await freezeWrites(ctx, source, held.accounts, held.events);
+    ctx.log.info(`source-master frozen: ${held.accounts.length} account(s) locked, ${killed} session(s) ended, ${held.events.length} event(s) disabled`);
+    return { ...held, startedAtMs } satisfies FreezeRecord;
   });
 
   await journaled(ctx, 'cutover:drain', "wait until the target applied the source's last write", async () => {

@@ -19,9 +19,9 @@ export async function finalize(ctx: MigrationContext): Promise<Record<string, un
         await ctx.dialect.stopReplication(source);
         await ctx.dialect.resetExternalMaster(source);
       }
-      const user = `'${ctx.config.migration.replicationUser}'@'%'`;
-      await target.query(`DROP USER IF EXISTS ${user}`);
-      await source.query(`DROP USER IF EXISTS ${user}`);
+      const user = [ctx.config.migration.replicationUser, '%'];
+      await target.query('DROP USER IF EXISTS ?@?', user);
+      await source.query('DROP USER IF EXISTS ?@?', user);
       ctx.log.info('finalized: the old source no longer follows the target and is left untouched otherwise; delete it when you are ready');
       if (ctx.journal.data<{ method?: string }>('seed-method')?.method === 'snapshot') {
         ctx.log.info('the target stack no longer declares the unencrypted snapshot of the replica: the next `cdktf deploy target` deletes it (the encrypted copy stays)');

@@ -7,6 +7,7 @@ import { follow } from '../migrate/replication-link.js';
 import { OperatorError } from '../support/errors.js';
 import { cutoverStructure, freezeRecord } from './cutover.js';
 import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
+import { existingEvents, heldBackNow, type HeldBack } from './events-now.js';
 import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
 
 export interface RollbackReport extends Record<string, unknown> {
@@ -42,19 +43,22 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
       const { accounts, events } = (ctx.journal.step('cutover:freeze-source')!.data ?? { accounts: [], events: [] }) as ReturnType<typeof freezeRecord>;
       if (!targetStatus.sqlRunning || targetStatus.ioRunning === 'No') await ctx.dialect.startReplication(target);
       await unlockAccounts(source, accounts ?? []);
-      await setEvents(source, events ?? [], 'ENABLE');
+      await setEvents(source, await existingEvents(ctx, source, events ?? []), 'ENABLE');
       ctx.journal.archive(isCutoverOrRollback, 'cutover aborted before the target was detached');
       ctx.log.info('cutover aborted: source-master takes writes again; the target still replicates from it');
       return { ok: true, kind: 'aborted', rollbackMs: Date.now() - started };
     }
 
     await cutoverStructure(ctx);
-    const { accounts, events } = freezeRecord(ctx);
 
     await journaled(ctx, 'rollback:freeze-target', 'stop writes on target-master', async () => {
-      await freezeWrites(ctx, target, accounts, events);
-      return {};
+      const held = await heldBackNow(ctx, target, ctx.journal.data<HeldBack>('rollback:freeze-target'));
+      // Recorded before the work: a redo must also undo what this attempt locks and disables.
+      ctx.journal.started('rollback:freeze-target', held);
+      await freezeWrites(ctx, target, held.accounts, held.events);
+      return held;
     });
+    const held = () => ctx.journal.data<HeldBack>('rollback:freeze-target')!;
     await journaled(ctx, 'rollback:drain', "wait until the old source applied the target's last write", async () => {
       const targetFinal = (await masterPosition(target))!;
       await waitForPosition(ctx, source, targetFinal, 120_000);
@@ -66,7 +70,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
       return {};
     });
     await journaled(ctx, 'rollback:reopen-source', 'unlock the application accounts on the source', async () => {
-      await unlockAccounts(source, accounts);
+      await unlockAccounts(source, held().accounts);
       return { sourceStart: (await masterPosition(source))! };
     });
     await journaled(ctx, 'rollback:refollow', 'make the target follow the source again', async () => {
@@ -76,8 +80,9 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
       return { from };
     });
     await journaled(ctx, 'rollback:enable-events', 'enable the events on the source again', async () => {
+      const events = await existingEvents(ctx, source, held().events);
       await setEvents(source, events, 'ENABLE');
-      return {};
+      return { enabled: events };
     });
     await journaled(ctx, 'rollback:switch-traffic', 'move the application back to the source', async () => {
       await trafficSwitch({ direction: 'to-source', role: 'source-master', endpoint: ctx.outputs().source });

@@ -8,34 +8,33 @@ import { OperatorError } from '../support/errors.js';
 // accounts are locked (new logins fail), their sessions are ended with
 // mysql.rds_kill (open transactions roll back), and its scheduled events are
 // disabled. Unlocking reverses it. Both are safe to repeat.
-
-const accountSql = (a: Account) => `'${a.user.replace(/'/g, "''")}'@'${a.host.replace(/'/g, "''")}'`;
+// Names travel as placeholders: a hand-quoted literal breaks on a backslash.
+// IF EXISTS: an account dropped since the list was read is skipped, not an error.
 
 export async function unlockedAccounts(server: Server, accounts: Account[]): Promise<Account[]> {
   if (!accounts.length) return [];
   const locked = new Set(
-    (await server.query<{ user: string; host: string }>("SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')")).map((r) => `${r.user}@${r.host}`),
+    (await server.query<{ user: string; host: string }>("SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')")).map((r) => JSON.stringify([r.user, r.host])),
   );
-  return accounts.filter((a) => !locked.has(`${a.user}@${a.host}`));
+  return accounts.filter((a) => !locked.has(JSON.stringify([a.user, a.host])));
 }
 
 export async function lockAccounts(server: Server, accounts: Account[]): Promise<void> {
-  for (const a of accounts) await server.query(`ALTER USER ${accountSql(a)} ACCOUNT LOCK`);
+  for (const a of accounts) await server.query('ALTER USER IF EXISTS ?@? ACCOUNT LOCK', [a.user, a.host]);
 }
 
 export async function unlockAccounts(server: Server, accounts: Account[]): Promise<void> {
-  for (const a of accounts) await server.query(`ALTER USER ${accountSql(a)} ACCOUNT UNLOCK`);
+  for (const a of accounts) await server.query('ALTER USER IF EXISTS ?@? ACCOUNT UNLOCK', [a.user, a.host]);
 }
 
 /** Ends every session of the accounts and waits until they are gone (their open transactions roll back). */
 export async function endSessions(ctx: MigrationContext, server: Server, accounts: Account[], timeoutMs = 10_000): Promise<number> {
   const users = [...new Set(accounts.map((a) => a.user))];
   if (!users.length) return 0;
-  const list = users.map((u) => `'${u.replace(/'/g, "''")}'`).join(', ');
   const deadline = Date.now() + timeoutMs;
   let killed = 0;
   for (;;) {
-    const sessions = await server.query<{ id: string }>(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER IN (${list}) AND ID <> CONNECTION_ID()`);
+    const sessions = await server.query<{ id: string }>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER IN (?) AND ID <> CONNECTION_ID()', [users]);
     if (!sessions.length) return killed;
     if (Date.now() > deadline) {
       throw new OperatorError(`${server.where}: ${sessions.length} application session(s) still open ${timeoutMs / 1000} s after being killed`, 'a long rollback may be running; check SHOW PROCESSLIST and run the same command again', 'freeze');
@@ -46,8 +45,15 @@ export async function endSessions(ctx: MigrationContext, server: Server, account
   }
 }
 
+/** Alters each event; one that is gone by the time its turn comes (it dropped itself, or was dropped) is skipped. */
 export async function setEvents(server: Server, events: EventInfo[], state: 'ENABLE' | 'DISABLE'): Promise<void> {
-  for (const e of events) await server.query(`ALTER EVENT ${ident(e.schema)}.${ident(e.name)} ${state}`);
+  for (const e of events) {
+    try {
+      await server.query(`ALTER EVENT ${ident(e.schema)}.${ident(e.name)} ${state}`);
+    } catch (err) {
+      if (!/Unknown event/i.test((err as Error).message)) throw err;
+    }
+  }
 }
 
 /** Stops the application's writes on one server: accounts locked, events disabled, sessions ended. */

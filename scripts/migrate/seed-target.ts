@@ -14,7 +14,7 @@ export interface SeedResult extends Record<string, unknown> {
   bytesCopied: number;
   threads: number;
   phasesMs: Record<string, number>;
-  /** Events enabled on the source, kept disabled on the target until cutover. */
+  /** Events enabled on the source when the seed ended, for the record: cutover reads the events again at the switch. */
   eventsHeldBack: EventInfo[];
 }
 
@@ -64,8 +64,9 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
 /**
  * Events must not run on the target while it replicates, or they would run
  * twice (once on the source, replicated, and once locally). They are marked
- * DISABLE ON SLAVE, which is also how MariaDB marks replicated events; cutover
- * enables the ones that were enabled on the source.
+ * DISABLE ON SLAVE, which is also how MariaDB marks replicated events. Events
+ * created on the source later arrive that way by replication. Cutover enables
+ * those enabled on the source at the switch, not at the seed.
  */
 export async function holdBackEvents(source: Server, target: Server, databases: string[]): Promise<EventInfo[]> {
   for (const e of await events(target, databases)) {

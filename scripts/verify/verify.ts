@@ -1,7 +1,8 @@
-import { ident, Server } from '../db/connection.js';
+import { ident, Server, type ServerRole } from '../db/connection.js';
 import { masterPosition } from '../db/replica-status.js';
 import { waitForPosition } from '../migrate/catch-up.js';
 import type { MigrationContext } from '../migrate/context.js';
+import type { Journal } from '../migrate/journal.js';
 import { applicationUsers } from '../migrate/copy-users.js';
 import { baseTables } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
@@ -26,9 +27,33 @@ export interface VerifyReport extends Record<string, unknown> {
   rowsCompared: number;
   differences: ChunkDifference[];
   schemaDifferences: SchemaDifference[];
-  /** Chunks that could not be compared at one point (lag or lock waits); not a difference, but not verified. */
+  /** Chunks that could not be compared at one point (lag, lock waits, nothing following); not a difference, but not verified. */
   unverifiedChunks: number;
+  /** Which way the rows were compared: `leader → follower`, or `leader (nothing follows)`. */
+  direction: string;
+  /** 'no difference', 'DIFFERENCES FOUND', or 'NOT VERIFIED' when nothing differs but some chunks could not be compared. */
+  verdict: string;
   durationMs: number;
+}
+
+type Role = Extract<ServerRole, 'source-master' | 'target-master'>;
+
+/** Who takes the writes and who follows, as the journal of the current cutover or rollback says. */
+export interface ReplicationDirection {
+  leader: Role;
+  follower?: Role;
+}
+
+export function replicationDirection(journal: Journal): ReplicationDirection {
+  // Rollback and cutover steps move to the journal's history once finished, so only the attempt under way shows here.
+  if (journal.isDone('rollback:detach-source')) return { leader: 'source-master', ...(journal.isDone('rollback:refollow') ? { follower: 'target-master' as const } : {}) };
+  if (journal.isDone('cutover:detach-target')) return { leader: 'target-master', ...(journal.isDone('cutover:reverse-replication') ? { follower: 'source-master' as const } : {}) };
+  return { leader: 'source-master', follower: 'target-master' };
+}
+
+export function verdictOf(report: Pick<VerifyReport, 'differences' | 'schemaDifferences' | 'unverifiedChunks'>): string {
+  if (report.differences.length || report.schemaDifferences.length) return 'DIFFERENCES FOUND';
+  return report.unverifiedChunks ? 'NOT VERIFIED' : 'no difference';
 }
 
 export interface VerifyOptions {
@@ -41,11 +66,12 @@ export interface VerifyOptions {
 const ATTEMPTS = 3;
 
 /**
- * Compares source and target table by table in primary-key chunks, each at one
- * logical point: the chunk is read on the source under a shared lock (so no
- * write to it can commit), the source's binlog position is taken while the
- * lock is held, the target is waited for until it has applied that position,
- * and only then is the target's chunk read. Replication lag cannot cause a
+ * Compares the server that takes the writes (the leader: the source, or the
+ * target after cutover) with the one that follows it, table by table in
+ * primary-key chunks, each at one logical point: the chunk is read on the
+ * leader under a shared lock (so no write to it can commit), the leader's
+ * binlog position is taken while the lock is held, the follower is waited for
+ * until it has applied that position, and only then is its chunk read. Replication lag cannot cause a
  * false alarm, and a write cannot slip in between. The lock is held for
  * milliseconds when the target is caught up, and never longer than maxWaitMs.
  */
@@ -59,31 +85,25 @@ export async function verifyMigration(ctx: MigrationContext, options: VerifyOpti
   }
   const source = await ctx.server('source-master');
   const target = await ctx.server('target-master');
-  const status = await ctx.dialect.replicaStatus(target);
-  if (!status.configured || !status.sqlRunning) throw new OperatorError('target-master is not replicating from source-master', 'check `status`; verify compares a replicating target', 'verify');
-  if (status.secondsBehind === null || status.secondsBehind > (options.maxLagSeconds ?? 30)) {
-    throw new OperatorError(`target-master is ${status.secondsBehind ?? '?'} s behind`, 'wait for catch-up (`status`), then verify', 'verify');
-  }
+  const pair = await comparedPair(ctx, options.maxLagSeconds ?? 30);
+  const leader = await ctx.server(pair.leader);
+  const follower = pair.follower ? await ctx.server(pair.follower) : undefined;
+  const direction = pair.follower ? `${pair.leader} → ${pair.follower}` : `${pair.leader} (nothing follows)`;
+  if (!follower) ctx.log.warn(`verify: nothing replicates from ${pair.leader} now: the rows cannot be compared at one point, every chunk is reported as not verified`);
 
   // A connection of its own for the locked reads: its transactions must not mix with anything else.
-  const locker = await Server.connect((await ctx.access('source-master'))!);
+  const locker = await Server.connect((await ctx.access(pair.leader))!);
   await locker.query('SET SESSION innodb_lock_wait_timeout = 1');
   await locker.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-  const report: VerifyReport = { ok: false, at: new Date().toISOString(), tablesCompared: 0, chunksCompared: 0, rowsCompared: 0, differences: [], schemaDifferences: [], unverifiedChunks: 0, durationMs: 0 };
+  const report: VerifyReport = { ok: false, at: new Date().toISOString(), tablesCompared: 0, chunksCompared: 0, rowsCompared: 0, differences: [], schemaDifferences: [], unverifiedChunks: 0, direction, verdict: '', durationMs: 0 };
+  const compare: Compare = { ctx, locker, follower, leaderIsSource: pair.leader === 'source-master', maxWaitMs };
   try {
     report.schemaDifferences = [...(await diffSchema(source, target, databases)), ...(await diffUsers(source, target, await applicationUsers(source, ctx)))];
-    const tables = await baseTables(source, databases);
-    for (const t of tables) {
-      const shape = await tableShape(source, t.schema, t.name);
+    for (const t of await baseTables(leader, databases)) {
+      const shape = await tableShape(leader, t.schema, t.name);
       report.tablesCompared += 1;
-      for await (const chunk of chunks(source, shape, chunkSize)) {
-        const outcome = await compareChunkWithRetries(ctx, locker, target, shape, chunk, maxWaitMs);
-        report.chunksCompared += 1;
-        if (outcome === 'unverified') report.unverifiedChunks += 1;
-        else {
-          report.rowsCompared += outcome.sourceRows;
-          if (outcome.differs) report.differences.push(await describeDifference(ctx, locker, target, shape, chunk, maxWaitMs, outcome));
-        }
+      for await (const chunk of chunks(leader, shape, chunkSize)) {
+        await compareChunk(compare, shape, chunk, report);
         ctx.log.progress(`verify: ${t.schema}.${t.name}: ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared, ${report.differences.length} differing chunk(s)`);
       }
     }
@@ -91,20 +111,54 @@ export async function verifyMigration(ctx: MigrationContext, options: VerifyOpti
     await locker.close();
     ctx.log.done();
   }
-  report.ok = report.differences.length === 0 && report.schemaDifferences.length === 0 && report.unverifiedChunks === 0;
+  report.verdict = verdictOf(report);
+  report.ok = report.verdict === 'no difference';
   report.durationMs = Date.now() - started;
   return report;
 }
 
-interface ChunkOutcome {
-  differs: boolean;
-  sourceRows: number;
-  targetRows: number;
+/** The pair to compare, checked once up front: a follower that does not run counts as none, so no chunk waits for it. */
+async function comparedPair(ctx: MigrationContext, maxLagSeconds: number): Promise<ReplicationDirection> {
+  const pair = replicationDirection(ctx.journal);
+  if (!pair.follower) return pair;
+  const status = await ctx.dialect.replicaStatus(await ctx.server(pair.follower));
+  if (!status.configured || !status.sqlRunning) return { leader: pair.leader };
+  if (status.secondsBehind === null || status.secondsBehind > maxLagSeconds) {
+    throw new OperatorError(`${pair.follower} is ${status.secondsBehind ?? '?'} s behind ${pair.leader}`, 'wait for it to catch up (`status`), then verify', 'verify');
+  }
+  return pair;
 }
 
-async function compareChunkWithRetries(ctx: MigrationContext, locker: Server, target: Server, shape: TableShape, chunk: Chunk, maxWaitMs: number): Promise<ChunkOutcome | 'unverified'> {
+interface Compare {
+  ctx: MigrationContext;
+  locker: Server;
+  /** Undefined once nothing follows the leader: the remaining chunks are not verified, without waiting. */
+  follower: Server | undefined;
+  leaderIsSource: boolean;
+  maxWaitMs: number;
+}
+
+async function compareChunk(c: Compare, shape: TableShape, chunk: Chunk, report: VerifyReport): Promise<void> {
+  report.chunksCompared += 1;
+  const outcome = c.follower ? await compareChunkWithRetries(c.ctx, c.locker, c.follower, shape, chunk, c.maxWaitMs) : 'unverified';
+  if (outcome === 'unverified') {
+    report.unverifiedChunks += 1;
+    if (c.follower && !(await c.ctx.dialect.replicaStatus(c.follower)).sqlRunning) c.follower = undefined;
+    return;
+  }
+  report.rowsCompared += outcome.leaderRows;
+  if (outcome.differs) report.differences.push(await describeDifference(c, shape, chunk, outcome));
+}
+
+interface ChunkOutcome {
+  differs: boolean;
+  leaderRows: number;
+  followerRows: number;
+}
+
+async function compareChunkWithRetries(ctx: MigrationContext, locker: Server, follower: Server, shape: TableShape, chunk: Chunk, maxWaitMs: number): Promise<ChunkOutcome | 'unverified'> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const outcome = await compareChunkAtOnePoint(ctx, locker, target, shape, chunk, maxWaitMs);
+    const outcome = await compareChunkAtOnePoint(ctx, locker, follower, shape, chunk, maxWaitMs);
     if (outcome !== 'retry') return outcome;
     await new Promise((r) => setTimeout(r, 200 * attempt));
   }
@@ -113,53 +167,54 @@ async function compareChunkWithRetries(ctx: MigrationContext, locker: Server, ta
 
 type Checksum = { n: string; a: string; b: string };
 
-async function compareChunkAtOnePoint(ctx: MigrationContext, locker: Server, target: Server, shape: TableShape, chunk: Chunk, maxWaitMs: number): Promise<ChunkOutcome | 'retry'> {
+async function compareChunkAtOnePoint(ctx: MigrationContext, locker: Server, follower: Server, shape: TableShape, chunk: Chunk, maxWaitMs: number): Promise<ChunkOutcome | 'retry'> {
   const table = `${ident(shape.schema)}.${ident(shape.name)}`;
   const where = chunkWhere(shape, chunk);
   const sql = `SELECT ${chunkChecksumSql(shape)} FROM ${table} ${where.sql}`;
   await locker.query('START TRANSACTION');
   try {
-    let sourceSum: Checksum;
+    let leaderSum: Checksum;
     try {
-      sourceSum = (await locker.one<Checksum>(`${sql} LOCK IN SHARE MODE`, where.params))!;
+      leaderSum = (await locker.one<Checksum>(`${sql} LOCK IN SHARE MODE`, where.params))!;
     } catch (err) {
       if (/Lock wait timeout|Deadlock/i.test((err as Error).message)) return 'retry';
       throw err;
     }
     const position = (await masterPosition(locker))!;
     try {
-      await waitForPosition(ctx, target, position, maxWaitMs);
+      await waitForPosition(ctx, follower, position, maxWaitMs);
     } catch (err) {
       if (err instanceof OperatorError && err.code === 'catch-up') return 'retry';
       throw err;
     }
-    const targetSum = (await target.one<Checksum>(sql, where.params))!;
-    const differs = sourceSum.n !== targetSum.n || sourceSum.a !== targetSum.a || sourceSum.b !== targetSum.b;
-    return { differs, sourceRows: Number(sourceSum.n), targetRows: Number(targetSum.n) };
+    const followerSum = (await follower.one<Checksum>(sql, where.params))!;
+    const differs = leaderSum.n !== followerSum.n || leaderSum.a !== followerSum.a || leaderSum.b !== followerSum.b;
+    return { differs, leaderRows: Number(leaderSum.n), followerRows: Number(followerSum.n) };
   } finally {
     await locker.query('ROLLBACK');
   }
 }
 
 /** Row by row inside a differing chunk, at one point again, to name the keys that differ. */
-async function describeDifference(ctx: MigrationContext, locker: Server, target: Server, shape: TableShape, chunk: Chunk, maxWaitMs: number, outcome: ChunkOutcome): Promise<ChunkDifference> {
+async function describeDifference(c: Compare, shape: TableShape, chunk: Chunk, outcome: ChunkOutcome): Promise<ChunkDifference> {
   const table = `${ident(shape.schema)}.${ident(shape.name)}`;
   const where = chunkWhere(shape, chunk);
   const keyExpr = shape.key.length ? `CONCAT_WS(',', ${shape.key.map(ident).join(', ')})` : rowHashSql(shape);
   const sql = `SELECT ${keyExpr} AS k, ${rowHashSql(shape)} AS h FROM ${table} ${where.sql}`;
   const keys: unknown[] = [];
-  await locker.query('START TRANSACTION');
+  await c.locker.query('START TRANSACTION');
   try {
-    const s = new Map((await locker.query<{ k: string; h: string }>(`${sql} LOCK IN SHARE MODE`, where.params)).map((r) => [r.k, r.h]));
-    await waitForPosition(ctx, target, (await masterPosition(locker))!, maxWaitMs * 5);
-    const t = new Map((await target.query<{ k: string; h: string }>(sql, where.params)).map((r) => [r.k, r.h]));
+    const s = new Map((await c.locker.query<{ k: string; h: string }>(`${sql} LOCK IN SHARE MODE`, where.params)).map((r) => [r.k, r.h]));
+    await waitForPosition(c.ctx, c.follower!, (await masterPosition(c.locker))!, c.maxWaitMs * 5);
+    const t = new Map((await c.follower!.query<{ k: string; h: string }>(sql, where.params)).map((r) => [r.k, r.h]));
     for (const [k, h] of s) if (t.get(k) !== h && keys.length < 20) keys.push(k);
     for (const k of t.keys()) if (!s.has(k) && keys.length < 20) keys.push(k);
   } finally {
-    await locker.query('ROLLBACK');
+    await c.locker.query('ROLLBACK');
   }
-  ctx.log.warn(`verify: ${shape.schema}.${shape.name} differs in chunk ${formatChunk(chunk)} (source ${outcome.sourceRows} rows, target ${outcome.targetRows}); keys: ${keys.join(' ')}`);
-  return { table: `${shape.schema}.${shape.name}`, chunk, sourceRows: outcome.sourceRows, targetRows: outcome.targetRows, keys };
+  const [sourceRows, targetRows] = c.leaderIsSource ? [outcome.leaderRows, outcome.followerRows] : [outcome.followerRows, outcome.leaderRows];
+  c.ctx.log.warn(`verify: ${shape.schema}.${shape.name} differs in chunk ${formatChunk(chunk)} (source ${sourceRows} rows, target ${targetRows}); keys: ${keys.join(' ')}`);
+  return { table: `${shape.schema}.${shape.name}`, chunk, sourceRows, targetRows, keys };
 }
 
 function formatChunk(chunk: Chunk): string {
