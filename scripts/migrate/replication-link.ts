@@ -1,5 +1,5 @@
 import type { Server } from '../db/connection.js';
-import { formatPosition, type BinlogPosition } from '../db/replica-status.js';
+import { comparePositions, formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
 import { OperatorError } from '../support/errors.js';
 import { crashIfRequested } from '../support/faults.js';
 import { randomPassword } from '../support/password.js';
@@ -56,12 +56,28 @@ export async function follow(ctx: MigrationContext, request: FollowRequest): Pro
  */
 async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<string | undefined> {
   if (ctx.config.engine !== 'mariadb') return undefined;
-  const { file, pos } = request.position;
-  const fromLeader = await request.leader.value<string | null>('SELECT BINLOG_GTID_POS(?, ?)', [file, pos]);
+  const fromLeader = await leaderGtidAt(request.leader, request.position);
   const gtid = fromLeader ?? request.gtid;
   if (gtid === undefined || gtid === null) ctx.log.warn(`${request.leader.role} cannot tell the GTID at ${formatPosition(request.position)}; ${request.follower.role} follows by file and position`);
   if (fromLeader !== null && fromLeader !== undefined && request.gtid !== undefined && fromLeader !== request.gtid) {
     ctx.log.info(`GTID at ${formatPosition(request.position)}: ${fromLeader} on ${request.leader.role} (recorded: ${request.gtid}); following the leader's`);
   }
   return gtid ?? undefined;
+}
+
+/**
+ * BINLOG_GTID_POS reads the binlog file from its start, which takes long on a large file; cutover points
+ * the old source inside the write stop, at the leader's current position, where @@gtid_binlog_pos is the
+ * answer (the position read before and after it shows no commit came in between).
+ */
+async function leaderGtidAt(leader: Server, position: BinlogPosition): Promise<string | null | undefined> {
+  const isCurrent = async () => {
+    const head = await masterPosition(leader);
+    return head !== undefined && comparePositions(head, position) === 0;
+  };
+  if (await isCurrent()) {
+    const current = await leader.value<string>('SELECT @@GLOBAL.gtid_binlog_pos');
+    if (await isCurrent()) return current;
+  }
+  return leader.value<string | null>('SELECT BINLOG_GTID_POS(?, ?)', [position.file, position.pos]);
 }
