@@ -164,6 +164,12 @@ export const migrationConfigSchema = z.strictObject({
       caughtUpLagSeconds: z.number().int().min(0).max(3600).default(1),
       /** Give up waiting for catch-up after this long. @default 86400 */
       catchUpTimeoutSeconds: z.number().int().min(10).default(86400),
+      /**
+       * Replication that keeps failing with a fault a restart could heal (the link, a broken relay log) is
+       * restarted with back-off; the run stops after it has failed for this long. Keep it well above the
+       * server's own reconnect interval (60 s on RDS). @default 600
+       */
+      replicationGiveUpSeconds: z.number().int().min(30).max(86400).default(600),
       /** Connections per side for the seed. @default twice the cores of the machine running it, at most 8 */
       seedThreads: z.number().int().min(1).max(64).optional(),
       /**
@@ -192,6 +198,8 @@ export const migrationConfigSchema = z.strictObject({
       cutoverMaxLagSeconds: z.number().int().min(0).max(600).default(5),
       /** Host the target uses to reach the source (as seen from the target). @default the source endpoint address */
       sourceHostForTarget: z.string().min(1).optional(),
+      /** Port the target uses to reach the source (a proxy, a tunnel). @default the source endpoint port */
+      sourcePortForTarget: z.number().int().min(1).max(65535).optional(),
       /** Host the old source uses to reach the target for reverse replication. @default the target endpoint address */
       targetHostForSource: z.string().min(1).optional(),
     })

@@ -8,8 +8,16 @@ export interface ExternalMaster {
   user: string;
   password: string;
   position: BinlogPosition;
+  /**
+   * The leader's GTID state at `position` (MariaDB). Given, the follower replicates by GTID from it:
+   * after a cut link it re-fetches whole transactions instead of resuming inside a half-read one.
+   */
+  gtid?: string;
   tls: boolean;
 }
+
+/** Seconds between the follower's reconnect attempts where the dialect can set it; RDS keeps its own (60 s). */
+export const CONNECT_RETRY_SECONDS = 5;
 
 /**
  * How replication is driven on a kind of server. RDS gives the master user no
@@ -42,7 +50,7 @@ async function rdsRetention(server: Server): Promise<number | null> {
 }
 
 /** RDS MariaDB and RDS MySQL 8 differ only in the names of the procedures and of the status statement. */
-function rdsDialect(name: string, names: { setExternal: string; resetExternal: string; status: string }): ReplicationDialect {
+function rdsDialect(name: string, names: { setExternal: string; setExternalGtid?: string; resetExternal: string; status: string }): ReplicationDialect {
   return {
     name,
     async setBinlogRetentionHours(server, hours) {
@@ -56,6 +64,10 @@ function rdsDialect(name: string, names: { setExternal: string; resetExternal: s
       await server.query('CALL mysql.rds_start_replication');
     },
     async setExternalMaster(server, m) {
+      if (m.gtid && names.setExternalGtid) {
+        await server.querySecret(`CALL mysql.${names.setExternalGtid}(?, ?, ?, ?, ?, ?)`, [m.host, m.port, m.user, m.password, m.gtid, m.tls ? 1 : 0], `mysql.${names.setExternalGtid}`);
+        return;
+      }
       await server.querySecret(`CALL mysql.${names.setExternal}(?, ?, ?, ?, ?, ?, ?)`, [m.host, m.port, m.user, m.password, m.position.file, m.position.pos, m.tls ? 1 : 0], `mysql.${names.setExternal}`);
     },
     async resetExternalMaster(server) {
@@ -68,7 +80,8 @@ function rdsDialect(name: string, names: { setExternal: string; resetExternal: s
   };
 }
 
-export const rdsMariadb = rdsDialect('RDS MariaDB', { setExternal: 'rds_set_external_master', resetExternal: 'rds_reset_external_master', status: 'SHOW SLAVE STATUS' });
+// RDS MySQL's auto-position needs the target's gtid_executed to cover the seed, which a logical seed does not give: file and position there.
+export const rdsMariadb = rdsDialect('RDS MariaDB', { setExternal: 'rds_set_external_master', setExternalGtid: 'rds_set_external_master_gtid', resetExternal: 'rds_reset_external_master', status: 'SHOW SLAVE STATUS' });
 export const rdsMysql = rdsDialect('RDS MySQL 8', { setExternal: 'rds_set_external_source', resetExternal: 'rds_reset_external_source', status: 'SHOW REPLICA STATUS' });
 
 /** A self-managed MariaDB/MySQL where the admin user may run CHANGE MASTER itself. */
@@ -88,11 +101,14 @@ export const selfManaged: ReplicationDialect = {
     await server.query('START SLAVE');
   },
   async setExternalMaster(server, m) {
-    await server.querySecret(
-      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_SSL = ?',
-      [m.host, m.port, m.user, m.password, m.position.file, m.position.pos, m.tls ? 1 : 0],
-      'CHANGE MASTER TO',
-    );
+    const common = 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_SSL = ?, MASTER_CONNECT_RETRY = ?';
+    const params = [m.host, m.port, m.user, m.password, m.tls ? 1 : 0, CONNECT_RETRY_SECONDS];
+    if (m.gtid) {
+      await server.query('SET GLOBAL gtid_slave_pos = ?', [m.gtid]);
+      await server.querySecret(`${common}, MASTER_USE_GTID = slave_pos`, params, 'CHANGE MASTER TO');
+      return;
+    }
+    await server.querySecret(`${common}, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?`, [...params, m.position.file, m.position.pos], 'CHANGE MASTER TO');
   },
   async resetExternalMaster(server) {
     await server.query('STOP SLAVE');

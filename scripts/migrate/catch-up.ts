@@ -1,6 +1,7 @@
-import { bytesBetween, comparePositions, formatPosition, masterPosition, type BinlogPosition, type ReplicaStatus } from '../db/replica-status.js';
+import { bytesBetween, classifyReplicationError, comparePositions, formatPosition, masterPosition, type BinlogPosition, type ReplicaStatus, type ReplicationFault } from '../db/replica-status.js';
 import type { Server } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
+import { positionGoneError } from './binlog-availability.js';
 import type { MigrationContext } from './context.js';
 
 export interface Lag {
@@ -17,21 +18,80 @@ export async function measureLag(ctx: MigrationContext, target: Server, source: 
   return { status, secondsBehind: status.secondsBehind, bytesBehind };
 }
 
-/** Replication errors stop the run with the server's own words; nothing is ever skipped. */
-export function assertHealthy(status: ReplicaStatus, ioErrorSince: number | undefined): void {
-  if (status.lastSqlError && !status.sqlRunning) {
-    throw new OperatorError(
-      `target-master stopped applying at ${formatPosition(status.executed)}: ${status.lastSqlError}`,
-      'the target has diverged from the source at that event. Find the cause (a write on the target? a missing user?) and fix it; this tool never skips events. Then CALL mysql.rds_start_replication on the target and run again',
-      'replication',
-    );
+interface Fault {
+  kind: ReplicationFault | 'stopped';
+  thread: 'io' | 'sql';
+  detail: string;
+}
+
+/** What is wrong with replication now, if anything. An IO thread still (re)connecting without an error is not a fault. */
+export function currentFault(status: ReplicaStatus): Fault | undefined {
+  if (!status.sqlRunning && status.lastSqlError) return { kind: classifyReplicationError(status.lastSqlErrno, status.lastSqlError, 'sql'), thread: 'sql', detail: `error ${status.lastSqlErrno}: ${status.lastSqlError}` };
+  if (status.ioRunning !== 'Yes' && status.lastIoError) return { kind: classifyReplicationError(status.lastIoErrno, status.lastIoError, 'io'), thread: 'io', detail: `error ${status.lastIoErrno}: ${status.lastIoError}` };
+  if (!status.sqlRunning || status.ioRunning === 'No') return { kind: 'stopped', thread: status.sqlRunning ? 'io' : 'sql', detail: 'replication is stopped' };
+  return undefined;
+}
+
+const ADVICE: Record<Fault['kind'], string> = {
+  network: 'the follower cannot reach its leader: check the security group rules (the target stack adds them both ways), routes and network ACLs between the two, and that the leader is up; replication restarts by itself once the link is back, and running again keeps waiting',
+  auth: 'the replication user cannot log in: run again (it gives the user a new password on both sides before pointing), and check that nobody dropped or changed the replication user on the leader',
+  'binlog-gone': '',
+  apply: 'the follower has diverged from its leader at that event. Find the cause (a write on the follower? a missing user?) and fix it; this tool never skips events. Then CALL mysql.rds_start_replication on the follower and run again',
+  unknown: 'see the server\'s message above; replication restarts by itself while the fault lasts less than migration.replicationGiveUpSeconds. Fix the cause and run again',
+  stopped: 'someone or something keeps stopping replication on the follower; find out who, then run again',
+};
+
+/** Restart back-off: 2 s, doubling up to a minute. */
+const backoffMs = (restarts: number) => Math.min(2000 * 2 ** restarts, 60_000);
+
+/**
+ * Keeps a follower replicating: faults a restart can heal (network, broken relay log, stopped threads)
+ * get a restart with back-off and a log line, until they have lasted giveUpSeconds; the others stop the
+ * run at once with advice for their kind. Nothing is ever skipped.
+ */
+export class ReplicationHealer {
+  private faultSince?: number;
+  private restarts = 0;
+  private nextRestartAt = 0;
+
+  constructor(
+    private readonly ctx: MigrationContext,
+    private readonly follower: Server,
+    private readonly giveUpSeconds = ctx.config.migration.replicationGiveUpSeconds,
+  ) {}
+
+  async check(status: ReplicaStatus): Promise<void> {
+    const fault = currentFault(status);
+    if (!fault) return this.healed();
+    const where = `${this.follower.role} (replicating from ${status.masterHost}:${status.masterPort}, applied up to ${formatPosition(status.executed)})`;
+    if (fault.kind === 'binlog-gone') throw positionGoneError(`${status.masterHost}:${status.masterPort}`, `no longer has the binlog ${this.follower.role} needs (${fault.detail})`);
+    if (fault.kind === 'apply' || fault.kind === 'auth') throw new OperatorError(`${where}: ${fault.thread.toUpperCase()} thread stopped: ${fault.detail}`, ADVICE[fault.kind], 'replication');
+    const now = Date.now();
+    if (this.faultSince === undefined) {
+      this.faultSince = now;
+      // A short grace: a thread stopped for a moment on purpose, or a reconnect in progress, is not touched.
+      this.nextRestartAt = now + backoffMs(0);
+    }
+    if (now - this.faultSince > this.giveUpSeconds * 1000) {
+      throw new OperatorError(`${where}: replication has been failing for over ${this.giveUpSeconds} s (${this.restarts} restart(s)): ${fault.detail}`, ADVICE[fault.kind], 'replication');
+    }
+    if (now >= this.nextRestartAt) await this.restart(fault);
   }
-  if (status.lastIoError && ioErrorSince !== undefined && Date.now() - ioErrorSince > 60_000) {
-    throw new OperatorError(
-      `target-master cannot read source-master's binlog for over 60 s: ${status.lastIoError}`,
-      'check that the target can reach the source (security group rule from the target stack), that binlogs are still retained, and the replication user; then run again',
-      'replication',
-    );
+
+  private async restart(fault: Fault): Promise<void> {
+    this.restarts += 1;
+    this.nextRestartAt = Date.now() + backoffMs(this.restarts);
+    this.ctx.log.done();
+    this.ctx.log.warn(`${this.follower.role}: restarting replication (attempt ${this.restarts}; ${fault.kind}, ${fault.thread} thread: ${fault.detail}); giving up after ${this.giveUpSeconds} s of failure`);
+    await this.ctx.dialect.stopReplication(this.follower);
+    await this.ctx.dialect.startReplication(this.follower);
+  }
+
+  private healed(): void {
+    if (this.faultSince === undefined) return;
+    if (this.restarts) this.ctx.log.info(`${this.follower.role}: replication runs again after ${Math.round((Date.now() - this.faultSince) / 1000)} s and ${this.restarts} restart(s)`);
+    this.faultSince = undefined;
+    this.restarts = 0;
   }
 }
 
@@ -41,13 +101,12 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
   const source = await ctx.server('source-master');
   const { caughtUpLagSeconds, catchUpTimeoutSeconds } = ctx.config.migration;
   const deadline = Date.now() + catchUpTimeoutSeconds * 1000;
-  let ioErrorSince: number | undefined;
+  const healer = new ReplicationHealer(ctx, target);
   let peakBytes = 0;
   for (;;) {
     const lag = await measureLag(ctx, target, source);
     peakBytes = Math.max(peakBytes, lag.bytesBehind);
-    ioErrorSince = lag.status.lastIoError ? (ioErrorSince ?? Date.now()) : undefined;
-    assertHealthy(lag.status, ioErrorSince);
+    await healer.check(lag.status);
     const running = lag.status.sqlRunning && lag.status.ioRunning === 'Yes';
     ctx.log.progress(`catch-up: ${lag.secondsBehind ?? '?'} s / ${(lag.bytesBehind / 1e6).toFixed(2)} MB behind source-master, applied up to ${formatPosition(lag.status.executed)}`);
     if (running && lag.secondsBehind !== null && lag.secondsBehind <= caughtUpLagSeconds && lag.bytesBehind < 4 * 1024 * 1024) {
@@ -63,11 +122,10 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
 /** Waits until the target has applied everything up to `position` of the source's binlog. */
 export async function waitForPosition(ctx: MigrationContext, target: Server, position: BinlogPosition, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let ioErrorSince: number | undefined;
+  const healer = new ReplicationHealer(ctx, target);
   for (;;) {
     const status = await ctx.dialect.replicaStatus(target);
-    ioErrorSince = status.lastIoError ? (ioErrorSince ?? Date.now()) : undefined;
-    assertHealthy(status, ioErrorSince);
+    await healer.check(status);
     if (comparePositions(status.executed, position) >= 0) return;
     if (Date.now() > deadline) throw new OperatorError(`target-master did not reach ${formatPosition(position)} within ${timeoutMs / 1000} s (at ${formatPosition(status.executed)})`, 'check replication with `status` and run again', 'catch-up');
     await new Promise((r) => setTimeout(r, 100));

@@ -2,6 +2,7 @@ import { account, type Server, type ServerRole } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
 import { awsSnapshotFindings } from './aws-snapshot-checks.js';
+import { lostBinlogFinding } from './binlog-availability.js';
 import { chooseSeedMethod, type SeedChoice } from './seed-method.js';
 import { applicationDatabases, baseTables, events, inList, storedObjects, SYSTEM_SCHEMAS } from './schema-inventory.js';
 
@@ -69,6 +70,9 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
   const sourceFacts = source && (await facts(source));
   const replicaFacts = replica && (await facts(replica));
   const targetFacts = target && (await facts(target));
+
+  const lostBinlog = source && (await lostBinlogFinding(ctx, source, target));
+  if (lostBinlog) add(lostBinlog);
 
   if (source && sourceFacts) {
     const row = (await source.one<{ logBin: string; format: string; image: string; tls: string }>(

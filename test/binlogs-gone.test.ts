@@ -1,0 +1,54 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { serverDir } from '../scripts/sandbox/sandbox.js';
+import { shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+
+/**
+ * What RDS does when retention runs out: the source drops every binlog before its current one.
+ * MariaDB keeps a binlog until InnoDB has checkpointed its commits, so the purge is repeated until it took.
+ */
+async function purgeSourceBinlogs(sb: TestSandbox): Promise<void> {
+  const root = await rootConnection(serverDir(sb.state.dir, 'source-master'));
+  try {
+    await root.query('FLUSH BINARY LOGS');
+    const [rows] = await root.query('SHOW MASTER STATUS');
+    const current = (rows as { File: string }[])[0]!.File;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await root.query('PURGE BINARY LOGS TO ?', [current]);
+      const [logs] = await root.query('SHOW BINARY LOGS');
+      if ((logs as { Log_name: string }[]).every((l) => l.Log_name >= current)) return;
+      assert.ok(Date.now() < deadline, `source-master still lists binlogs before ${current}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await root.end();
+  }
+}
+
+describe('binlogs purged after the seed, before the target was pointed', () => {
+  let sb: TestSandbox;
+  before(async () => {
+    sb = await shopSandbox();
+    const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:point-target' });
+    assert.equal(crashed.signal, 'SIGKILL', String(crashed.all));
+    await purgeSourceBinlogs(sb);
+  });
+  after(async () => sb.down());
+
+  test('plan blocks and says the target must be seeded again, and how', async () => {
+    const plan = await sb.cli(['plan']);
+    assert.notEqual(plan.exitCode, 0, String(plan.all));
+    assert.match(String(plan.all), /the position is gone: the target must be seeded again/);
+    assert.match(String(plan.all), /rds-live-migrate run --reseed/);
+  });
+
+  test('run stops with the same words, not a timeout', async () => {
+    const run = await sb.cli(['run']);
+    assert.notEqual(run.exitCode, 0, String(run.all));
+    assert.match(String(run.all), /the position is gone: the target must be seeded again/);
+    assert.match(String(run.all), /rds-live-migrate run --reseed/);
+    assert.doesNotMatch(String(run.all), /did not catch up|cannot read source-master's binlog for over/);
+  });
+});

@@ -1,0 +1,88 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Connection } from 'mysql2/promise';
+import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { serverDir } from '../scripts/sandbox/sandbox.js';
+import { assertNothingLost } from './helpers/migration.js';
+import { shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+
+/** How long the link stays cut: the scenario's parameter (longer than a connect retry, shorter than RDS's 60 s), not a wait for anything. */
+const OUTAGE_MS = 20_000;
+const BULK_ROWS = 200_000;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function slaveStatus(root: Connection): Promise<Record<string, unknown>> {
+  const [rows] = await root.query('SHOW SLAVE STATUS');
+  return (rows as Record<string, unknown>[])[0] ?? {};
+}
+
+async function checksum(root: Connection, table: string): Promise<string> {
+  const [rows] = await root.query(`CHECKSUM TABLE ${table}`);
+  return String((rows as { Checksum: unknown }[])[0]!.Checksum);
+}
+
+/** The target reaches the source through the proxy, as through a network between them. */
+function routeTargetThrough(sb: TestSandbox, proxy: TcpProxy): void {
+  const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8'));
+  config.migration.sourcePortForTarget = proxy.port;
+  writeFileSync(sb.state.configFile, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+describe('a 20 s cut of the replication link during catch-up, inside a large multi-row statement', () => {
+  let sb: TestSandbox;
+  let proxy: TcpProxy;
+  let source: Connection;
+  let target: Connection;
+  before(async () => {
+    sb = await shopSandbox();
+    proxy = await startTcpProxy(sb.state.servers['source-master'].port);
+    routeTargetThrough(sb, proxy);
+    source = await rootConnection(serverDir(sb.state.dir, 'source-master'));
+    target = await rootConnection(serverDir(sb.state.dir, 'target-master'));
+  });
+  after(async () => {
+    await source?.end();
+    await target?.end();
+    await proxy?.close();
+    await sb?.down();
+  });
+
+  test('catch-up restarts replication by itself and finishes; nothing is lost', async () => {
+    const workload = sb.workload();
+    const pointed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:catch-up' });
+    assert.equal(pointed.signal, 'SIGKILL', String(pointed.all));
+    assert.equal(Number((await slaveStatus(target)).Master_Port), proxy.port);
+
+    await source.query('CREATE DATABASE IF NOT EXISTS bulk');
+    await source.query('CREATE TABLE bulk.rows_in_one_statement (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL) ENGINE=InnoDB');
+    await until('the target to create the bulk table', async () => ((await target.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bulk' AND TABLE_NAME = 'rows_in_one_statement'"))[0] as unknown[]).length > 0);
+    // The target has read 1 MB of the statement's ~45 MB event group when the link is cut.
+    const midStatement = proxy.holdAfter(1024 * 1024);
+    await source.query(`INSERT INTO bulk.rows_in_one_statement SELECT seq, REPEAT('x', 200) FROM bulk.seq_1_to_${BULK_ROWS}`);
+    await midStatement;
+    proxy.cut();
+    const outage = new Promise((r) => setTimeout(r, OUTAGE_MS)).then(() => proxy.heal());
+    await until('the target to report the broken link', async () => {
+      const s = await slaveStatus(target);
+      return s.Slave_IO_Running !== 'Yes' && Number(s.Last_IO_Errno) !== 0;
+    });
+
+    const run = await sb.cli(['run', '--json']);
+    await outage;
+    assert.equal(run.exitCode, 0, String(run.all));
+    assert.match(String(run.all), /restarting replication/);
+    await assertNothingLost(sb, workload);
+    assert.equal(await checksum(target, 'bulk.rows_in_one_statement'), await checksum(source, 'bulk.rows_in_one_statement'));
+  });
+});
