@@ -22,6 +22,7 @@ export type JournalStep = RunStep | (typeof CUTOVER_STEPS)[number] | (typeof ROL
 /** Reasons the journal's history uses when a cutover is undone (rollback.ts archives with them). */
 export const ROLLED_BACK_REASONS = ['cutover rolled back', 'cutover aborted before the target was detached'] as const;
 
+/** A binlog coordinate on the source-master. */
 export interface BinlogPosition {
   file: string;
   pos: number;

@@ -1,10 +1,8 @@
 import type { Row, Server } from './connection.js';
 
-/** A binlog coordinate on the source-master. */
-export interface BinlogPosition {
-  file: string;
-  pos: number;
-}
+import type { BinlogPosition } from '../core/journal-format.js';
+
+export type { BinlogPosition } from '../core/journal-format.js';
 
 /** SHOW SLAVE STATUS / SHOW REPLICA STATUS, with MariaDB's and MySQL 8's names folded together. */
 export interface ReplicaStatus {

@@ -1,17 +1,11 @@
 import type { Server } from '../db/connection.js';
 import { formatPosition, type BinlogPosition, type ReplicaStatus } from '../db/replica-status.js';
 import { OperatorError } from '../support/errors.js';
+import type { FrozenPosition as RecordedFreeze } from '../core/journal-format.js';
 import type { MigrationContext } from './context.js';
 
-export interface FrozenPosition extends Record<string, unknown> {
-  /** Relay_Master_Log_File + Exec_Master_Log_Pos: what source-slave has applied. Replication resumes here. */
-  executed: BinlogPosition;
-  /** Master_Log_File + Read_Master_Log_Pos: only how far it had read; recorded to show the difference, never used. */
-  read: BinlogPosition;
-  /** MariaDB @@gtid_slave_pos (or MySQL @@gtid_executed) at the same point. */
-  gtid: string;
-  frozenAt: string;
-}
+/** What the freeze records: the journal's FrozenPosition (scripts/core/journal-format.ts), every field present. */
+export type FrozenPosition = Required<RecordedFreeze> & Record<string, unknown>;
 
 /**
  * The position to resume from is the executed one. The read position can be
