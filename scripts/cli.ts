@@ -98,10 +98,11 @@ program
 program
   .command('run')
   .description('migrate up to "target caught up, replica removed"; resumes from the journal; exit 3: waiting for a reviewed deploy (infrastructure review), exit 4: another command holds the lock')
+  .option('--reseed', 'the source no longer holds the position the target needs: drop what was seeded and seed again from a new replica and a new freeze')
   .action(
-    action(async (log, options) =>
+    action(async (log, options, opts: { reseed?: boolean }) =>
       withContext(options, log, async (ctx) => {
-        const report = await runMigration(ctx);
+        const report = await runMigration(ctx, { reseed: opts.reseed === true });
         log.info('target-master replicates from source-master and has caught up; the replica is gone. Next: verify, then cutover.');
         return report;
       }),

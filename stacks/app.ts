@@ -14,13 +14,13 @@ import { TargetStack } from './target-stack.js';
 export function buildApp(config: MigrationConfig, state: MigrationState = readMigrationState(config), outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
   const declared = declaredInfrastructure(state);
-  const replica = new SourceReplicaStack(app, config, { declareReplica: declared.replica });
+  const replica = new SourceReplicaStack(app, config, { declareReplica: declared.replica, replicaGeneration: declared.replicaGeneration });
   const annotate = (m: string) => Annotations.of(replica).addInfo(m);
   annotate(`migration phase: ${state.phase}`);
   const target = declared.target;
   if (target.kind === 'empty') new TargetStack(app, config);
   else if (target.kind === 'restore') {
-    new TargetStack(app, config, { restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config), frozen: target.frozen, keepSnapshots: target.snapshots } });
+    new TargetStack(app, config, { restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config, declared.replicaGeneration), frozen: target.frozen, keepSnapshots: target.snapshots } });
   } else annotate(`target stack not declared yet: ${target.reason}`);
   return app;
 }

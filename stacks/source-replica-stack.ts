@@ -8,9 +8,12 @@ import { SourceReplica } from './source-replica.js';
 
 export const SOURCE_REPLICA_STACK = 'source-replica';
 
-/** Identifier of the temporary replica, derived so that re-runs find the same one. */
-export function replicaIdentifier(config: MigrationConfig): string {
-  return `${config.source.instanceIdentifier.slice(0, 50)}-rlm-replica`;
+/**
+ * Identifier of the temporary replica, derived so that re-runs find the same
+ * one; after a reseed (generation n) a new one, so the deploy replaces it.
+ */
+export function replicaIdentifier(config: MigrationConfig, generation = 0): string {
+  return `${config.source.instanceIdentifier.slice(0, 48)}-rlm-replica${generation > 0 ? `-${generation + 1}` : ''}`;
 }
 
 /**
@@ -21,7 +24,7 @@ export function replicaIdentifier(config: MigrationConfig): string {
 export class SourceReplicaStack extends TerraformStack {
   readonly replica?: SourceReplica;
 
-  constructor(scope: Construct, config: MigrationConfig, options: { declareReplica?: boolean } = {}, id = SOURCE_REPLICA_STACK) {
+  constructor(scope: Construct, config: MigrationConfig, options: { declareReplica?: boolean; replicaGeneration?: number } = {}, id = SOURCE_REPLICA_STACK) {
     super(scope, id);
     stateBackend(this, config, id, (scope as App).outdir);
     awsProvider(this, config);
@@ -29,7 +32,7 @@ export class SourceReplicaStack extends TerraformStack {
     if (options.declareReplica ?? true) {
       this.replica = new SourceReplica(this, 'replica', {
         source,
-        identifier: replicaIdentifier(config),
+        identifier: replicaIdentifier(config, options.replicaGeneration),
         instanceClass: config.replica.instanceClass,
         tags: config.tags,
       });

@@ -2,7 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
 import { serverDir } from '../scripts/sandbox/sandbox.js';
-import { shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { assertNothingLost } from './helpers/migration.js';
+import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 
 /**
  * What RDS does when retention runs out: the source drops every binlog before its current one.
@@ -50,5 +51,19 @@ describe('binlogs purged after the seed, before the target was pointed', () => {
     assert.match(String(run.all), /the position is gone: the target must be seeded again/);
     assert.match(String(run.all), /rds-live-migrate run --reseed/);
     assert.doesNotMatch(String(run.all), /did not catch up|cannot read source-master's binlog for over/);
+  });
+
+  test('run --reseed drops what was seeded, replaces the replica and seeds again from a new freeze; nothing lost', async () => {
+    const workload = sb.workload();
+    const first = journalOf(sb.state).steps['freeze-replica']!.data!.executed as { file: string; pos: number };
+    const reseeded = await sb.cli(['run', '--reseed', '--json']);
+    assert.equal(reseeded.exitCode, 0, String(reseeded.all));
+    assert.match(String(reseeded.all), /replica sandbox-source-rlm-replica destroyed; replica sandbox-source-rlm-replica-2 created/);
+    const journal = journalOf(sb.state);
+    assert.equal(journal.history?.filter((h) => h.reason.startsWith('reseed')).length, 1, 'the old attempt is kept in the history');
+    const second = journal.steps['freeze-replica']!.data!.executed as { file: string; pos: number };
+    assert.notDeepEqual(second, first, 'frozen again, at a position the source still holds');
+    assert.equal(lastJson<{ phase: string }>(await sb.cli(['status', '--json'])).phase, 'caught-up');
+    await assertNothingLost(sb, workload);
   });
 });

@@ -15,9 +15,11 @@ export const ROLLBACK_STEPS = ['rollback:freeze-target', 'rollback:drain', 'roll
 export const CUTOVER_DONE = 'cutover' as const;
 export const VERIFY = 'verify' as const;
 export const FINALIZE = 'finalize' as const;
+/** Recorded while `run --reseed` clears the target; moved to history when it is done. */
+export const RESEED = 'reseed' as const;
 
 /** Every name a journal entry can have: a typo is a compile error, not a step that silently never runs. */
-export type JournalStep = RunStep | (typeof CUTOVER_STEPS)[number] | (typeof ROLLBACK_STEPS)[number] | typeof CUTOVER_DONE | typeof VERIFY | typeof FINALIZE;
+export type JournalStep = RunStep | (typeof CUTOVER_STEPS)[number] | (typeof ROLLBACK_STEPS)[number] | typeof CUTOVER_DONE | typeof VERIFY | typeof FINALIZE | typeof RESEED;
 
 /** Reasons the journal's history uses when a cutover is undone (rollback.ts archives with them). */
 export const ROLLED_BACK_REASONS = ['cutover rolled back', 'cutover aborted before the target was detached'] as const;

@@ -31,7 +31,9 @@ export function phaseOf(journal: JournalState): Phase {
   if (Object.keys(journal.steps).some((s) => s.startsWith('rollback:'))) return 'rolling-back';
   if (has('cutover:freeze-source')) return 'cutting-over';
   if (done(journal, 'catch-up')) {
-    const rolledBack = (journal.history ?? []).some((h) => (ROLLED_BACK_REASONS as readonly string[]).includes(h.reason));
+    // A rollback counts until a reseed started the migration over.
+    const last = [...(journal.history ?? [])].reverse().find((h) => (ROLLED_BACK_REASONS as readonly string[]).includes(h.reason) || h.reason.startsWith(RESEED_REASON));
+    const rolledBack = last !== undefined && !last.reason.startsWith(RESEED_REASON);
     return rolledBack ? 'rolled-back' : 'caught-up';
   }
   if (done(journal, 'point-target')) return 'replicating';
@@ -52,14 +54,20 @@ export interface MigrationState {
   seedMethod?: SeedMethod;
   /** Recorded when source-slave was frozen. */
   frozen?: FrozenPosition;
+  /** How many times the target was seeded again from a new replica (`run --reseed`): each reseed takes a new replica. */
+  reseeds: number;
 }
+
+/** The journal's history reason of a reseed; its count names the replica. */
+export const RESEED_REASON = 'reseed';
 
 export function migrationState(journal: JournalState, configured: SeedMethod | 'auto'): MigrationState {
   const chosen = done(journal, 'seed-method') ? (journal.steps['seed-method']!.data?.method as SeedMethod | undefined) : undefined;
   const seedMethod = configured === 'auto' ? chosen : configured;
   const freeze = journal.steps['freeze-replica'];
   const frozen = freeze?.status === 'done' && freeze.data ? (freeze.data as unknown as FrozenPosition) : undefined;
-  return { phase: phaseOf(journal), ...(seedMethod ? { seedMethod } : {}), ...(frozen ? { frozen } : {}) };
+  const reseeds = (journal.history ?? []).filter((h) => h.reason.startsWith(RESEED_REASON)).length;
+  return { phase: phaseOf(journal), ...(seedMethod ? { seedMethod } : {}), ...(frozen ? { frozen } : {}), reseeds };
 }
 
 /** How the target instance is declared. */
@@ -73,6 +81,8 @@ export type TargetDeclaration =
 export interface DeclaredInfrastructure {
   /** The temporary source-slave: from the start until the target has caught up. */
   replica: boolean;
+  /** Which replica: 0 the first, n after n reseeds (a new identifier, so the deploy replaces the old one). */
+  replicaGeneration: number;
   target: TargetDeclaration;
 }
 
@@ -80,13 +90,14 @@ const REPLICA_PHASES: readonly Phase[] = ['planned', 'replica-ready', 'frozen', 
 
 export function declaredInfrastructure(state: MigrationState): DeclaredInfrastructure {
   const replica = REPLICA_PHASES.includes(state.phase);
-  if (state.seedMethod === 'logical') return { replica, target: { kind: 'empty' } };
+  const replicaGeneration = state.reseeds;
+  if (state.seedMethod === 'logical') return { replica, replicaGeneration, target: { kind: 'empty' } };
   if (state.seedMethod === undefined) {
-    return { replica, target: { kind: 'deferred', reason: 'seedMethod is auto and `rds-live-migrate run` has not chosen yet; the target is declared once it has' } };
+    return { replica, replicaGeneration, target: { kind: 'deferred', reason: 'seedMethod is auto and `rds-live-migrate run` has not chosen yet; the target is declared once it has' } };
   }
   if (!state.frozen || !atOrAfter(state.phase, 'frozen')) {
-    return { replica, target: { kind: 'deferred', reason: 'the snapshot seed declares the target only after `rds-live-migrate run` has frozen the replica' } };
+    return { replica, replicaGeneration, target: { kind: 'deferred', reason: 'the snapshot seed declares the target only after `rds-live-migrate run` has frozen the replica' } };
   }
   // After finalize the way back is closed: the unencrypted snapshot and its copy are only a copy of old data.
-  return { replica, target: { kind: 'restore', frozen: state.frozen, snapshots: state.phase !== 'finalized' } };
+  return { replica, replicaGeneration, target: { kind: 'restore', frozen: state.frozen, snapshots: state.phase !== 'finalized' } };
 }

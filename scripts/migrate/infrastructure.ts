@@ -40,9 +40,12 @@ export function pendingChanges(ctx: MigrationContext): { phase: Phase; changes: 
   const state = migrationState(ctx.journal.snapshot(), config.migration.seedMethod);
   const declared = declaredInfrastructure(state);
   const outputs = ctx.outputs();
-  const replica = replicaIdentifier(config);
+  const replica = replicaIdentifier(config, declared.replicaGeneration);
   const target = config.target.instanceIdentifier;
   const changes: InfrastructureChange[] = [];
+  if (declared.replica && outputs.replica && outputs.replica.identifier !== replica) {
+    changes.push({ stack: SOURCE_REPLICA_STACK, change: `replace the read replica ${outputs.replica.identifier} by a new one, ${replica}`, why: 'the target is seeded again (run --reseed) from a replica frozen at a position the source still holds' });
+  }
   if (declared.replica && !outputs.replica) {
     changes.push({ stack: SOURCE_REPLICA_STACK, change: `create the read replica ${replica} of ${config.source.instanceIdentifier}`, why: 'the seed is taken from a replica frozen at a known position' });
   }
@@ -79,7 +82,7 @@ export async function converge(ctx: MigrationContext, before?: (changes: Infrast
     throw new AwaitingDeployError(phase, changes, `npx cdktf deploy ${stacks.join(' ')} --outputs-file ${ctx.config.migration.outputsFile}`);
   }
   await before?.(changes);
-  if (changes.some((c) => c.change.startsWith('destroy the read replica'))) await ctx.disconnect('source-slave');
+  if (changes.some((c) => /^(destroy|replace) the read replica/.test(c.change))) await ctx.disconnect('source-slave');
   await runStackCommand(
     ctx,
     `deploying ${stacks.join(' and ')} (phase ${phase}): ${changes.map((c) => c.change).join('; ')}`,

@@ -6,7 +6,8 @@ import type { MigrationContext } from './context.js';
 import { converge, type InfrastructureChange } from './infrastructure.js';
 import { assertStillFrozen, type FrozenPosition } from './freeze-replica.js';
 import { phaseOf, PHASE_MEANING, type Phase } from '../core/phases.js';
-import { VERIFY } from '../core/journal-format.js';
+import { RESEED, VERIFY } from '../core/journal-format.js';
+import { reseed } from './reseed.js';
 import { verifyMigration, type VerifyReport } from '../verify/verify.js';
 import { freezeReplica } from './freeze-replica.js';
 import { acquireRunLock } from './journal.js';
@@ -70,10 +71,12 @@ async function convergeBefore(ctx: MigrationContext): Promise<void> {
 }
 
 /** Preflight, then each step not yet done, in order, each journaled as it finishes. */
-export async function runMigration(ctx: MigrationContext): Promise<RunReport> {
+export async function runMigration(ctx: MigrationContext, options: { reseed?: boolean } = {}): Promise<RunReport> {
   const release = acquireRunLock(ctx.journal, 'rds-live-migrate run');
   try {
     const t0 = Date.now();
+    if (options.reseed) await reseed(ctx, 'run --reseed: the position the target needed is gone from the source');
+    else if (ctx.journal.step(RESEED)) throw new OperatorError('a reseed was interrupted', 'run `rds-live-migrate run --reseed` again to finish it', 'reseed');
     await convergeBefore(ctx);
     const findings = await assertPreflight(ctx);
     const durationsMs: Record<string, number> = { preflight: Date.now() - t0 };

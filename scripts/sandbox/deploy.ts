@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } 
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../../config/load.js';
-import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
+import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import type { FrozenPosition } from '../core/journal-format.js';
 import { readMigrationState } from '../core/migration-state.js';
 import { declaredInfrastructure } from '../core/phases.js';
@@ -35,12 +35,15 @@ export async function sandboxDeploy(dirArg: string, log: (m: string) => void = (
   const changed: string[] = [];
   const outputs = readOutputs(dir);
 
-  if (!declared.replica && outputs[SOURCE_REPLICA_STACK]?.replica_address !== undefined) {
+  const existing = outputs[SOURCE_REPLICA_STACK]?.replica_identifier;
+  const wanted = replicaIdentifier(config, declared.replicaGeneration);
+  if (existing !== undefined && (!declared.replica || existing !== wanted)) {
     await destroyReplica(dir);
-    changed.push('replica destroyed');
+    changed.push(`replica ${existing} destroyed`);
   }
-  if (declared.replica && outputs[SOURCE_REPLICA_STACK]?.replica_address === undefined) {
-    throw new OperatorError('sandbox: the phase declares a replica again, and the sandbox cannot create one after `sandbox up`', 'start the sandbox over', 'sandbox');
+  if (declared.replica && existing !== wanted) {
+    await createReplica(state, wanted, log);
+    changed.push(`replica ${wanted} created`);
   }
 
   const target = declared.target;
@@ -75,19 +78,61 @@ export async function sandboxDeploy(dirArg: string, log: (m: string) => void = (
   return { changed };
 }
 
-async function physicalCopyOfFrozenReplica(state: SandboxState, dataDir: string, frozen: FrozenPosition, log: (m: string) => void): Promise<void> {
-  const work = `${dataDir}.copying`;
+/**
+ * A new read replica, as RDS makes one: a copy of source-master's storage
+ * (mariadb-backup) started as source-slave and following the source from the
+ * copy's binlog position. It has the source's users and shims, as an RDS
+ * replica has its source's master user.
+ */
+async function createReplica(state: SandboxState, identifier: string, log: (m: string) => void): Promise<void> {
+  const replicaDir = serverDir(state.dir, 'source-slave');
+  const data = join(replicaDir, 'data');
+  const work = `${data}.copying`;
+  rmSync(replicaDir, { recursive: true, force: true });
+  mkdirSync(replicaDir, { recursive: true });
+  log(`creating the read replica ${identifier}: a physical copy of source-master`);
+  await backupAndPrepare(socketPath(serverDir(state.dir, 'source-master')), work, []);
+  const [file, pos] = readFileSync(join(work, 'xtrabackup_binlog_info'), 'utf8').trim().split(/\s+/);
+  for (const f of readdirSync(work)) {
+    if (/^(master|relay-log|multi-master)\.info$|^relay\.|^binlog\./.test(f)) rmSync(join(work, f), { force: true });
+  }
+  renameSync(work, data);
+  const spec = serverSpec(state, 'source-slave');
+  state.servers['source-slave'].pid = await startMariadb({ ...spec, skipSlaveStart: true, replicaCopy: true });
+  writeSandbox(state);
+  const source = await rootConnection(serverDir(state.dir, 'source-master'));
+  const replica = await rootConnection(replicaDir);
+  try {
+    const password = randomPassword();
+    await source.query('SET SESSION sql_log_bin = 0');
+    await source.query(`ALTER USER 'rdsrepladmin'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash(password)}'`);
+    await replica.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no', ['127.0.0.1', state.servers['source-master'].port, 'rdsrepladmin', password, file, Number(pos)]);
+    await replica.query('START SLAVE');
+  } finally {
+    await source.end();
+    await replica.end();
+  }
+  const outputs = readOutputs(state.dir);
+  writeOutputs(state.dir, { ...outputs, [SOURCE_REPLICA_STACK]: { ...outputs[SOURCE_REPLICA_STACK], replica_identifier: identifier, replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port } });
+}
+
+/** mariadb-backup --backup then --prepare into `work`; the failure says what to check. */
+async function backupAndPrepare(socket: string, work: string, extra: string[]): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(dirname(work), { recursive: true });
-  log(`copying the frozen source-slave physically (mariadb-backup), the stand-in for snapshot, encrypted copy and restore`);
-  const replicaSocket = socketPath(serverDir(state.dir, 'source-slave'));
   try {
-    await execa('mariadb-backup', ['--backup', `--target-dir=${work}`, `--socket=${replicaSocket}`, '--user=root', '--slave-info', '--parallel=2'], { all: true });
+    await execa('mariadb-backup', ['--backup', `--target-dir=${work}`, `--socket=${socket}`, '--user=root', '--parallel=2', ...extra], { all: true });
     await execa('mariadb-backup', ['--prepare', `--target-dir=${work}`], { all: true });
   } catch (err) {
     const out = String((err as { all?: string }).all ?? '').trim().split('\n').slice(-5).join('\n');
-    throw new OperatorError(`sandbox: the physical copy of source-slave failed:\n${out}`, 'check that mariadb-backup is installed (bash scripts/setup-machine.sh) and that source-slave is running', 'sandbox');
+    throw new OperatorError(`sandbox: the physical copy through ${socket} failed:\n${out}`, 'check that mariadb-backup is installed (bash scripts/setup-machine.sh) and that the server is running', 'sandbox');
   }
+}
+
+async function physicalCopyOfFrozenReplica(state: SandboxState, dataDir: string, frozen: FrozenPosition, log: (m: string) => void): Promise<void> {
+  const work = `${dataDir}.copying`;
+  log(`copying the frozen source-slave physically (mariadb-backup), the stand-in for snapshot, encrypted copy and restore`);
+  await backupAndPrepare(socketPath(serverDir(state.dir, 'source-slave')), work, ['--slave-info']);
   // The copy must be at the frozen position, as a snapshot of the frozen replica is; a moving replica would not be.
   // MariaDB 10.11 names the file xtrabackup_slave_info; later versions mariadb_backup_slave_info.
   const infoFile = ['mariadb_backup_slave_info', 'xtrabackup_slave_info'].map((f) => join(work, f)).find((f) => existsSync(f));

@@ -15,6 +15,8 @@ export interface MariadbServerSpec {
   tls?: { ca: string; cert: string; key: string };
   /** Do not resume replication settings found in the data directory (a copy of a replica's). */
   skipSlaveStart?: boolean;
+  /** A replica started from a physical copy of its source: its copied events must not run. */
+  replicaCopy?: boolean;
 }
 
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/usr/bin'];
@@ -83,7 +85,8 @@ export async function startMariadb(spec: MariadbServerSpec): Promise<number> {
     `--relay-log=${join(data, 'relay')}`,
     '--binlog-format=ROW',
     '--log-slave-updates',
-    '--event-scheduler=ON',
+    // A replica made from a copy of its source holds the source's events ENABLED: like RDS's read-only replica, it must not run them.
+    `--event-scheduler=${spec.replicaCopy ? 'OFF' : 'ON'}`,
     '--log-bin-trust-function-creators=1',
     '--skip-name-resolve',
     '--innodb-buffer-pool-size=256M',

@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MigrationConfig, MigrationConfigInput } from '../../config/schema.js';
-import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
+import { parseConfig } from '../../config/load.js';
+import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import { nativePasswordHash, randomPassword } from '../support/password.js';
 import { rdsShimStatements } from './rds-shims.js';
 import { isAlive } from '../support/process.js';
@@ -194,7 +195,7 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
   };
   writeFileSync(state.configFile, `${JSON.stringify(config, null, 2)}\n`);
   writeOutputs(dir, {
-    [SOURCE_REPLICA_STACK]: { replica_identifier: 'sandbox-source-slave', replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...sourceOutputs(state) },
+    [SOURCE_REPLICA_STACK]: { replica_identifier: replicaIdentifier(parseConfig(config)), replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...sourceOutputs(state) },
     ...(seedMethod === 'logical' ? { [TARGET_STACK]: targetStackOutputs(state) } : {}),
   });
 }
