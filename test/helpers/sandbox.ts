@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa, type Result } from 'execa';
+import { execa, type Result, type ResultPromise } from 'execa';
 import { emptyJournal, type JournalState } from '../../scripts/core/journal-format.js';
 import { LocalJournalStore } from '../../scripts/core/journal-store.js';
 import { loadShop, startWorkload } from '../../scripts/demo/scenario.js';
@@ -16,6 +16,8 @@ export interface TestSandbox {
   /** Every line the CLI printed in this sandbox, for the secret-leak checks. */
   output: string[];
   cli(args: string[], env?: Record<string, string>): Promise<Result>;
+  /** The CLI started, not awaited: for killing it at a moment of the test's choosing. */
+  spawnCli(args: string[]): ResultPromise;
   workload(): Workload;
   down(): Promise<void>;
 }
@@ -35,6 +37,9 @@ export async function shopSandbox(scale = 0.05, options: Parameters<typeof sandb
       const result = await execa(process.execPath, ['--import', 'tsx', CLI, '--config', state.configFile, ...args], { env, reject: false, all: true });
       output.push(result.all ?? '');
       return result;
+    },
+    spawnCli(args) {
+      return execa(process.execPath, ['--import', 'tsx', CLI, '--config', state.configFile, ...args], { reject: false, all: true, buffer: true });
     },
     workload() {
       const w = startWorkload(state, app);
