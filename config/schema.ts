@@ -46,7 +46,7 @@ export const engineFamilies = ['mariadb', 'mysql'] as const;
 const outputRef = z.string().regex(/^([A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+$/, 'expected STACK.OUTPUT (cdktf --outputs-file) or OUTPUT (terraform output -json)');
 
 /** The outputs the engine reads, and where it finds each: `stack.output` in a cdktf outputs file, or `output` in `terraform output -json`. */
-export const OUTPUT_KEYS = ['sourceAddress', 'sourcePort', 'replicaIdentifier', 'replicaAddress', 'replicaPort', 'targetIdentifier', 'targetAddress', 'targetPort', 'masterSecretArn', 'kmsKeyArn', 'frozenSnapshotIdentifier'] as const;
+export const OUTPUT_KEYS = ['sourceAddress', 'sourcePort', 'replicaIdentifier', 'replicaAddress', 'replicaPort', 'targetIdentifier', 'targetAddress', 'targetPort', 'masterSecretArn', 'kmsKeyArn', 'frozenSnapshotIdentifier', 'targetLoadMode'] as const;
 export type OutputKey = (typeof OUTPUT_KEYS)[number];
 
 const migrationName = z
@@ -180,6 +180,12 @@ export const migrationConfigSchema = z.strictObject({
        * @default logical
        */
       seedMethod: z.enum(['logical', 'snapshot', 'auto']).default('logical'),
+      /**
+       * With the logical seed, the target is loaded in load mode: automated backups off (so no binary
+       * log) and single-AZ, as AWS advises for full loads; it is switched to its configured settings by
+       * a deploy after the seed, before it is pointed at the source. @default true
+       */
+      targetLoadMode: z.boolean().default(true),
       /** With seedMethod auto: data + index size above which the snapshot path is taken. @default 100 */
       snapshotAboveGiB: z.number().positive().default(100),
       /** With the snapshot seed, preflight asks AWS (aws CLI) whether the replica can be snapshotted and the KMS key used. @default true */

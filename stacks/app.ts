@@ -18,7 +18,7 @@ export function buildApp(config: MigrationConfig, state: MigrationState = readMi
   const annotate = (m: string) => Annotations.of(replica).addInfo(m);
   annotate(`migration phase: ${state.phase}`);
   const target = declared.target;
-  if (target.kind === 'empty') new TargetStack(app, config);
+  if (target.kind === 'empty') new TargetStack(app, config, { loadMode: target.loadMode });
   else if (target.kind === 'restore') {
     new TargetStack(app, config, { restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config, declared.replicaGeneration), frozen: target.frozen, keepSnapshots: target.snapshots } });
   } else annotate(`target stack not declared yet: ${target.reason}`);

@@ -27,6 +27,12 @@ export interface EncryptedTargetProps extends HostProps {
   readonly storageType?: string;
   /** @default the source's Multi-AZ setting */
   readonly multiAz?: boolean;
+  /**
+   * Load mode for a full load: automated backups off (so no binary log) and single-AZ. Switch it off
+   * before the target is pointed at the source; changing backup retention between 0 and more restarts the instance.
+   * @default false
+   */
+  readonly loadMode?: boolean;
   /** @default admin */
   readonly masterUsername?: string;
   /** Encrypt with this key instead of creating one. @default a new key with rotation on */
@@ -137,7 +143,7 @@ export class EncryptedTarget extends Construct {
       allocatedStorage: props.allocatedStorage ?? source.allocatedStorage,
       maxAllocatedStorage: props.maxAllocatedStorage,
       storageType: props.storageType ?? source.storageType,
-      multiAz: props.multiAz ?? source.multiAz,
+      multiAz: props.loadMode ? false : (props.multiAz ?? source.multiAz),
       // A restored instance takes its master user name from the snapshot.
       username: restore ? undefined : (props.masterUsername ?? 'admin'),
       snapshotIdentifier: this.frozenSnapshot?.encryptedCopy.dbSnapshotArn,
@@ -148,7 +154,7 @@ export class EncryptedTarget extends Construct {
       parameterGroupName: this.parameterGroup.name,
       dbSubnetGroupName: props.dbSubnetGroupName ?? source.dbSubnetGroupName,
       vpcSecurityGroupIds: props.securityGroupIds ?? source.securityGroupIds,
-      backupRetentionPeriod: props.backupRetentionDays ?? 7,
+      backupRetentionPeriod: props.loadMode ? 0 : (props.backupRetentionDays ?? 7),
       deletionProtection: props.deletionProtection ?? true,
       copyTagsToSnapshot: true,
       skipFinalSnapshot: false,

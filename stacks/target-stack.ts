@@ -12,7 +12,7 @@ export const TARGET_STACK = 'target';
 export class TargetStack extends TerraformStack {
   readonly target: EncryptedTarget;
 
-  constructor(scope: Construct, config: MigrationConfig, options: { restoreFromFrozenReplica?: EncryptedTargetProps['restoreFromFrozenReplica'] } = {}, id = TARGET_STACK) {
+  constructor(scope: Construct, config: MigrationConfig, options: { restoreFromFrozenReplica?: EncryptedTargetProps['restoreFromFrozenReplica']; loadMode?: boolean } = {}, id = TARGET_STACK) {
     super(scope, id);
     stateBackend(this, config, id, (scope as App).outdir);
     awsProvider(this, config);
@@ -39,12 +39,15 @@ export class TargetStack extends TerraformStack {
       allowTargetToReachSource: config.network.allowTargetToReachSource,
       tags: config.tags,
       restoreFromFrozenReplica: options.restoreFromFrozenReplica,
+      loadMode: options.loadMode,
     });
     new TerraformOutput(this, 'target_identifier', { value: this.target.instance.identifier });
     new TerraformOutput(this, 'target_address', { value: this.target.instance.address });
     new TerraformOutput(this, 'target_port', { value: this.target.instance.port });
     new TerraformOutput(this, 'master_secret_arn', { value: this.target.masterSecretArn });
     new TerraformOutput(this, 'kms_key_arn', { value: this.target.kmsKeyArn });
+    // The engine reads from the outputs whether the deployed target is still in load mode.
+    new TerraformOutput(this, 'target_load_mode', { value: options.loadMode ? 'on' : 'off' });
     const snapshot = this.target.frozenSnapshot?.encryptedCopy;
     if (snapshot) new TerraformOutput(this, 'frozen_snapshot_identifier', { value: snapshot.targetDbSnapshotIdentifier });
     new TerraformOutput(this, 'source_address', { value: source.address });

@@ -63,20 +63,32 @@ describe('infrastructure review: a migration driven through its reviewed deploys
   test('run stops with exit 3 and the change the next deploy must make; the reviewed deploy lets it finish; kills anywhere resume', async () => {
     const workload = sb.workload();
     remember();
-    for (const point of ['after:freeze-replica', 'after:copy-users', 'mid:point-target', 'before:catch-up']) {
+    const kill = async (point: string) => {
       const killed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
       assert.equal(killed.signal, 'SIGKILL', String(killed.all));
       remember();
-    }
-    const waiting = await sb.cli(['run', '--json']);
-    assert.equal(waiting.exitCode, 3, String(waiting.all));
-    const awaiting = lastJson<{ ok: boolean; awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(waiting).awaiting;
-    assert.equal(awaiting.phase, 'caught-up');
+    };
+    const awaitDeploy = async (phase: string, change: RegExp) => {
+      const waiting = await sb.cli(['run', '--json']);
+      assert.equal(waiting.exitCode, 3, String(waiting.all));
+      const awaiting = lastJson<{ awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(waiting).awaiting;
+      assert.equal(awaiting.phase, phase);
+      assert.match(awaiting.changes.map((c) => c.change).join('\n'), change);
+      assert.match(awaiting.command, new RegExp(`^npx cdktf deploy ${awaiting.stacks.join(' ')} --outputs-file `));
+      assert.match(String(waiting.stderr), new RegExp(`npx cdktf diff ${awaiting.stacks[0]}`), 'the operator is told what to review');
+      remember();
+      return awaiting;
+    };
+    await kill('after:freeze-replica');
+    await kill('after:copy-users');
+    // The seed loaded the target in load mode; before it follows the source it gets its configured settings.
+    const production = await awaitDeploy('seeded', /^switch the target sandbox-target to its configured settings: automated backups 7 days \(binary log on\)/);
+    assert.deepEqual(production.stacks, ['target']);
+    assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, ['target switched to its production settings (backups, hence the binary log, on)']);
+    await kill('mid:point-target');
+    await kill('before:catch-up');
+    const awaiting = await awaitDeploy('caught-up', /^destroy the read replica sandbox-source-rlm-replica/);
     assert.deepEqual(awaiting.stacks, ['source-replica']);
-    assert.match(awaiting.changes[0]!.change, /^destroy the read replica sandbox-source-rlm-replica/);
-    assert.match(awaiting.command, /^npx cdktf deploy source-replica --outputs-file /);
-    assert.match(String(waiting.stderr), /npx cdktf diff source-replica/, 'the operator is told what to review');
-    remember();
 
     // Killed while waiting, run again before the deploy: the same answer, nothing changed.
     const steps = journalOf(sb.state).steps;
@@ -86,7 +98,7 @@ describe('infrastructure review: a migration driven through its reviewed deploys
 
     // The reviewed deploy (the sandbox's stand-in for cdktf deploy) removes the replica; run then finishes.
     const deploy = await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json']);
-    assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, ['replica destroyed']);
+    assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, ['replica sandbox-source-rlm-replica destroyed']);
     const done = await sb.cli(['run', '--json']);
     assert.equal(done.exitCode, 0, String(done.all));
     assert.equal(lastJson<{ steps: Record<string, Record<string, string>> }>(done).steps['teardown-replica']!.removedBy, 'a reviewed deploy');

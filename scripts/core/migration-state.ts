@@ -16,7 +16,7 @@ export function journalStore(config: MigrationConfig): JournalStore {
 /** What the stacks need to know of the journal; read fresh at every synth. */
 export function readMigrationState(config: MigrationConfig, store: JournalStore = journalStore(config)): MigrationState {
   const journal = store.read()?.state ?? emptyJournal('');
-  return migrationState(journal, config.migration.seedMethod);
+  return migrationState(journal, config.migration.seedMethod, config.migration.targetLoadMode);
 }
 
 /** "source -> target": a journal belongs to one migration. */

@@ -54,6 +54,8 @@ export interface MigrationState {
   seedMethod?: SeedMethod;
   /** Recorded when source-slave was frozen. */
   frozen?: FrozenPosition;
+  /** The config asks for the target's load mode during the logical seed. */
+  loadMode?: boolean;
   /** How many times the target was seeded again from a new replica (`run --reseed`): each reseed takes a new replica. */
   reseeds: number;
 }
@@ -61,18 +63,19 @@ export interface MigrationState {
 /** The journal's history reason of a reseed; its count names the replica. */
 export const RESEED_REASON = 'reseed';
 
-export function migrationState(journal: JournalState, configured: SeedMethod | 'auto'): MigrationState {
+export function migrationState(journal: JournalState, configured: SeedMethod | 'auto', loadMode = false): MigrationState {
   const chosen = done(journal, 'seed-method') ? (journal.steps['seed-method']!.data?.method as SeedMethod | undefined) : undefined;
   const seedMethod = configured === 'auto' ? chosen : configured;
   const freeze = journal.steps['freeze-replica'];
   const frozen = freeze?.status === 'done' && freeze.data ? (freeze.data as unknown as FrozenPosition) : undefined;
   const reseeds = (journal.history ?? []).filter((h) => h.reason.startsWith(RESEED_REASON)).length;
-  return { phase: phaseOf(journal), ...(seedMethod ? { seedMethod } : {}), ...(frozen ? { frozen } : {}), reseeds };
+  return { phase: phaseOf(journal), ...(seedMethod ? { seedMethod } : {}), ...(frozen ? { frozen } : {}), reseeds, loadMode };
 }
 
 /** How the target instance is declared. */
 export type TargetDeclaration =
-  | { kind: 'empty' }
+  /** loadMode: backups (and so the binary log) off and single-AZ while the logical seed loads it. */
+  | { kind: 'empty'; loadMode: boolean }
   /** Restored from the encrypted copy of a snapshot of the frozen replica. snapshots: the two snapshots are still declared. */
   | { kind: 'restore'; frozen: FrozenPosition; snapshots: boolean }
   /** Not declared yet: a snapshot of a replica that still applies changes would match no position. */
@@ -87,11 +90,13 @@ export interface DeclaredInfrastructure {
 }
 
 const REPLICA_PHASES: readonly Phase[] = ['planned', 'replica-ready', 'frozen', 'seeded', 'replicating'];
+/** The target takes the production settings once seeded, before it is pointed at the source. */
+const LOAD_PHASES: readonly Phase[] = ['planned', 'replica-ready', 'frozen'];
 
 export function declaredInfrastructure(state: MigrationState): DeclaredInfrastructure {
   const replica = REPLICA_PHASES.includes(state.phase);
   const replicaGeneration = state.reseeds;
-  if (state.seedMethod === 'logical') return { replica, replicaGeneration, target: { kind: 'empty' } };
+  if (state.seedMethod === 'logical') return { replica, replicaGeneration, target: { kind: 'empty', loadMode: (state.loadMode ?? false) && LOAD_PHASES.includes(state.phase) } };
   if (state.seedMethod === undefined) {
     return { replica, replicaGeneration, target: { kind: 'deferred', reason: 'seedMethod is auto and `rds-live-migrate run` has not chosen yet; the target is declared once it has' } };
   }

@@ -56,6 +56,13 @@ export function pendingChanges(ctx: MigrationContext): { phase: Phase; changes: 
   if (t.kind === 'empty' && !outputs.target) {
     changes.push({ stack: TARGET_STACK, change: `create the encrypted target ${target} (empty), its KMS key, parameter group and security rules`, why: 'the logical seed copies the data into it' });
   }
+  if (t.kind === 'empty' && outputs.target?.loadMode !== undefined && outputs.target.loadMode !== t.loadMode) {
+    changes.push(
+      t.loadMode
+        ? { stack: TARGET_STACK, change: `put the target ${target} in load mode: automated backups off (so no binary log), single-AZ; it restarts`, why: 'the logical seed loads faster into it; nothing replicates into it yet' }
+        : { stack: TARGET_STACK, change: `switch the target ${target} to its configured settings: automated backups ${config.target.backupRetentionDays} days (binary log on), Multi-AZ as configured; it restarts`, why: 'the seed is done; the target must keep a binary log and backups before it follows the source and takes writes' },
+    );
+  }
   if (t.kind === 'restore' && !outputs.target) {
     changes.push({ stack: TARGET_STACK, change: `snapshot the frozen replica ${replica} at ${at(t.frozen)}, copy the snapshot encrypted with the target's key, restore ${target} from the copy`, why: 'the storage-level seed; the replica is frozen at that position' });
   }

@@ -4,7 +4,7 @@ import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import type { Endpoint } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 
-export type TargetOutputs = Endpoint & { identifier: string; masterSecret: string };
+export type TargetOutputs = Endpoint & { identifier: string; masterSecret: string; /** Whether the deployed target is in load mode, when the stack says. */ loadMode?: boolean };
 
 /** What the engine needs from the deployed stacks. */
 export interface StackOutputs {
@@ -31,9 +31,12 @@ const DEFAULT_NAMES: Record<OutputKey, string[]> = {
   masterSecretArn: [`${TARGET_STACK}.master_secret_arn`],
   kmsKeyArn: [`${TARGET_STACK}.kms_key_arn`],
   frozenSnapshotIdentifier: [`${TARGET_STACK}.frozen_snapshot_identifier`],
+  targetLoadMode: [`${TARGET_STACK}.target_load_mode`],
 };
 
 type Values = Record<string, unknown>;
+
+const loadMode = (value: string | undefined) => (value === undefined ? {} : { loadMode: value === 'on' });
 
 /**
  * Reads the outputs file: `cdktf deploy --outputs-file` (stack → output → value)
@@ -82,7 +85,7 @@ export function readStackOutputs(file: string, names: Partial<Record<OutputKey, 
   const frozenSnapshot = get('frozenSnapshotIdentifier');
   return {
     source: endpoint('sourceAddress', 'sourcePort', 'the source endpoint'),
-    ...(hasTarget ? { target: { ...endpoint('targetAddress', 'targetPort', 'target'), identifier: need('targetIdentifier', 'the target identifier'), masterSecret: need('masterSecretArn', "the target's master secret ARN") } } : {}),
+    ...(hasTarget ? { target: { ...endpoint('targetAddress', 'targetPort', 'target'), identifier: need('targetIdentifier', 'the target identifier'), masterSecret: need('masterSecretArn', "the target's master secret ARN"), ...loadMode(get('targetLoadMode')) } } : {}),
     ...(hasReplica ? { replica: { ...endpoint('replicaAddress', 'replicaPort', 'replica'), identifier: need('replicaIdentifier', 'the replica identifier') } } : {}),
     ...(frozenSnapshot ? { frozenSnapshot } : {}),
   };

@@ -9,7 +9,7 @@ import { declaredInfrastructure } from '../core/phases.js';
 import { OperatorError } from '../support/errors.js';
 import { nativePasswordHash, randomPassword } from '../support/password.js';
 import { isAlive } from '../support/process.js';
-import { installMariadb, rootConnection, socketPath, startMariadb } from './mariadb-server.js';
+import { installMariadb, rootConnection, socketPath, startMariadb, stopMariadb } from './mariadb-server.js';
 import { ADMIN_USER, createEmptyTarget, destroyReplica, readOutputs, readSandbox, secretFile, serverDir, serverSpec, targetStackOutputs, writeOutputs, writeSandbox, writeSecret, type SandboxState } from './sandbox.js';
 
 /**
@@ -64,6 +64,14 @@ export async function sandboxDeploy(dirArg: string, log: (m: string) => void = (
     }
     writeSandbox(state);
     changed.push(`target created (${target.kind === 'empty' ? 'empty' : `restored from a physical copy of the frozen replica at ${target.frozen.executed.file}:${target.frozen.executed.pos}`})`);
+  }
+  if (target.kind === 'empty' && (state.servers['target-master'].loadMode ?? false) !== target.loadMode) {
+    // RDS restarts the instance when backup retention goes between 0 and more; here: a restart with or without the binlog.
+    await stopMariadb(serverDir(dir, 'target-master'));
+    state.servers['target-master'].loadMode = target.loadMode;
+    state.servers['target-master'].pid = await startMariadb(serverSpec(state, 'target-master'));
+    writeSandbox(state);
+    changed.push(target.loadMode ? 'target switched to load mode (no binary log)' : 'target switched to its production settings (backups, hence the binary log, on)');
   }
   if (target.kind !== 'deferred') {
     const now = readOutputs(dir);

@@ -15,6 +15,8 @@ export interface MariadbServerSpec {
   tls?: { ca: string; cert: string; key: string };
   /** Do not resume replication settings found in the data directory (a copy of a replica's). */
   skipSlaveStart?: boolean;
+  /** Without a binary log: the sandbox's form of RDS load mode (backups off, hence no binlog). @default true */
+  binlog?: boolean;
   /** A replica started from a physical copy of its source: its copied events must not run. */
   replicaCopy?: boolean;
 }
@@ -81,10 +83,9 @@ export async function startMariadb(spec: MariadbServerSpec): Promise<number> {
     `--pid-file=${join(spec.dir, 'mysqld.pid')}`,
     `--log-error=${join(spec.dir, 'error.log')}`,
     `--server-id=${spec.serverId}`,
-    `--log-bin=${join(data, 'binlog')}`,
+    ...(spec.binlog === false ? [] : [`--log-bin=${join(data, 'binlog')}`, '--log-slave-updates']),
     `--relay-log=${join(data, 'relay')}`,
     '--binlog-format=ROW',
-    '--log-slave-updates',
     // A replica made from a copy of its source holds the source's events ENABLED: like RDS's read-only replica, it must not run them.
     `--event-scheduler=${spec.replicaCopy ? 'OFF' : 'ON'}`,
     '--log-bin-trust-function-creators=1',

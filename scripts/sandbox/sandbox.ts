@@ -20,7 +20,8 @@ export type SandboxRole = (typeof SANDBOX_ROLES)[number];
 export interface SandboxState {
   dir: string;
   tls: boolean;
-  servers: Record<SandboxRole, { port: number; serverId: number; pid?: number }>;
+  /** loadMode: the target runs without its binary log, as an RDS target with backups off does. */
+  servers: Record<SandboxRole, { port: number; serverId: number; pid?: number; loadMode?: boolean }>;
   configFile: string;
 }
 
@@ -38,7 +39,14 @@ export function readSandbox(dir: string): SandboxState | undefined {
 }
 
 export function serverSpec(state: SandboxState, role: SandboxRole): MariadbServerSpec {
-  return { name: role, dir: serverDir(state.dir, role), port: state.servers[role].port, serverId: state.servers[role].serverId, ...(state.tls ? { tls: tlsFiles(join(state.dir, 'tls')) } : {}) };
+  return {
+    name: role,
+    dir: serverDir(state.dir, role),
+    port: state.servers[role].port,
+    serverId: state.servers[role].serverId,
+    binlog: !state.servers[role].loadMode,
+    ...(state.tls ? { tls: tlsFiles(join(state.dir, 'tls')) } : {}),
+  };
 }
 
 export function writeSandbox(state: SandboxState): void {
@@ -70,7 +78,7 @@ export function selfCommand(...args: string[]): string[] {
  * and stack outputs the engine reads, exactly as `cdktf deploy --outputs-file`
  * would. With the other seed methods `run` creates the target later.
  */
-export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}, options: { seedMethod?: SeedMethodSetting; infrastructure?: Infrastructure } = {}): Promise<SandboxState> {
+export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}, options: { seedMethod?: SeedMethodSetting; infrastructure?: Infrastructure; targetLoadMode?: boolean } = {}): Promise<SandboxState> {
   const seedMethod = options.seedMethod ?? 'logical';
   const dir = resolve(dirArg);
   const existing = readSandbox(dir);
@@ -91,6 +99,8 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
     configFile: join(dir, 'migration.config.json'),
   };
   const fresh = !existing;
+  // The logical seed's target starts in load mode, as the target stack declares it (migration.targetLoadMode, on by default).
+  if (fresh && seedMethod === 'logical') state.servers['target-master'].loadMode = options.targetLoadMode ?? true;
 
   // Unless the seed is logical, the target is created later by the deploy stand-in (see deploy-target.ts), as the target stack would be.
   const roles = fresh ? SANDBOX_ROLES.filter((r) => r !== 'target-master' || seedMethod === 'logical') : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
@@ -108,7 +118,7 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
     await installRdsShims(serverDir(dir, 'source-slave'), sourcePassword);
     if (roles.includes('target-master')) await createEmptyTarget(dir);
     await attachReplica(dir, state);
-    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'source-master')), seedMethod, options.infrastructure ?? 'auto');
+    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'source-master')), seedMethod, options.infrastructure ?? 'auto', options.targetLoadMode ?? true);
     log(`wrote ${state.configFile} and the stack outputs`);
   }
   return state;
@@ -172,7 +182,7 @@ async function attachReplica(dir: string, state: SandboxState): Promise<void> {
   }
 }
 
-function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedMethod: SeedMethodSetting, infrastructure: Infrastructure): void {
+function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedMethod: SeedMethodSetting, infrastructure: Infrastructure, targetLoadMode: boolean): void {
   const { dir } = state;
   const config: MigrationConfigInput = {
     region: 'eu-west-1',
@@ -188,6 +198,7 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
       requireTls: state.tls,
       seedMethod,
       infrastructure,
+      targetLoadMode,
       deployCommand: selfCommand('sandbox', 'deploy', '--dir', dir),
       // There is no AWS behind the sandbox to ask about the replica and the key.
       awsChecks: false,
@@ -225,6 +236,7 @@ export function targetStackOutputs(state: SandboxState): StackOutputValues {
     target_port: state.servers['target-master'].port,
     master_secret_arn: `file:${secretFile(state.dir, 'target-master')}`,
     kms_key_arn: 'sandbox: no KMS here; the target is a local stand-in',
+    target_load_mode: state.servers['target-master'].loadMode ? 'on' : 'off',
     ...sourceOutputs(state),
   };
 }
