@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { JournalState } from '../scripts/core/journal-format.js';
-import { migrationState, phaseOf, type Phase } from '../scripts/core/phases.js';
+import { stateFor } from '../scripts/core/migration-state.js';
+import { phaseOf, type Phase } from '../scripts/core/phases.js';
 import { buildApp } from '../stacks/app.js';
 import { assertNothingLost } from './helpers/migration.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
@@ -17,7 +18,7 @@ function declared(configFile: string, journal: JournalState, seedMethod?: 'snaps
   const config = loadConfig(configFile);
   const chosen = seedMethod ? { ...config, migration: { ...config.migration, seedMethod } } : config;
   const outdir = mkdtempSync(join(tmpdir(), 'rlm-synth-'));
-  buildApp(chosen, migrationState(journal, chosen.migration.seedMethod), outdir).synth();
+  buildApp(chosen, stateFor(chosen, journal), outdir).synth();
   const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
   const text = Object.fromEntries(Object.entries(manifest.stacks).map(([name, s]) => [name, readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')]));
   const stacks = Object.fromEntries(Object.entries(text).map(([name, t]) => [name, Object.keys((JSON.parse(t) as Synth).resource ?? {}).sort()]));

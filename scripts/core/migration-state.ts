@@ -1,6 +1,6 @@
 import { migrationNameOf } from '../../config/load.js';
 import type { MigrationConfig } from '../../config/schema.js';
-import { emptyJournal } from './journal-format.js';
+import { emptyJournal, type JournalState } from './journal-format.js';
 import { LocalJournalStore, S3JournalStore, type JournalStore } from './journal-store.js';
 import { migrationState, type MigrationState } from './phases.js';
 
@@ -15,7 +15,11 @@ export function journalStore(config: MigrationConfig): JournalStore {
 
 /** What the stacks need to know of the journal; read fresh at every synth. */
 export function readMigrationState(config: MigrationConfig, store: JournalStore = journalStore(config)): MigrationState {
-  const journal = store.read()?.state ?? emptyJournal('');
+  return stateFor(config, store.read()?.state ?? emptyJournal(''));
+}
+
+/** The one way from a config and a journal to the state the stacks and the engine both act on. */
+export function stateFor(config: MigrationConfig, journal: JournalState): MigrationState {
   return migrationState(journal, config.migration.seedMethod, config.migration.targetLoadMode);
 }
 

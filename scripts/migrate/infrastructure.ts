@@ -1,5 +1,6 @@
 import { SOURCE_REPLICA_STACK, TARGET_STACK, replicaIdentifier } from '../../stacks/index.js';
-import { declaredInfrastructure, migrationState, PHASE_MEANING, type Phase } from '../core/phases.js';
+import { stateFor } from '../core/migration-state.js';
+import { declaredInfrastructure, PHASE_MEANING, type Phase } from '../core/phases.js';
 import type { FrozenPosition } from '../core/journal-format.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
@@ -37,7 +38,7 @@ const diffCommand = (changes: InfrastructureChange[]) => stacksOf(changes).map((
 /** What the phase declares and what the outputs say exists, compared. */
 export function pendingChanges(ctx: MigrationContext): { phase: Phase; changes: InfrastructureChange[] } {
   const { config } = ctx;
-  const state = migrationState(ctx.journal.snapshot(), config.migration.seedMethod);
+  const state = stateFor(config, ctx.journal.snapshot());
   const declared = declaredInfrastructure(state);
   const outputs = ctx.outputs();
   const replica = replicaIdentifier(config, declared.replicaGeneration);
