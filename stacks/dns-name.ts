@@ -32,7 +32,7 @@ export class DnsName extends Construct {
       type: 'CNAME',
       ttl: props.ttl ?? 5,
       records: [props.pointsAt],
-      lifecycle: props.switchedBy === 'migration' ? { ignoreChanges: ['records'] } : {},
+      ...(props.switchedBy === 'migration' ? { lifecycle: { ignoreChanges: ['records'] } } : {}),
     });
   }
 }
