@@ -117,6 +117,26 @@ export const migrationConfigSchema = z.strictObject({
     deletionProtection: z.boolean().default(true),
     /** Extra parameters for the target's parameter group (binlog_format=ROW and log_bin_trust_function_creators=1 are always set). */
     parameters: z.record(z.string().regex(/^[a-z_][a-z0-9_.]*$/), z.string()).default({}),
+    /** Refuse unencrypted client connections (require_secure_transport). @default true */
+    requireSecureTransport: z.boolean().default(true),
+    /** Principals that administer the KMS key the stack creates (never use it). @default the account root, which delegates to IAM */
+    keyAdminArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/, 'expected an IAM role, user or root ARN like arn:aws:iam::123456789012:role/dba')).min(1).optional(),
+    /** Instance settings that otherwise come from the source (docs/target-settings.md). */
+    optionGroupName: z.string().min(1).max(255).optional(),
+    iops: z.number().int().min(0).optional(),
+    storageThroughput: z.number().int().min(0).optional(),
+    backupWindow: z.string().regex(/^\d\d:\d\d-\d\d:\d\d$/, 'expected hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00').optional(),
+    maintenanceWindow: z.string().regex(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/, 'expected ddd:hh24:mi-ddd:hh24:mi (UTC), e.g. sun:05:00-sun:06:00').optional(),
+    monitoringInterval: z.union([z.literal(0), z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)]).optional(),
+    monitoringRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected an IAM role ARN').optional(),
+    /** @default off, since the source's setting cannot be looked up; the key is the target's own key */
+    performanceInsights: z.strictObject({ enabled: z.boolean(), kmsKeyArn: kmsKeyArn.optional(), retentionDays: z.number().int().min(7).max(731).optional() }).optional(),
+    cloudwatchLogsExports: z.array(z.enum(['audit', 'error', 'general', 'slowquery', 'iam-db-auth-error'])).optional(),
+    caCertIdentifier: z.string().min(1).optional(),
+    copyTagsToSnapshot: z.boolean().optional(),
+    port: z.number().int().min(1150).max(65535).optional(),
+    autoMinorVersionUpgrade: z.boolean().optional(),
+    iamDatabaseAuthentication: z.boolean().optional(),
   }),
   network: z
     .strictObject({
@@ -124,6 +144,8 @@ export const migrationConfigSchema = z.strictObject({
       dbSubnetGroupName: z.string().min(1).max(255).optional(),
       /** @default the source's VPC security groups */
       securityGroupIds: z.array(securityGroupId).min(1).optional(),
+      /** VPC of the target's own security group. @default the VPC of the target's DB subnet group */
+      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id like vpc-0123456789abcdef0').optional(),
       /** Add an ingress rule so the target can reach the source on its port. @default true */
       allowTargetToReachSource: z.boolean().default(true),
     })
@@ -210,6 +232,19 @@ export const migrationConfigSchema = z.strictObject({
       targetHostForSource: z.string().min(1).optional(),
     })
     .prefault({}),
+  /** The name the application connects to: a Route 53 CNAME that cutover and rollback move (docs/traffic-switch.md). @default none */
+  dns: z
+    .strictObject({
+      /** The Route 53 hosted zone that holds the name. */
+      zoneId: z.string().regex(/^Z[A-Z0-9]{1,32}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ'),
+      /** Fully qualified name, e.g. db.shop.internal. */
+      name: z.string().regex(/^([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{1,63}\.?$/i, 'expected a fully qualified DNS name like db.shop.internal'),
+      /** Seconds resolvers may cache the name: the floor of how fast the switch takes effect. @default 5 */
+      ttl: z.number().int().min(1).max(300).default(5),
+      /** How long cutover and rollback wait for Route 53 to report the change in sync. @default 300 */
+      syncTimeoutSeconds: z.number().int().min(10).max(3600).default(300),
+    })
+    .optional(),
 }).superRefine((config, ctx) => {
   // run re-keys the replication user and finalize drops it: it must never be an account someone else logs in with.
   const user = config.migration.replicationUser;

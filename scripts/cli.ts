@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { CONFIG_PATH_ENV, loadConfig } from '../config/load.js';
+import { CONFIG_PATH_ENV, configPath, loadConfig } from '../config/load.js';
 import type { MigrationConfig } from '../config/schema.js';
 import { cutover } from './cutover/cutover.js';
 import { finalize } from './cutover/finalize.js';
@@ -11,7 +11,7 @@ import { MigrationContext } from './migrate/context.js';
 import { AwaitingDeployError } from './migrate/infrastructure.js';
 import { migrationStatus, planMigration, recordVerify, runMigration } from './migrate/migrator.js';
 import { formatFindings } from './migrate/preflight.js';
-import { describeError } from './support/errors.js';
+import { describeError, OperatorError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
 import { redact } from './support/redact.js';
 
@@ -82,18 +82,39 @@ const program = new Command('rds-live-migrate')
 
 program
   .command('plan')
-  .description('run the preflight checks and print the steps run would take; changes nothing')
+  .description('run the preflight checks and print the steps run would take, and the target.parameters that reproduce the source\'s; changes nothing unless --write-parameters')
+  .option('--write-parameters', 'add the source\'s user-set parameters to target.parameters in the config file (read through the aws CLI)')
   .action(
-    action(async (log, options) =>
+    action(async (log, options, command: { writeParameters?: boolean }) =>
       withContext(options, log, async (ctx) => {
         const plan = await planMigration(ctx);
         log.info(`preflight findings:\n${formatFindings(plan.findings)}`);
         log.info(`steps:\n${plan.steps.map((s, i) => `  ${i + 1}. [${s.status}] ${s.name}: ${s.title}`).join('\n')}`);
+        const sourceParameters = await planParameters(ctx, log, options, command.writeParameters === true);
         if (plan.blocked) process.exitCode = 1;
-        return { ok: !plan.blocked, ...plan };
+        return { ok: !plan.blocked, ...plan, ...(sourceParameters ? { sourceParameters } : {}) };
       }),
     ),
   );
+
+// Asked of AWS only where AWS is (the sandbox sets awsChecks false), or when told to write.
+async function planParameters(ctx: MigrationContext, log: Log, options: GlobalOptions, write: boolean) {
+  const { sourceParameterPlan, formatParameterPlan, writeTargetParameters } = await import('./migrate/source-parameters.js');
+  if (!write && !(ctx.config.migration.awsChecks && ctx.config.migration.serverKind === 'rds')) return undefined;
+  try {
+    const parameters = await sourceParameterPlan(ctx.config);
+    log.info(formatParameterPlan(parameters));
+    if (write) {
+      writeTargetParameters(configPath(options.config), parameters);
+      log.info(`wrote ${parameters.added.length} parameter(s) into target.parameters of ${configPath(options.config)}; deploy the target stack to apply them`);
+    }
+    return parameters;
+  } catch (err) {
+    if (write) throw err instanceof OperatorError ? err : new OperatorError(`could not read the source's parameters: ${(err as Error).message}`, 'give this job rds:DescribeDBInstances and rds:DescribeDBParameters (aws CLI credentials and region), then run plan --write-parameters again');
+    log.warn(`could not read the source's parameters, so target.parameters is not compared with them: ${(err as Error).message}`);
+    return undefined;
+  }
+}
 
 program
   .command('run')

@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { parseConfig } from '../config/load.js';
+import { buildApp } from '../stacks/app.js';
 import { SourceReplicaStack, TargetStack } from '../stacks/index.js';
 import { exampleConfig } from './helpers/config.js';
 
@@ -89,7 +92,7 @@ test('replication may cross the security groups both ways: target to source, and
 
 test('the target stack outputs endpoint, port, secret ARN, key ARN and the source endpoint', () => {
   const outputs = Object.keys(synthTarget().json.output).sort();
-  assert.deepEqual(outputs, ['kms_key_arn', 'master_secret_arn', 'source_address', 'source_port', 'target_address', 'target_identifier', 'target_port']);
+  assert.deepEqual(outputs, ['kms_key_arn', 'master_secret_arn', 'source_address', 'source_port', 'target_address', 'target_identifier', 'target_load_mode', 'target_port']);
 });
 
 test('the source is only looked up, never declared as a resource', () => {
@@ -120,4 +123,19 @@ test('main.ts synthesizes both stacks from the example config into cdktf.out', a
     const text = readFileSync(`${outdir}/stacks/${stack}/cdk.tf.json`, 'utf8');
     assert.match(text, /aws_db_instance/);
   }
+});
+
+test('state backends: S3 with the native lock file, keyed by the migration name; two migrations never share a key', () => {
+  const synthBackend = (name: string) => {
+    const outdir = mkdtempSync(join(tmpdir(), 'rlm-backend-'));
+    const config = parseConfig(exampleConfig({ name, state: { backend: 's3', bucket: 'acme-tf-state' } }));
+    buildApp(config, { phase: 'planned', seedMethod: 'logical', reseeds: 0 }, outdir).synth();
+    const read = (stack: string) => (JSON.parse(readFileSync(join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as { terraform: { backend: { s3: Record<string, unknown> } } }).terraform.backend.s3;
+    return { replica: read('source-replica'), target: read('target') };
+  };
+  const staging = synthBackend('shop-staging');
+  const production = synthBackend('shop-production');
+  assert.deepEqual(staging.replica, { bucket: 'acme-tf-state', key: 'rds-live-migrate/shop-staging/source-replica.tfstate', region: 'eu-west-1', encrypt: true, use_lockfile: true });
+  assert.equal(staging.target.key, 'rds-live-migrate/shop-staging/target.tfstate');
+  assert.equal(production.target.key, 'rds-live-migrate/shop-production/target.tfstate');
 });

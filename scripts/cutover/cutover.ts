@@ -7,7 +7,7 @@ import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
 import type { EventInfo } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
-import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
+import { configuredSwitch, type TrafficSwitch } from './traffic-switch.js';
 import { existingEvents, heldBackNow, type HeldBack } from './events-now.js';
 import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
 
@@ -52,7 +52,7 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
       return { enabled: events };
     });
     await journaled(ctx, 'cutover:switch-traffic', 'move the application to the target', async () => {
-      await (options.trafficSwitch ?? commandSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() });
+      await (options.trafficSwitch ?? configuredSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() });
       return {};
     });
     const report = await journaled(ctx, 'cutover', 'cutover complete', async () => ({

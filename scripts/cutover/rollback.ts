@@ -6,7 +6,7 @@ import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
 import { OperatorError } from '../support/errors.js';
 import { cutoverStructure, freezeRecord } from './cutover.js';
-import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
+import { configuredSwitch, type TrafficSwitch } from './traffic-switch.js';
 import { existingEvents, heldBackNow, type HeldBack } from './events-now.js';
 import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
 
@@ -34,7 +34,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     const started = Date.now();
     const source = await ctx.server('source-master');
     const target = await ctx.server('target-master');
-    const trafficSwitch = options.trafficSwitch ?? commandSwitch(ctx);
+    const trafficSwitch = options.trafficSwitch ?? configuredSwitch(ctx);
 
     // A run killed inside detach-target may have reset the target without journaling it: ask the target.
     const targetStatus = await ctx.dialect.replicaStatus(target);

@@ -3,6 +3,7 @@ import type { Endpoint, ServerRole } from '../db/connection.js';
 import type { MigrationContext } from '../migrate/context.js';
 import { childEnv } from '../support/child-env.js';
 import { OperatorError } from '../support/errors.js';
+import { dnsSwitch } from './dns-switch.js';
 
 export interface SwitchRequest {
   direction: 'to-target' | 'to-source';
@@ -10,10 +11,18 @@ export interface SwitchRequest {
   endpoint: Endpoint;
 }
 
-/** Moves the application. The default runs migration.trafficSwitchCommand; the demo passes its own. */
+/** Moves the application. The default is configuredSwitch; the demo passes its own. */
 export type TrafficSwitch = (request: SwitchRequest) => Promise<void>;
 
-export function commandSwitch(ctx: MigrationContext): TrafficSwitch {
+/** The switch the config asks for: its DNS name (dns), else its command (migration.trafficSwitchCommand), else the operator, prompted by the log. */
+export function configuredSwitch(ctx: Pick<MigrationContext, 'config' | 'log'>): TrafficSwitch {
+  const dns = ctx.config.dns;
+  if (!dns) return commandSwitch(ctx);
+  if (ctx.config.migration.trafficSwitchCommand) ctx.log.warn(`dns and migration.trafficSwitchCommand are both set: the DNS name ${dns.name} is switched, the command is not run`);
+  return dnsSwitch(dns, ctx.log);
+}
+
+export function commandSwitch(ctx: Pick<MigrationContext, 'config' | 'log'>): TrafficSwitch {
   return async (request) => {
     const command = ctx.config.migration.trafficSwitchCommand;
     if (!command) {
@@ -34,7 +43,7 @@ export function commandSwitch(ctx: MigrationContext): TrafficSwitch {
   };
 }
 
-function switchEnv(ctx: MigrationContext, request: SwitchRequest): Record<string, string> {
+function switchEnv(ctx: Pick<MigrationContext, 'config'>, request: SwitchRequest): Record<string, string> {
   const extra = { RLM_DIRECTION: request.direction, RLM_HOST: request.endpoint.host, RLM_PORT: String(request.endpoint.port) };
   return childEnv(extra, process.env, [ctx.config.source.passwordFrom]);
 }
