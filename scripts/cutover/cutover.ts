@@ -5,6 +5,8 @@ import type { Account } from '../migrate/copy-users.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
+import { formatFindings } from '../migrate/preflight.js';
+import { settingsFindings } from '../migrate/settings-diff.js';
 import type { EventInfo } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
@@ -80,9 +82,18 @@ async function checkReady(ctx: MigrationContext, force: boolean): Promise<void> 
   else if (lag.secondsBehind === null || lag.secondsBehind > ctx.config.migration.cutoverMaxLagSeconds) problems.push(`the target is ${lag.secondsBehind ?? '?'} s behind (limit ${ctx.config.migration.cutoverMaxLagSeconds} s)`);
   const verify = ctx.journal.step('verify');
   if (!verify || verify.data?.ok !== true) problems.push(verify ? 'the last verify found differences' : 'verify has not been run since the target started replicating');
+  await refuseSettingsDifferences(ctx);
   if (!problems.length) return;
   if (!force) throw new OperatorError(`cutover refused: ${problems.join('; ')}`, 'fix that (run `rds-live-migrate verify`), or pass --force to cut over anyway', 'cutover');
   ctx.log.warn(`CUTOVER FORCED despite: ${problems.join('; ')}`);
+}
+
+/** Not overridden by --force: an intended difference is accepted by name in migration.acceptSettingsDifferences. */
+async function refuseSettingsDifferences(ctx: MigrationContext): Promise<void> {
+  const findings = await settingsFindings(await ctx.server('source-master'), await ctx.server('target-master'), ctx.config.migration.acceptSettingsDifferences);
+  const blockers = findings.filter((f) => f.severity === 'block');
+  if (!blockers.length) return;
+  throw new OperatorError(`cutover refused; nothing was changed: the target's settings differ from the source's:\n${formatFindings(blockers)}`, 'set each setting on the target as said above (or accept it by name), then run cutover again', 'cutover');
 }
 
 /** Steps 1-5: after them only the target takes writes and the old source follows it. Rollback reuses them. */
