@@ -9,7 +9,8 @@ import { formatFindings } from '../migrate/preflight.js';
 import { settingsFindings } from '../migrate/settings-diff.js';
 import type { EventInfo } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
-import { commandSwitch, type TrafficSwitch } from './traffic-switch.js';
+import { runHooks } from '../hooks/runner.js';
+import { commandSwitch, type SwitchRequest, type TrafficSwitch } from './traffic-switch.js';
 import { existingEvents, heldBackNow, type HeldBack } from './events-now.js';
 import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
 
@@ -45,7 +46,10 @@ export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover
 export async function cutover(ctx: MigrationContext, options: { force?: boolean; trafficSwitch?: TrafficSwitch } = {}): Promise<CutoverReport> {
   const release = acquireRunLock(ctx.journal);
   try {
-    if (!ctx.journal.step('cutover:freeze-source')) await checkReady(ctx, options.force === true);
+    if (!ctx.journal.step('cutover:freeze-source')) {
+      await checkReady(ctx, options.force === true);
+      await runHooks(ctx, 'before-cutover');
+    }
     await cutoverStructure(ctx);
     await journaled(ctx, 'cutover:enable-events', 'enable the held-back events on the target', async () => {
       const target = await ctx.server('target-master');
@@ -54,7 +58,9 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
       return { enabled: events };
     });
     await journaled(ctx, 'cutover:switch-traffic', 'move the application to the target', async () => {
-      await (options.trafficSwitch ?? commandSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() });
+      const request = { direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() } as const;
+      await (options.trafficSwitch ?? commandSwitch(ctx))(request);
+      await switchHooks(ctx, request);
       return {};
     });
     const report = await journaled(ctx, 'cutover', 'cutover complete', async () => ({
@@ -68,6 +74,13 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
   } finally {
     release();
   }
+}
+
+/** The switch-traffic hooks move the application (beside or instead of trafficSwitchCommand); after-switch ones are told it moved. */
+export async function switchHooks(ctx: MigrationContext, request: SwitchRequest): Promise<void> {
+  const env = { RLM_DIRECTION: request.direction, RLM_ROLE: request.role, RLM_HOST: request.endpoint.host, RLM_PORT: String(request.endpoint.port) };
+  await runHooks(ctx, 'switch-traffic', env);
+  await runHooks(ctx, 'after-switch', env);
 }
 
 export function freezeRecord(ctx: MigrationContext): FreezeRecord {
