@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SETTING_NAMES } from '../scripts/migrate/settings-diff.js';
 
 // RDS identifiers: 1-63 letters, digits or hyphens, starting with a letter,
 // no trailing hyphen and no two hyphens in a row (AWS's own rule).
@@ -230,6 +231,12 @@ export const migrationConfigSchema = z.strictObject({
       sourcePortForTarget: z.number().int().min(1).max(65535).optional(),
       /** Host the old source uses to reach the target for reverse replication. @default the target endpoint address */
       targetHostForSource: z.string().min(1).optional(),
+      /** Settings differences between source and target (scripts/migrate/settings-diff.ts) that are intended: reported, not blocking. @default none */
+      acceptSettingsDifferences: z.array(z.enum(SETTING_NAMES, { error: `expected one of the compared settings: ${SETTING_NAMES.join(', ')}` })).default([]),
+      /** Folder of executables run at each event, named rds-live-migrate-on-<event>[-suffix] (docs/hooks.md); relative to the config file. @default no hooks */
+      hooksPath: z.string().min(1).optional(),
+      /** A hook still running after this long is killed and fails its step. @default 600 */
+      hookTimeoutSeconds: z.number().int().min(1).max(86_400).default(600),
     })
     .prefault({}),
   /** The name the application connects to: a Route 53 CNAME that cutover and rollback move (docs/traffic-switch.md). @default none */

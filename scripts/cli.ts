@@ -13,6 +13,7 @@ import { migrationStatus, planMigration, recordVerify, runMigration } from './mi
 import { formatFindings } from './migrate/preflight.js';
 import { describeError, OperatorError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
+import { runHooks, withHooks } from './hooks/runner.js';
 import { redact } from './support/redact.js';
 
 /** Exit codes: the contract CI pipelines rely on (docs/ci.md). */
@@ -25,12 +26,15 @@ const sandboxTools = () => import('./sandbox/sandbox.js');
 interface GlobalOptions {
   config?: string;
   json?: boolean;
+  hooksPath?: string;
+  /** The subcommand's name, for the hooks' RLM_COMMAND. */
+  command?: string;
 }
 
 /** Runs a command: human text on stderr, with --json one JSON object as the last line of stdout. */
 function action<A extends unknown[]>(fn: (log: Log, options: GlobalOptions, ...args: A) => Promise<unknown>) {
   return async (...args: A) => {
-    const options = program.opts<GlobalOptions>();
+    const options = { ...program.opts<GlobalOptions>(), command: (args.at(-1) as Command | undefined)?.name() };
     const log = createLog();
     try {
       const result = await fn(log, options, ...args);
@@ -54,11 +58,13 @@ function action<A extends unknown[]>(fn: (log: Log, options: GlobalOptions, ...a
 }
 
 async function withContext<T>(options: GlobalOptions, log: Log, fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
-  const ctx = MigrationContext.open(loadConfig(options.config), log);
+  const config = loadConfig(options.config);
+  if (options.hooksPath) config.migration.hooksPath = resolve(options.hooksPath);
+  const ctx = MigrationContext.open(config, log);
   // The stack commands run (cdktf deploy/destroy) synthesize main.ts, which must read this same config.
   if (options.config) process.env[CONFIG_PATH_ENV] = resolve(options.config);
   try {
-    return await fn(ctx);
+    return await withHooks(ctx, options.command ?? 'unknown', () => fn(ctx));
   } finally {
     await ctx.close();
   }
@@ -78,6 +84,7 @@ const program = new Command('rds-live-migrate')
   .version(packageJson.version, '-V, --version')
   .option('-c, --config <path>', 'migration config file (default: $RDS_LIVE_MIGRATE_CONFIG or ./migration.config.json)')
   .option('--json', 'print one JSON object as the last line of stdout')
+  .option('--hooks-path <dir>', 'folder of hooks run at each event (docs/hooks.md); overrides migration.hooksPath')
   .showHelpAfterError();
 
 program
@@ -137,6 +144,7 @@ program
     action(async (log, options) =>
       withContext(options, log, async (ctx) => {
         const status = await migrationStatus(ctx);
+        await runHooks(ctx, 'status', { RLM_LAG_SECONDS: status.replication?.secondsBehind?.toString(), RLM_LAG_BYTES: status.replication?.bytesBehind.toString(), RLM_FOLLOWER: status.replication?.follower });
         log.info(`${status.migration}: phase ${status.phase}: ${status.meaning}`);
         if (status.replication) {
           const r = status.replication;
@@ -154,7 +162,9 @@ program
   .action(
     action(async (log, options, opts: { chunkSize: string }) =>
       withContext(options, log, async (ctx) => {
+        await runHooks(ctx, 'before-verify');
         const report = await recordVerify(ctx, { chunkSize: Number(opts.chunkSize) });
+        await runHooks(ctx, 'after-verify', { RLM_VERIFY_OK: String(report.ok), RLM_VERIFY_VERDICT: report.verdict, RLM_VERIFY_DIRECTION: report.direction, RLM_VERIFY_MS: String(report.durationMs) });
         log.info(
           `verify (${report.direction}): ${report.verdict}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
             `${report.differences.length} differing chunk(s), ${report.schemaDifferences.length} schema/user difference(s), ${report.unverifiedChunks} chunk(s) not verifiable (lag)`,

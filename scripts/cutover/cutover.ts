@@ -5,9 +5,12 @@ import type { Account } from '../migrate/copy-users.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
+import { formatFindings } from '../migrate/preflight.js';
+import { settingsFindings } from '../migrate/settings-diff.js';
 import type { EventInfo } from '../migrate/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
-import { configuredSwitch, type TrafficSwitch } from './traffic-switch.js';
+import { runHooks } from '../hooks/runner.js';
+import { configuredSwitch, type SwitchRequest, type TrafficSwitch } from './traffic-switch.js';
 import { existingEvents, heldBackNow, type HeldBack } from './events-now.js';
 import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
 
@@ -43,7 +46,10 @@ export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover
 export async function cutover(ctx: MigrationContext, options: { force?: boolean; trafficSwitch?: TrafficSwitch } = {}): Promise<CutoverReport> {
   const release = acquireRunLock(ctx.journal);
   try {
-    if (!ctx.journal.step('cutover:freeze-source')) await checkReady(ctx, options.force === true);
+    if (!ctx.journal.step('cutover:freeze-source')) {
+      await checkReady(ctx, options.force === true);
+      await runHooks(ctx, 'before-cutover');
+    }
     await cutoverStructure(ctx);
     await journaled(ctx, 'cutover:enable-events', 'enable the held-back events on the target', async () => {
       const target = await ctx.server('target-master');
@@ -52,7 +58,9 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
       return { enabled: events };
     });
     await journaled(ctx, 'cutover:switch-traffic', 'move the application to the target', async () => {
-      await (options.trafficSwitch ?? configuredSwitch(ctx))({ direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() });
+      const request = { direction: 'to-target', role: 'target-master', endpoint: ctx.targetOutputs() } as const;
+      await (options.trafficSwitch ?? configuredSwitch(ctx))(request);
+      await switchHooks(ctx, request);
       return {};
     });
     const report = await journaled(ctx, 'cutover', 'cutover complete', async () => ({
@@ -68,6 +76,13 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
   }
 }
 
+/** The switch-traffic hooks move the application (beside or instead of trafficSwitchCommand); after-switch ones are told it moved. */
+export async function switchHooks(ctx: MigrationContext, request: SwitchRequest): Promise<void> {
+  const env = { RLM_DIRECTION: request.direction, RLM_ROLE: request.role, RLM_HOST: request.endpoint.host, RLM_PORT: String(request.endpoint.port) };
+  await runHooks(ctx, 'switch-traffic', env);
+  await runHooks(ctx, 'after-switch', env);
+}
+
 export function freezeRecord(ctx: MigrationContext): FreezeRecord {
   return ctx.journal.data<FreezeRecord>('cutover:freeze-source')!;
 }
@@ -80,9 +95,18 @@ async function checkReady(ctx: MigrationContext, force: boolean): Promise<void> 
   else if (lag.secondsBehind === null || lag.secondsBehind > ctx.config.migration.cutoverMaxLagSeconds) problems.push(`the target is ${lag.secondsBehind ?? '?'} s behind (limit ${ctx.config.migration.cutoverMaxLagSeconds} s)`);
   const verify = ctx.journal.step('verify');
   if (!verify || verify.data?.ok !== true) problems.push(verify ? 'the last verify found differences' : 'verify has not been run since the target started replicating');
+  await refuseSettingsDifferences(ctx);
   if (!problems.length) return;
   if (!force) throw new OperatorError(`cutover refused: ${problems.join('; ')}`, 'fix that (run `rds-live-migrate verify`), or pass --force to cut over anyway', 'cutover');
   ctx.log.warn(`CUTOVER FORCED despite: ${problems.join('; ')}`);
+}
+
+/** Not overridden by --force: an intended difference is accepted by name in migration.acceptSettingsDifferences. */
+async function refuseSettingsDifferences(ctx: MigrationContext): Promise<void> {
+  const findings = await settingsFindings(await ctx.server('source-master'), await ctx.server('target-master'), ctx.config.migration.acceptSettingsDifferences);
+  const blockers = findings.filter((f) => f.severity === 'block');
+  if (!blockers.length) return;
+  throw new OperatorError(`cutover refused; nothing was changed: the target's settings differ from the source's:\n${formatFindings(blockers)}`, 'set each setting on the target as said above (or accept it by name), then run cutover again', 'cutover');
 }
 
 /** Steps 1-5: after them only the target takes writes and the old source follows it. Rollback reuses them. */

@@ -5,7 +5,10 @@ import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
 import { OperatorError } from '../support/errors.js';
-import { cutoverStructure, freezeRecord } from './cutover.js';
+import { cutoverStructure, freezeRecord, switchHooks } from './cutover.js';
+import { phaseOf } from '../core/phases.js';
+import type { ROLLED_BACK_REASONS } from '../core/journal-format.js';
+import { phaseChangeHooks, runHooks } from '../hooks/runner.js';
 import { configuredSwitch, type TrafficSwitch } from './traffic-switch.js';
 import { existingEvents, heldBackNow, type HeldBack } from './events-now.js';
 import { freezeWrites, setEvents, unlockAccounts } from './write-freeze.js';
@@ -17,6 +20,13 @@ export interface RollbackReport extends Record<string, unknown> {
 }
 
 const isCutoverOrRollback = (name: string) => name === 'cutover' || name.startsWith('cutover:') || name.startsWith('rollback:') || name === 'verify';
+
+/** Moves the cutover's records to the history: the phase changes with it. */
+async function archive(ctx: MigrationContext, reason: (typeof ROLLED_BACK_REASONS)[number]): Promise<void> {
+  const before = phaseOf(ctx.journal.snapshot());
+  ctx.journal.archive(isCutoverOrRollback, reason);
+  await phaseChangeHooks(ctx, before, 'rollback');
+}
 
 /**
  * Returns to the old source without losing a write made on the target, and
@@ -32,6 +42,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
   try {
     if (!ctx.journal.step('cutover:freeze-source')) throw new OperatorError('there is no cutover to roll back', 'nothing to do: the source still takes the writes', 'rollback');
     const started = Date.now();
+    await runHooks(ctx, 'before-rollback');
     const source = await ctx.server('source-master');
     const target = await ctx.server('target-master');
     const trafficSwitch = options.trafficSwitch ?? configuredSwitch(ctx);
@@ -44,7 +55,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
       if (!targetStatus.sqlRunning || targetStatus.ioRunning === 'No') await ctx.dialect.startReplication(target);
       await unlockAccounts(source, accounts ?? []);
       await setEvents(source, await existingEvents(ctx, source, events ?? []), 'ENABLE');
-      ctx.journal.archive(isCutoverOrRollback, 'cutover aborted before the target was detached');
+      await archive(ctx, 'cutover aborted before the target was detached');
       ctx.log.info('cutover aborted: source-master takes writes again; the target still replicates from it');
       return { ok: true, kind: 'aborted', rollbackMs: Date.now() - started };
     }
@@ -85,10 +96,12 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
       return { enabled: events };
     });
     await journaled(ctx, 'rollback:switch-traffic', 'move the application back to the source', async () => {
-      await trafficSwitch({ direction: 'to-source', role: 'source-master', endpoint: ctx.outputs().source });
+      const request = { direction: 'to-source', role: 'source-master', endpoint: ctx.outputs().source } as const;
+      await trafficSwitch(request);
+      await switchHooks(ctx, request);
       return {};
     });
-    ctx.journal.archive(isCutoverOrRollback, 'cutover rolled back');
+    await archive(ctx, 'cutover rolled back');
     const rollbackMs = Date.now() - started;
     ctx.log.info(`rolled back in ${rollbackMs} ms: source-master takes the writes, target-master replicates from it; verify before the next cutover`);
     return { ok: true, kind: 'rolled-back', rollbackMs };

@@ -1,5 +1,7 @@
 import { crashIfRequested } from '../support/faults.js';
 import type { JournalStep } from '../core/journal-format.js';
+import { phaseOf } from '../core/phases.js';
+import { phaseChangeHooks } from '../hooks/runner.js';
 import type { MigrationContext } from './context.js';
 
 /**
@@ -11,10 +13,12 @@ export async function journaled<T extends Record<string, unknown>>(ctx: Migratio
   if (ctx.journal.isDone(name)) return (ctx.journal.data<T>(name) ?? {}) as T;
   crashIfRequested('before', name);
   ctx.log.info(`step ${name}: ${title}`);
+  const phaseBefore = phaseOf(ctx.journal.snapshot());
   const started = Date.now();
   ctx.journal.started(name);
   const data = await work();
   crashIfRequested('after', name);
   ctx.journal.done(name, data, Date.now() - started);
+  await phaseChangeHooks(ctx, phaseBefore, name);
   return data;
 }

@@ -4,6 +4,7 @@ import type { MigrationContext } from './context.js';
 import { awsSnapshotFindings } from './aws-snapshot-checks.js';
 import { lostBinlogFinding } from './binlog-availability.js';
 import { chooseSeedMethod, type SeedChoice } from './seed-method.js';
+import { settingsFindings } from './settings-diff.js';
 import { applicationDatabases, baseTables, events, inList, storedObjects, SYSTEM_SCHEMAS } from './schema-inventory.js';
 
 export type Severity = 'block' | 'warn' | 'info';
@@ -188,6 +189,8 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     if (config.engine === 'mysql' && sourceFacts.flavor === 'MariaDB') add({ id: 'engine-config', severity: 'block', server: 'config', message: 'the config says engine mysql, but the source is MariaDB', fix: 'set engine to "mariadb"' });
     if (config.engine === 'mariadb' && sourceFacts.flavor === 'MySQL') add({ id: 'engine-config', severity: 'block', server: 'config', message: 'the config says engine mariadb, but the source is MySQL', fix: 'set engine to "mysql"' });
   }
+  // What the application sees after cutover: global settings that change results (settings-diff.ts).
+  if (source && target) for (const f of await settingsFindings(source, target, config.migration.acceptSettingsDifferences)) add(f);
   return findings;
 }
 
