@@ -146,11 +146,12 @@ describe('hooks', () => {
 
     const rollback = await sb.cli(['rollback']);
     assert.equal(rollback.exitCode, 0, String(rollback.all));
-    // phaseOf says cut-over until the rollback archives the cutover: a completed cutover outranks the rollback steps.
+    // The first rollback step turns the phase to rolling-back; archiving the cutover at the end, to rolled-back.
     assert.deepEqual(take(hooks.events).slice(2), [
       'before-rollback cut-over rds-live-migrate-on-before-rollback-1-record',
-      'switch-traffic cut-over rds-live-migrate-on-switch-traffic-1-record to-source',
-      'after-switch cut-over rds-live-migrate-on-after-switch-1-record to-source',
+      'phase-change rolling-back rds-live-migrate-on-phase-change-1-record',
+      'switch-traffic rolling-back rds-live-migrate-on-switch-traffic-1-record to-source',
+      'after-switch rolling-back rds-live-migrate-on-after-switch-1-record to-source',
       'phase-change rolled-back rds-live-migrate-on-phase-change-1-record',
       'success rolled-back rds-live-migrate-on-success-1-record',
     ]);

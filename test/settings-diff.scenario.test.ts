@@ -29,7 +29,8 @@ describe('settings diff between source-master and target-master', () => {
   let sb: TestSandbox;
   let sourceSqlMode: string;
   before(async () => {
-    sb = await shopSandbox(0.02);
+    // Without load mode: the settings this test gives the target with SET GLOBAL must survive the run (load mode ends with a restart).
+    sb = await shopSandbox(0.02, { targetLoadMode: false });
     const sourceRoot = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
     const [rows] = await sourceRoot.query('SELECT @@GLOBAL.sql_mode AS m');
     sourceSqlMode = (rows as { m: string }[])[0]!.m;
@@ -57,10 +58,7 @@ describe('settings diff between source-master and target-master', () => {
     assert.equal(plan.exitCode, 0, String(plan.all));
     const findings = lastJson<{ findings: Finding[] }>(plan).findings.filter((f) => f.id.startsWith('setting-'));
     assert.deepEqual(findings.map((f) => f.severity), ['info', 'info']);
-    // verify renders TIMESTAMP columns in each server's global time zone: with time_zone accepted it would report every row.
-    const targetRoot = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
-    await targetRoot.query("SET GLOBAL time_zone = 'SYSTEM'");
-    await targetRoot.end();
+    // With time_zone accepted the servers render TIMESTAMPs differently; verify compares them in one zone and stays clean.
     const run = await sb.cli(['run']);
     assert.equal(run.exitCode, 0, String(run.all));
     const verify = await sb.cli(['verify']);

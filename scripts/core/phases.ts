@@ -27,8 +27,9 @@ const done = (j: JournalState, step: string) => j.steps[step]?.status === 'done'
 export function phaseOf(journal: JournalState): Phase {
   const has = (step: string) => journal.steps[step] !== undefined;
   if (done(journal, FINALIZE)) return 'finalized';
-  if (done(journal, CUTOVER_DONE)) return 'cut-over';
+  // A rollback in progress outranks the cutover it undoes (rollback archives the cutover's steps when it ends).
   if (Object.keys(journal.steps).some((s) => s.startsWith('rollback:'))) return 'rolling-back';
+  if (done(journal, CUTOVER_DONE)) return 'cut-over';
   if (has('cutover:freeze-source')) return 'cutting-over';
   if (done(journal, 'catch-up')) {
     // A rollback counts until a reseed started the migration over.

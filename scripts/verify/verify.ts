@@ -95,6 +95,8 @@ export async function verifyMigration(ctx: MigrationContext, options: VerifyOpti
   const locker = await Server.connect((await ctx.access(pair.leader))!);
   await locker.query('SET SESSION innodb_lock_wait_timeout = 1');
   await locker.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+  // TIMESTAMP values are rendered in the session's time zone: compare both sides in one zone, whatever each server's default.
+  for (const server of [locker, follower]) if (server) await server.query("SET SESSION time_zone = '+00:00'");
   const report: VerifyReport = { ok: false, at: new Date().toISOString(), tablesCompared: 0, chunksCompared: 0, rowsCompared: 0, differences: [], schemaDifferences: [], unverifiedChunks: 0, direction, verdict: '', durationMs: 0 };
   const compare: Compare = { ctx, locker, follower, leaderIsSource: pair.leader === 'source-master', maxWaitMs };
   try {
