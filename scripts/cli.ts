@@ -5,11 +5,10 @@ import { Command, Option } from 'commander';
 import { CONFIG_PATH_ENV, configPath, loadConfig } from '../config/load.js';
 import type { MigrationConfig } from '../config/schema.js';
 import { cutover } from './cutover/cutover.js';
-import { finalize } from './cutover/finalize.js';
 import { rollback } from './cutover/rollback.js';
 import { MigrationContext } from './migrate/context.js';
 import { AwaitingDeployError } from './migrate/infrastructure.js';
-import { migrationStatus, planMigration, recordVerify, runMigration } from './migrate/migrator.js';
+import { finalizeMigration, migrationStatus, planMigration, recordVerify, runMigration } from './migrate/migrator.js';
 import { formatFindings } from './migrate/preflight.js';
 import { describeError, OperatorError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
@@ -190,7 +189,7 @@ program
 program
   .command('finalize')
   .description('end reverse replication and drop the replication users; the old source is never deleted')
-  .action(action(async (log, options) => withContext(options, log, (ctx) => finalize(ctx))));
+  .action(action(async (log, options) => withContext(options, log, (ctx) => finalizeMigration(ctx))));
 
 program
   .command('unlock')

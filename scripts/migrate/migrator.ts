@@ -8,6 +8,7 @@ import { assertStillFrozen, type FrozenPosition } from './freeze-replica.js';
 import { phaseOf, PHASE_MEANING, type Phase } from '../core/phases.js';
 import { RESEED, VERIFY } from '../core/journal-format.js';
 import { reseed } from './reseed.js';
+import { finalize } from '../cutover/finalize.js';
 import { verifyMigration, type VerifyReport } from '../verify/verify.js';
 import { freezeReplica } from './freeze-replica.js';
 import { acquireRunLock } from './journal.js';
@@ -157,4 +158,20 @@ export async function recordVerify(ctx: MigrationContext, options: Parameters<ty
   }
   ctx.journal.done(VERIFY, { ...report, phase: phaseAtStart }, report.durationMs);
   return { ...report, recorded: true };
+}
+
+/**
+ * Finalize, then bring the infrastructure to what the finalized phase declares
+ * (with the snapshot seed: the snapshots are no longer declared). In review
+ * mode that is a deploy for someone to approve: exit 3 says which.
+ */
+export async function finalizeMigration(ctx: MigrationContext): Promise<Record<string, unknown>> {
+  const report = await finalize(ctx);
+  const release = acquireRunLock(ctx.journal, 'rds-live-migrate finalize');
+  try {
+    await converge(ctx);
+  } finally {
+    release();
+  }
+  return report;
 }
