@@ -4,6 +4,7 @@ import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
 import { serverDir } from '../scripts/sandbox/sandbox.js';
 import { assertNothingLost } from './helpers/migration.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { until } from './helpers/wait.js';
 
 /**
  * What RDS does when retention runs out: the source drops every binlog before its current one.
@@ -15,14 +16,11 @@ async function purgeSourceBinlogs(sb: TestSandbox): Promise<void> {
     await root.query('FLUSH BINARY LOGS');
     const [rows] = await root.query('SHOW MASTER STATUS');
     const current = (rows as { File: string }[])[0]!.File;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+    await until(`source-master to drop every binlog before ${current}`, async () => {
       await root.query('PURGE BINARY LOGS TO ?', [current]);
       const [logs] = await root.query('SHOW BINARY LOGS');
-      if ((logs as { Log_name: string }[]).every((l) => l.Log_name >= current)) return;
-      assert.ok(Date.now() < deadline, `source-master still lists binlogs before ${current}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      return (logs as { Log_name: string }[]).every((l) => l.Log_name >= current);
+    });
   } finally {
     await root.end();
   }

@@ -7,20 +7,14 @@ import { serverDir } from '../scripts/sandbox/sandbox.js';
 import { assertNothingLost } from './helpers/migration.js';
 import { shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { until as waitUntil } from './helpers/wait.js';
 
 /** How long the link stays cut: the scenario's parameter (longer than a connect retry, shorter than RDS's 60 s), not a wait for anything. */
 const OUTAGE_MS = 20_000;
 const BULK_ROWS = 200_000;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>) => waitUntil(what, probe, 120_000);
 
 async function slaveStatus(root: Connection): Promise<Record<string, unknown>> {
   const [rows] = await root.query('SHOW SLAVE STATUS');
@@ -72,7 +66,8 @@ describe('a 20 s cut of the replication link during catch-up, inside a large mul
     await source.query(`INSERT INTO bulk.rows_in_one_statement SELECT seq, REPEAT('x', 200) FROM bulk.seq_1_to_${BULK_ROWS}`);
     await midStatement;
     proxy.cut();
-    const outage = new Promise((r) => setTimeout(r, OUTAGE_MS)).then(() => proxy.heal());
+    // The outage's length is the scenario, not a wait for something to happen.
+    const outage = delay(OUTAGE_MS).then(() => proxy.heal());
     await until('the target to report the broken link', async () => {
       const s = await slaveStatus(target);
       return s.Slave_IO_Running !== 'Yes' && Number(s.Last_IO_Errno) !== 0;

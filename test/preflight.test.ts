@@ -6,6 +6,7 @@ import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
 import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
 import type { Finding } from '../scripts/migrate/preflight.js';
 import { lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { until } from './helpers/wait.js';
 
 type Plan = { ok: boolean; blocked: boolean; findings: Finding[] };
 
@@ -48,8 +49,13 @@ describe('preflight finds what would break the migration, and changes nothing', 
     await targetRoot.query('CREATE TABLE leftover.t (id INT PRIMARY KEY)');
     await targetRoot.query('SET GLOBAL server_id = 1');
     await targetRoot.query('SET GLOBAL local_infile = 0');
-    // Let the replica apply the new tables so it is what preflight inventories.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The replica must have applied the new tables: it is what preflight inventories.
+    const replicaRoot = await rootConnection(join(sb.state.dir, 'servers', 'source-slave'));
+    await until('source-slave to apply the new tables', async () => {
+      const [rows] = await replicaRoot.query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN ('no_pk', 'legacy', 'report')");
+      return Number((rows as { n: number }[])[0]!.n) === 3;
+    });
+    await replicaRoot.end();
     try {
       const result = await sb.cli(['plan', '--json']);
       assert.equal(result.exitCode, 1);

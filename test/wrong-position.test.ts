@@ -7,6 +7,7 @@ import { resumePosition } from '../scripts/migrate/freeze-replica.js';
 import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
 import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
 import { journalOf, shopSandbox } from './helpers/sandbox.js';
+import { until } from './helpers/wait.js';
 
 type Pos = { file: string; pos: number };
 
@@ -24,14 +25,12 @@ test('trap: transactions read but not applied by the replica would be lost from 
     await replicaRoot.query('STOP SLAVE SQL_THREAD');
     await source.query("CREATE TABLE shop.trap (id INT PRIMARY KEY, note VARCHAR(40))");
     for (let i = 1; i <= 200; i++) await source.query('INSERT INTO shop.trap VALUES (?, ?)', [i, `committed while the replica lagged ${i}`]);
-    for (let waited = 0; ; waited += 100) {
+    await until("the replica's IO thread to fetch the new events", async () => {
       const [rows] = await replicaRoot.query('SHOW SLAVE STATUS');
       const status = parseReplicaStatus((rows as Record<string, unknown>[])[0]);
       const [master] = await source.query<{ File: string; Position: string }>('SHOW MASTER STATUS');
-      if (status.read.file === master!.File && status.read.pos === Number(master!.Position)) break;
-      assert.ok(waited < 10_000, 'the IO thread should fetch the new events');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return status.read.file === master!.File && status.read.pos === Number(master!.Position);
+    });
     await replicaRoot.end();
 
     const result = await sb.cli(['run', '--json']);

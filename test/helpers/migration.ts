@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { verifyAtRest } from '../../scripts/demo/scenario.js';
 import { createLog } from '../../scripts/support/log.js';
 import { lastJson, secretOf, type TestSandbox } from './sandbox.js';
+import { moreWrites } from './wait.js';
 
 const quiet = createLog({ quiet: true });
 
@@ -20,7 +21,7 @@ export async function runThroughCrashes(sb: TestSandbox, crashPoints: string[]):
 }
 
 export async function assertNothingLost(sb: TestSandbox, workload: ReturnType<TestSandbox['workload']>): Promise<void> {
-  await new Promise((r) => setTimeout(r, 500));
+  await moreWrites(workload, 20);
   const written = await workload.stop();
   assert.ok(written.committed > 50, `the workload should have kept writing (committed ${written.committed})`);
   const result = await verifyAtRest(sb.state, written, quiet);
