@@ -47,7 +47,7 @@ export function resolvePaths(config: MigrationConfig, base: string): MigrationCo
   return {
     ...config,
     state: config.state.backend === 'local' ? { ...config.state, dir: at(config.state.dir) } : config.state,
-    migration: { ...m, workDir: at(m.workDir), outputsFile: at(m.outputsFile) },
+    migration: { ...m, workDir: at(m.workDir), outputsFile: at(m.outputsFile), ...(m.tlsCaFile ? { tlsCaFile: at(m.tlsCaFile) } : {}) },
   };
 }
 

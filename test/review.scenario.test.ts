@@ -73,7 +73,7 @@ describe('infrastructure review: a migration driven through its reviewed deploys
     const awaiting = lastJson<{ ok: boolean; awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(waiting).awaiting;
     assert.equal(awaiting.phase, 'caught-up');
     assert.deepEqual(awaiting.stacks, ['source-replica']);
-    assert.match(awaiting.changes[0]!.change, /^destroy the read replica sandbox-source-slave/);
+    assert.match(awaiting.changes[0]!.change, /^destroy the read replica sandbox-source-rlm-replica/);
     assert.match(awaiting.command, /^npx cdktf deploy source-replica --outputs-file /);
     assert.match(String(waiting.stderr), /npx cdktf diff source-replica/, 'the operator is told what to review');
     remember();

@@ -2,8 +2,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createServer } from 'node:net';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MigrationConfig, MigrationConfigInput } from '../../config/schema.js';
-import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
+import { migrationConfigSchema, type MigrationConfig, type MigrationConfigInput } from '../../config/schema.js';
+import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import { nativePasswordHash, randomPassword } from '../support/password.js';
 import { rdsShimStatements } from './rds-shims.js';
 import { isAlive } from '../support/process.js';
@@ -185,6 +185,7 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
       workDir: join(dir, 'work'),
       outputsFile: outputsFileOf(dir),
       requireTls: state.tls,
+      ...(state.tls ? { tlsCaFile: tlsFiles(join(dir, 'tls')).ca } : {}),
       seedMethod,
       infrastructure,
       deployCommand: selfCommand('sandbox', 'deploy', '--dir', dir),
@@ -194,7 +195,7 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
   };
   writeFileSync(state.configFile, `${JSON.stringify(config, null, 2)}\n`);
   writeOutputs(dir, {
-    [SOURCE_REPLICA_STACK]: { replica_identifier: 'sandbox-source-slave', replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...sourceOutputs(state) },
+    [SOURCE_REPLICA_STACK]: { replica_identifier: replicaIdentifier(migrationConfigSchema.parse(config)), replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...sourceOutputs(state) },
     ...(seedMethod === 'logical' ? { [TARGET_STACK]: targetStackOutputs(state) } : {}),
   });
 }
