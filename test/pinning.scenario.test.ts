@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../config/load.js';
 import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../stacks/index.js';
 import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
@@ -9,6 +8,8 @@ import { readOutputs, secretFile, writeOutputs, type SandboxState } from '../scr
 import { exampleConfig } from './helpers/config.js';
 import { journalOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
+
+const all = (r: { all?: unknown }): string => String(r.all ?? '');
 
 const STALE = /a stale or foreign outputs file is the usual cause/;
 
@@ -56,17 +57,17 @@ test('an outputs file whose target is the source: plan and run refuse, saying it
   try {
     targetAt(sb.state, sb.state.servers['source-master'].port);
     const plan = await sb.cli(['plan']);
-    assert.notEqual(plan.exitCode, 0, plan.all);
-    assert.match(plan.all!, /source-master and target-master are the same server/);
+    assert.notEqual(plan.exitCode, 0, all(plan));
+    assert.match(all(plan), /source-master and target-master are the same server/);
 
     // The same server under another name (a proxy, a CNAME): only what it answers tells.
     const proxy = await startTcpProxy(sb.state.servers['source-master'].port);
     try {
       targetAt(sb.state, proxy.port);
       const run = await sb.cli(['run']);
-      assert.notEqual(run.exitCode, 0, run.all);
-      assert.match(run.all!, /target-master and source-master are the same server \(server_id 1/);
-      assert.match(run.all!, STALE);
+      assert.notEqual(run.exitCode, 0, all(run));
+      assert.match(all(run), /target-master and source-master are the same server \(server_id 1/);
+      assert.match(all(run), STALE);
     } finally {
       await proxy.close();
     }
@@ -81,14 +82,14 @@ test('after run, an outputs file with source and target swapped: cutover --force
   const sb = await shopSandbox(0.02);
   try {
     const run = await sb.cli(['run']);
-    assert.equal(run.exitCode, 0, run.all);
+    assert.equal(run.exitCode, 0, all(run));
     assert.deepEqual(Object.keys(journalOf(sb.state).servers ?? {}).sort(), ['source-master', 'source-slave', 'target-master']);
     swapSourceAndTarget(sb.state);
 
     const cutover = await sb.cli(['cutover', '--force']);
-    assert.notEqual(cutover.exitCode, 0, cutover.all);
-    assert.match(cutover.all!, /source-master: the server answering is not the one this migration recorded for source-master \(recorded .*server_id 1.*answering now: server_id 3/);
-    assert.match(cutover.all!, STALE);
+    assert.notEqual(cutover.exitCode, 0, all(cutover));
+    assert.match(all(cutover), /source-master: the server answering is not the one this migration recorded for source-master \(recorded .*server_id 1.*answering now: server_id 3/);
+    assert.match(all(cutover), STALE);
     assert.equal(journalOf(sb.state).steps['cutover:freeze-source'], undefined);
     assert.equal(await count(sb, 'source-master', lockedAppAccounts), 0);
     assert.equal(await count(sb, 'target-master', lockedAppAccounts), 0);
@@ -102,13 +103,13 @@ test('after cutover, an outputs file with source and target swapped: finalize an
   try {
     assert.equal((await sb.cli(['run'])).exitCode, 0);
     const cutover = await sb.cli(['cutover', '--force']);
-    assert.equal(cutover.exitCode, 0, cutover.all);
+    assert.equal(cutover.exitCode, 0, all(cutover));
     swapSourceAndTarget(sb.state);
 
     for (const command of ['finalize', 'rollback']) {
       const result = await sb.cli([command]);
-      assert.notEqual(result.exitCode, 0, result.all);
-      assert.match(result.all!, /the server answering is not the one this migration recorded/, command);
+      assert.notEqual(result.exitCode, 0, all(result));
+      assert.match(all(result), /the server answering is not the one this migration recorded/, command);
     }
     // The way back is intact: the old source still follows the target, the replication users exist, the target takes writes.
     const source = await connectSandboxAdmin(sb.state, 'source-master');

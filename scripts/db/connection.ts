@@ -1,5 +1,7 @@
 import type { Connection as CallbackConnection } from 'mysql2';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
+import { checkServerIdentity, TLSSocket } from 'node:tls';
 import mysqlCore from 'mysql2';
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { OperatorError } from '../support/errors.js';
@@ -169,16 +171,24 @@ async function open(access: ServerAccess, options: { connectTimeoutMs?: number }
     bigNumberStrings: true,
     dateStrings: true,
     charset: 'utf8mb4',
-    // verifyIdentity: the certificate must name the host the outputs give (an IP is matched against its IP SANs).
-    ...(tls ? { ssl: { ...(tls.ca ? { ca: tls.ca } : {}), rejectUnauthorized: true, verifyIdentity: true } } : {}),
+    // The certificate must name the host the outputs give. mysql2 checks a host name itself, but an IP
+    // against "localhost" (Node's default when no server name is sent), so an IP is checked below instead.
+    ...(tls ? { ssl: { ...(tls.ca ? { ca: tls.ca } : {}), rejectUnauthorized: true, verifyIdentity: !isIP(access.endpoint.host) } } : {}),
   });
   try {
+    if (tls && isIP(access.endpoint.host)) checkIpIdentity(connection, access.endpoint.host);
     await allowBackslashEscapes(connection);
   } catch (err) {
     connection.destroy();
     throw err;
   }
   return connection;
+}
+
+function checkIpIdentity(connection: Connection, ip: string): void {
+  const stream = (connection as unknown as { connection: { stream: unknown } }).connection.stream;
+  const refused = stream instanceof TLSSocket ? checkServerIdentity(ip, stream.getPeerCertificate()) : new Error('the connection is not encrypted');
+  if (refused) throw Object.assign(refused, { code: (refused as { code?: string }).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID' });
 }
 
 /** The CAs of RDS, as bundled with mysql2 (its 'Amazon RDS' SSL profile). */
@@ -199,9 +209,10 @@ const CERTIFICATE_PROBLEM = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISS
 function connectError(access: ServerAccess, err: unknown): OperatorError {
   const e = err as { code?: string; message?: string };
   const where = `${access.role} (${access.endpoint.host}:${access.endpoint.port})`;
-  if (e.code && CERTIFICATE_PROBLEM.test(e.code)) {
+  // mysql2 replaces the TLS error's own code with HANDSHAKE_SSL_ERROR; Node's message says what was wrong with the certificate.
+  if (e.code === 'HANDSHAKE_SSL_ERROR' || (e.code && CERTIFICATE_PROBLEM.test(e.code))) {
     return new OperatorError(
-      `${where}: the server's TLS certificate was refused: ${e.message ?? e.code} (${e.code}; trusted: ${access.tls?.trust ?? 'the default CAs'})`,
+      `${where}: the server's TLS certificate was refused: ${e.message ?? e.code} (trusted: ${access.tls?.trust ?? 'the default CAs'})`,
       'set migration.tlsCaFile to the CA that signed this server\'s certificate (on RDS leave it unset: the RDS CA bundle is built in), and check that the outputs name this server by a name its certificate carries',
       'tls',
     );
