@@ -5,6 +5,7 @@ import { ConfigError, parseConfig } from '../config/load.js';
 import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../stacks/index.js';
 import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
 import { readOutputs, secretFile, writeOutputs, type SandboxState } from '../scripts/sandbox/sandbox.js';
+import { checkOutputsAgainstConfig } from '../scripts/migrate/server-identity.js';
 import { exampleConfig } from './helpers/config.js';
 import { journalOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
@@ -19,6 +20,15 @@ test('a config whose target is the source (same identifier, any case) is refused
     () => parseConfig(same, 'migration.config.json'),
     (err: unknown) => err instanceof ConfigError && /target\.instanceIdentifier/.test(err.message) && /"Shop-Prod" is also source\.instanceIdentifier: it is the same server/.test(err.message),
   );
+});
+
+test("an outputs file that describes other instances than the config's is refused, naming both values", () => {
+  const config = parseConfig(exampleConfig(), 'migration.config.json');
+  const outputs = { source: { host: 'src.abc', port: 3306 }, replica: { host: 'rep.abc', port: 3306, identifier: 'shop-prod-rlm-replica' }, target: { host: 'tgt.abc', port: 3306, identifier: 'shop-prod-encrypted', masterSecret: 'arn' } };
+  checkOutputsAgainstConfig(config, outputs, 'out.json');
+  assert.throws(() => checkOutputsAgainstConfig(config, { ...outputs, target: { ...outputs.target, identifier: 'billing-encrypted' } }, 'out.json'), /out\.json: the target identifier in the outputs is billing-encrypted, but the config's target\.instanceIdentifier is shop-prod-encrypted/);
+  assert.throws(() => checkOutputsAgainstConfig(config, { ...outputs, replica: { ...outputs.replica, identifier: 'billing-rlm-replica' } }, 'out.json'), /the replica identifier in the outputs is billing-rlm-replica, but the stacks declare the replica of shop-prod as shop-prod-rlm-replica/);
+  assert.throws(() => checkOutputsAgainstConfig(config, { ...outputs, target: { ...outputs.target, host: 'SRC.abc' } }, 'out.json'), /source-master and target-master are the same server \(both at src\.abc:3306\)/);
 });
 
 /** Points the outputs' target at `port`, logging in with the source's secret: as if the target were the source. */

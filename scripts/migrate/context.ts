@@ -123,7 +123,7 @@ export class MigrationContext {
     }
   }
 
-  /** Refuses a server that is not the one pinned for the role, or that already answers under another role; pins it at first contact. */
+  /** Refuses a server that is not the one pinned for the role, or that already answers under another role; remembers what answered (pinWhenDue records it). */
   private async checkIdentity(access: ServerAccess, server: Server): Promise<void> {
     const { role } = access;
     const identifier = role === 'source-master' ? this.config.source.instanceIdentifier : role === 'target-master' ? this.outputs().target?.identifier : this.outputs().replica?.identifier;
@@ -148,7 +148,6 @@ export class MigrationContext {
     await Promise.all([...this.servers.keys()].map((role) => this.disconnect(role)));
   }
 }
-
 
 /** Every connection verifies the server's certificate: against tlsCaFile, RDS's CA bundle, or the system's CAs. */
 export function tlsPolicy(config: MigrationConfig): TlsPolicy {

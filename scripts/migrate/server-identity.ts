@@ -59,7 +59,7 @@ const STALE_OUTPUTS = 'a stale or foreign outputs file is the usual cause: write
 export function notPinnedServer(role: ServerRole, recorded: ServerIdentity, now: ServerIdentity): OperatorError {
   return new OperatorError(
     `${role}: the server answering is not the one this migration recorded for ${role} (recorded ${recorded.pinnedAt}: ${describeIdentity(recorded)}; answering now: ${describeIdentity(now)})`,
-    STALE_OUTPUTS,
+    `${STALE_OUTPUTS}. If ${role} really was replaced by another instance mid-migration, the journal's record of the migration no longer holds for it: start the migration over rather than edit the journal`,
     'server-identity',
   );
 }
