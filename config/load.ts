@@ -47,7 +47,7 @@ export function resolvePaths(config: MigrationConfig, base: string): MigrationCo
   return {
     ...config,
     state: config.state.backend === 'local' ? { ...config.state, dir: at(config.state.dir) } : config.state,
-    migration: { ...m, workDir: at(m.workDir), outputsFile: at(m.outputsFile), ...(m.hooksPath ? { hooksPath: at(m.hooksPath) } : {}) },
+    migration: { ...m, workDir: at(m.workDir), outputsFile: at(m.outputsFile), ...(m.hooksPath ? { hooksPath: at(m.hooksPath) } : {}), ...(m.tlsCaFile ? { tlsCaFile: at(m.tlsCaFile) } : {}) },
   };
 }
 

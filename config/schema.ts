@@ -183,6 +183,12 @@ export const migrationConfigSchema = z.strictObject({
       replicationUser: z.string().regex(/^[a-z_][a-z0-9_]{0,31}$/, 'expected up to 32 lower-case letters, digits or underscores').default('rlm_repl'),
       /** Replicate over TLS; preflight fails if the source does not offer it. @default true */
       requireTls: z.boolean().default(true),
+      /**
+       * PEM file of the CA that signed the servers' certificates (self-managed servers, the sandbox); relative to the config file.
+       * Every connection the tool opens verifies the server's certificate and name against it.
+       * @default the Amazon RDS CA bundle (serverKind rds) or the system's public CAs (self-managed)
+       */
+      tlsCaFile: z.string().min(1).optional(),
       /** The run ends once the target is at most this far behind. @default 1 */
       caughtUpLagSeconds: z.number().int().min(0).max(3600).default(1),
       /** Give up waiting for catch-up after this long. @default 86400 */
@@ -260,6 +266,10 @@ export const migrationConfigSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['migration', 'replicationUser'], message: `"${user}" is the ${side} master user; the migration re-keys its replication user and finalize drops it. Choose a name no account uses (the default is rlm_repl)` });
     }
   }
+}).refine((config) => config.source.instanceIdentifier.toLowerCase() !== config.target.instanceIdentifier.toLowerCase(), {
+  path: ['target', 'instanceIdentifier'],
+  // RDS identifiers are case-insensitive: MyDb and mydb are one instance.
+  error: (issue) => `"${(issue.input as { target: { instanceIdentifier: string } }).target.instanceIdentifier}" is also source.instanceIdentifier: it is the same server. The target must be a new instance with its own identifier`,
 });
 
 export type MigrationConfigInput = z.input<typeof migrationConfigSchema>;

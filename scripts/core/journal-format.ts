@@ -57,6 +57,23 @@ export interface HistoryEntry {
   steps: Record<string, StepRecord>;
 }
 
+/** A server as it answered at first contact: the engine refuses a role whose server later answers differently. */
+export interface ServerPin {
+  serverId: number;
+  /** MySQL @@server_uuid, kept in the data directory. */
+  uuid?: string;
+  /** MariaDB @@server_uid: derived from the host and port, so only compared between servers seen at the same time. */
+  uid?: string;
+  hostname: string;
+  port: number;
+  version: string;
+  /** host:port the outputs named. */
+  endpoint: string;
+  /** The RDS instance identifier (config or outputs). */
+  identifier?: string;
+  pinnedAt: string;
+}
+
 export interface JournalState {
   version: 1;
   /** "source -> target": a journal belongs to one migration. */
@@ -65,6 +82,8 @@ export interface JournalState {
   steps: Record<string, StepRecord>;
   /** Steps of finished attempts (a cutover that was rolled back), kept for the record. */
   history?: HistoryEntry[];
+  /** Each role's server, pinned at first contact (source-master, source-slave, target-master). */
+  servers?: Record<string, ServerPin>;
 }
 
 export function emptyJournal(migration: string): JournalState {

@@ -2,6 +2,7 @@ import { formatPosition, masterPosition, type BinlogPosition } from '../db/repli
 import { measureLag, waitForPosition } from '../migrate/catch-up.js';
 import type { MigrationContext } from '../migrate/context.js';
 import type { Account } from '../migrate/copy-users.js';
+import { commandPreflight } from '../migrate/command-preflight.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
@@ -46,6 +47,7 @@ export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover
 export async function cutover(ctx: MigrationContext, options: { force?: boolean; trafficSwitch?: TrafficSwitch } = {}): Promise<CutoverReport> {
   const release = acquireRunLock(ctx.journal);
   try {
+    await commandPreflight(ctx);
     if (!ctx.journal.step('cutover:freeze-source')) {
       await checkReady(ctx, options.force === true);
       await runHooks(ctx, 'before-cutover');

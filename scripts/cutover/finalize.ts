@@ -1,4 +1,5 @@
 import type { MigrationContext } from '../migrate/context.js';
+import { commandPreflight } from '../migrate/command-preflight.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
 import { OperatorError } from '../support/errors.js';
@@ -12,6 +13,7 @@ export async function finalize(ctx: MigrationContext): Promise<Record<string, un
   const release = acquireRunLock(ctx.journal);
   try {
     if (!ctx.journal.isDone('cutover')) throw new OperatorError('finalize comes after a completed cutover', 'run `rds-live-migrate cutover` first (or `rollback`)', 'finalize');
+    await commandPreflight(ctx);
     return await journaled(ctx, 'finalize', 'end reverse replication and remove the replication users', async () => {
       const source = await ctx.server('source-master');
       const target = await ctx.server('target-master');

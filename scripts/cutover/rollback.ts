@@ -1,6 +1,7 @@
 import { masterPosition, type BinlogPosition } from '../db/replica-status.js';
 import { waitForPosition } from '../migrate/catch-up.js';
 import type { MigrationContext } from '../migrate/context.js';
+import { commandPreflight } from '../migrate/command-preflight.js';
 import { acquireRunLock } from '../migrate/journal.js';
 import { journaled } from '../migrate/journaled.js';
 import { follow } from '../migrate/replication-link.js';
@@ -41,6 +42,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
   const release = acquireRunLock(ctx.journal);
   try {
     if (!ctx.journal.step('cutover:freeze-source')) throw new OperatorError('there is no cutover to roll back', 'nothing to do: the source still takes the writes', 'rollback');
+    await commandPreflight(ctx);
     const started = Date.now();
     await runHooks(ctx, 'before-rollback');
     const source = await ctx.server('source-master');

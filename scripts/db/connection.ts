@@ -1,5 +1,8 @@
 import type { Connection as CallbackConnection } from 'mysql2';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
+import { checkServerIdentity, TLSSocket } from 'node:tls';
+import mysqlCore from 'mysql2';
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { OperatorError } from '../support/errors.js';
 import { redact } from '../support/redact.js';
@@ -13,10 +16,22 @@ export interface Endpoint {
   port: number;
 }
 
+/** How the tool's connections use TLS; the server's certificate is always verified, name included. */
+export interface TlsPolicy {
+  /** PEM CA certificates to trust; undefined: Node's public CAs. */
+  ca?: string | string[];
+  /** Where the trusted CAs come from, for messages. */
+  trust: string;
+  /** true: a server without TLS is refused. false: it is used in plaintext, but never for a statement that carries a secret. */
+  required: boolean;
+}
+
 export interface ServerAccess {
   role: ServerRole;
   endpoint: Endpoint;
   credentials: Credentials & { username: string };
+  /** The tool's connections always carry one; without it (test and demo helpers) the link is plaintext. */
+  tls?: TlsPolicy;
 }
 
 export type Row = Record<string, unknown>;
@@ -26,25 +41,20 @@ export class Server {
   private constructor(
     readonly access: ServerAccess,
     private readonly connection: Connection,
+    /** TLS with a verified certificate. */
+    readonly encrypted: boolean,
   ) {}
 
   static async connect(access: ServerAccess, options: { connectTimeoutMs?: number } = {}): Promise<Server> {
-    const { host, port } = access.endpoint;
+    const { tls } = access;
     try {
-      const connection = await mysql.createConnection({
-        host,
-        port,
-        user: access.credentials.username,
-        password: access.credentials.password,
-        connectTimeout: options.connectTimeoutMs ?? 10_000,
-        multipleStatements: false,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        dateStrings: true,
-        charset: 'utf8mb4',
-      });
-      await allowBackslashEscapes(connection);
-      return new Server(access, connection);
+      return new Server(access, await open(access, options, tls), tls !== undefined);
+    } catch (err) {
+      if (!tls || tls.required || (err as { code?: string }).code !== 'HANDSHAKE_NO_SSL_SUPPORT') throw connectError(access, err);
+    }
+    // requireTls false and a server without TLS: usable for what carries no secret (see guardSecret).
+    try {
+      return new Server(access, await open(access, options, undefined), false);
     } catch (err) {
       throw connectError(access, err);
     }
@@ -59,6 +69,7 @@ export class Server {
   }
 
   async query<T extends Row = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (SECRET_BEARING.test(sql)) this.guardSecret(sql.trim().split(/\s+/).slice(0, 3).join(' '));
     try {
       const [rows] = await this.connection.query<RowDataPacket[]>(sql, params);
       return rows as unknown as T[];
@@ -69,6 +80,7 @@ export class Server {
 
   /** Runs a statement whose text may hold a secret: on failure neither the SQL nor its values are echoed. */
   async querySecret(sql: string, params: unknown[], what: string): Promise<void> {
+    this.guardSecret(what);
     try {
       await this.connection.query(sql, params);
     } catch (err) {
@@ -118,6 +130,16 @@ export class Server {
     await this.connection.end().catch(() => this.connection.destroy());
   }
 
+  /** A password or password hash never crosses a plaintext link, whatever requireTls says. */
+  private guardSecret(what: string): void {
+    if (this.encrypted || !this.access.tls) return;
+    throw new OperatorError(
+      `${this.where}: refusing to send ${what} (it carries a password or password hash) over an unencrypted connection: the server does not offer TLS`,
+      'enable TLS on this server (RDS offers it by default) and run again; migration.requireTls false allows an unencrypted replication link, never an unencrypted secret',
+      'tls',
+    );
+  }
+
   private queryError(err: unknown, sql: string): OperatorError {
     const e = err as { code?: string; sqlMessage?: string; message?: string };
     // Masked before it is cut short, so that a truncated password hash cannot escape the mask.
@@ -134,6 +156,46 @@ export class Server {
   }
 }
 
+// Statements that send or read a password or its hash: CREATE/ALTER USER … IDENTIFIED, SET PASSWORD, CHANGE MASTER … MASTER_PASSWORD, SHOW CREATE USER.
+const SECRET_BEARING = /\bIDENTIFIED\b|\bSET\s+PASSWORD\b|\bMASTER_PASSWORD\b|\bSHOW\s+CREATE\s+USER\b/i;
+
+async function open(access: ServerAccess, options: { connectTimeoutMs?: number }, tls: TlsPolicy | undefined): Promise<Connection> {
+  const connection = await mysql.createConnection({
+    host: access.endpoint.host,
+    port: access.endpoint.port,
+    user: access.credentials.username,
+    password: access.credentials.password,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    multipleStatements: false,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    charset: 'utf8mb4',
+    // The certificate must name the host the outputs give. mysql2 checks a host name itself, but an IP
+    // against "localhost" (Node's default when no server name is sent), so an IP is checked below instead.
+    ...(tls ? { ssl: { ...(tls.ca ? { ca: tls.ca } : {}), rejectUnauthorized: true, verifyIdentity: !isIP(access.endpoint.host) } } : {}),
+  });
+  try {
+    if (tls && isIP(access.endpoint.host)) checkIpIdentity(connection, access.endpoint.host);
+    await allowBackslashEscapes(connection);
+  } catch (err) {
+    connection.destroy();
+    throw err;
+  }
+  return connection;
+}
+
+function checkIpIdentity(connection: Connection, ip: string): void {
+  const stream = (connection as unknown as { connection: { stream: unknown } }).connection.stream;
+  const refused = stream instanceof TLSSocket ? checkServerIdentity(ip, stream.getPeerCertificate()) : new Error('the connection is not encrypted');
+  if (refused) throw Object.assign(refused, { code: (refused as { code?: string }).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID' });
+}
+
+/** The CAs of RDS, as bundled with mysql2 (its 'Amazon RDS' SSL profile). */
+export function rdsCaBundle(): string[] {
+  return (mysqlCore as unknown as { ConnectionConfig: { getSSLProfile(name: string): { ca: string[] } } }).ConnectionConfig.getSSLProfile('Amazon RDS').ca;
+}
+
 // The driver escapes literals with backslashes; under NO_BACKSLASH_ESCAPES the server would read them as data.
 async function allowBackslashEscapes(connection: Connection): Promise<void> {
   const [rows] = await connection.query<RowDataPacket[]>('SELECT @@SESSION.sql_mode AS mode');
@@ -142,10 +204,22 @@ async function allowBackslashEscapes(connection: Connection): Promise<void> {
   await connection.query('SET SESSION sql_mode = ?', [modes.filter((m) => m !== 'NO_BACKSLASH_ESCAPES').join(',')]);
 }
 
+const CERTIFICATE_PROBLEM = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+
 function connectError(access: ServerAccess, err: unknown): OperatorError {
   const e = err as { code?: string; message?: string };
   const where = `${access.role} (${access.endpoint.host}:${access.endpoint.port})`;
+  // mysql2 replaces the TLS error's own code with HANDSHAKE_SSL_ERROR; Node's message says what was wrong with the certificate.
+  if (e.code === 'HANDSHAKE_SSL_ERROR' || (e.code && CERTIFICATE_PROBLEM.test(e.code))) {
+    return new OperatorError(
+      `${where}: the server's TLS certificate was refused: ${e.message ?? e.code} (trusted: ${access.tls?.trust ?? 'the default CAs'})`,
+      'set migration.tlsCaFile to the CA that signed this server\'s certificate (on RDS leave it unset: the RDS CA bundle is built in), and check that the outputs name this server by a name its certificate carries',
+      'tls',
+    );
+  }
   switch (e.code) {
+    case 'HANDSHAKE_NO_SSL_SUPPORT':
+      return new OperatorError(`${where}: the server does not offer TLS, and migration.requireTls is on`, 'enable TLS on the server (RDS offers it by default), or set migration.requireTls to false to allow unencrypted connections (secrets are still never sent over them)', 'tls');
     case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_DBACCESS_DENIED_ERROR':
       return new OperatorError(`${where}: user ${access.credentials.username} was refused: wrong user name or password`, `check the password behind the ${access.role} secret reference and the user name in the config`, 'credentials');

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { emptyJournal, type JournalState, type JournalStep, type StepRecord } from '../core/journal-format.js';
+import { emptyJournal, type JournalState, type JournalStep, type ServerPin, type StepRecord } from '../core/journal-format.js';
 import { JournalConflictError, newHolder, type JournalStore, type LockHolder } from '../core/journal-store.js';
 import { OperatorError } from '../support/errors.js';
 import { isAlive } from '../support/process.js';
@@ -86,6 +86,25 @@ export class Journal {
         ...(data || previous?.data ? { data: { ...previous?.data, ...data } } : {}),
       };
     });
+  }
+
+  /** Records the server that answered for `role` at first contact; a pin already there is kept. */
+  pin(role: string, identity: ServerPin): void {
+    this.change((s) => {
+      s.servers = { ...s.servers, [role]: s.servers?.[role] ?? identity };
+    });
+  }
+
+  /** Forgets a role's server, when a new one takes the role (a reseed's new replica). */
+  unpin(role: string): void {
+    this.change((s) => {
+      if (s.servers?.[role]) delete s.servers[role];
+    });
+  }
+
+  /** Whether this process holds the migration's lock (only then does it pin servers: read-only commands never write). */
+  get locked(): boolean {
+    return this.holder !== undefined;
   }
 
   /** Moves the matching steps into history, so that the phase they belong to can run again. */

@@ -65,6 +65,7 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
       add({ id: err.code, severity: 'block', server: role, message: err.message, fix: err.fix });
     }
   }
+  for (const f of tlsFindings(ctx, servers)) add(f);
   const source = servers.get('source-master');
   const replica = servers.get('source-slave');
   const target = servers.get('target-master');
@@ -244,6 +245,33 @@ async function replicationUserFinding(source: Server, user: string): Promise<Fin
     message: `migration.replicationUser names an existing account with more than replication grants: ${taken.join(', ')}; run would give it a new password and finalize would drop it`,
     fix: 'set migration.replicationUser to a name no account uses (the default is rlm_repl)',
   };
+}
+
+/** requireTls false is said loudly; a server without TLS blocks a run that still has to send it a password hash. */
+function tlsFindings(ctx: MigrationContext, servers: Map<ServerRole, Server>): Finding[] {
+  const findings: Finding[] = [];
+  if (!ctx.config.migration.requireTls) {
+    findings.push({
+      id: 'tls-off',
+      severity: 'warn',
+      server: 'config',
+      message: 'migration.requireTls is false: replication (source to target, and back after cutover) may run UNENCRYPTED, every row of the databases crossing the network in clear, and servers without TLS are accepted for the tool\'s own reads',
+      fix: 'set migration.requireTls to true (the default) for anything but a test; passwords and password hashes are never sent over an unencrypted link either way',
+    });
+  }
+  const secretsPending = !ctx.journal.isDone('point-target');
+  for (const [role, server] of servers) {
+    if (server.encrypted) continue;
+    const blocks = secretsPending;
+    findings.push({
+      id: 'plaintext-connection',
+      severity: blocks ? 'block' : 'warn',
+      server: role,
+      message: `${role} does not offer TLS: this connection is unencrypted${blocks ? '; run would have to send or read password hashes over it (replication user, application users), which it never does in clear' : ''}`,
+      fix: 'enable TLS on the server (RDS offers it by default)',
+    });
+  }
+  return findings;
 }
 
 function names(list: string[], max = 8): string {

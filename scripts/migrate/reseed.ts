@@ -48,6 +48,8 @@ export async function reseed(ctx: MigrationContext, why: string): Promise<{ drop
     // Every application account, also those that replication created since: the new seed copies them as of the new freeze.
     for (const a of await applicationUsers(target, ctx)) await target.query('DROP USER IF EXISTS ?@?', [a.user, a.host]);
   }
+  // The next replica is another server: it is pinned afresh at first contact.
+  ctx.journal.unpin('source-slave');
   ctx.journal.archive((name) => name === RESEED || (REDONE as readonly string[]).includes(name) || name === CUTOVER_DONE, `${RESEED_REASON}: ${why}`);
   ctx.log.info(`reseed: the target's replication is reset and ${dropped.length} database(s) dropped (${dropped.join(', ') || 'none'}); a new replica is declared and the seed starts over from a new freeze`);
   return { dropped };

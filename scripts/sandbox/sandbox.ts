@@ -196,6 +196,7 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
       workDir: join(dir, 'work'),
       outputsFile: outputsFileOf(dir),
       requireTls: state.tls,
+      ...(state.tls ? { tlsCaFile: tlsFiles(join(dir, 'tls')).ca } : {}),
       seedMethod,
       infrastructure,
       targetLoadMode,

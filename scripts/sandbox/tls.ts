@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -21,7 +21,9 @@ export async function sandboxCertificates(dir: string): Promise<TlsFiles | undef
     const run = (args: string[]) => execa('openssl', args, { cwd: dir, stdio: 'ignore' });
     await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=rds-live-migrate sandbox CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem']);
     await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server-key.pem', '-out', 'server.csr']);
-    await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '30', '-out', 'server-cert.pem']);
+    // The tool verifies the certificate's name: it connects to 127.0.0.1, which only an IP SAN matches (never the CN).
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
+    await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '30', '-extfile', 'san.ext', '-out', 'server-cert.pem']);
     return files;
   } catch {
     return undefined; // no openssl: the sandbox runs without TLS and preflight says so
