@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SETTING_NAMES } from '../scripts/migrate/settings-diff.js';
+import { SETTING_NAMES } from '../scripts/core/settings-diff.js';
 
 // RDS identifiers: 1-63 letters, digits or hyphens, starting with a letter,
 // no trailing hyphen and no two hyphens in a row (AWS's own rule).

@@ -6,10 +6,10 @@ import { CONFIG_PATH_ENV, configPath, loadConfig } from '../config/load.js';
 import type { MigrationConfig } from '../config/schema.js';
 import { cutover } from './cutover/cutover.js';
 import { rollback } from './cutover/rollback.js';
-import { MigrationContext } from './migrate/context.js';
-import { AwaitingDeployError } from './migrate/infrastructure.js';
-import { finalizeMigration, migrationStatus, planMigration, recordVerify, runMigration } from './migrate/migrator.js';
-import { formatFindings } from './migrate/preflight.js';
+import { MigrationContext } from './core/context.js';
+import { AwaitingDeployError } from './core/infrastructure.js';
+import { finalizeMigration, migrationStatus, planMigration, recordVerify, runMigration } from './workflows.js';
+import { formatFindings } from './run/preflight.js';
 import { describeError, OperatorError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
 import { runHooks, withHooks } from './hooks/runner.js';
@@ -20,7 +20,17 @@ export const EXIT = { ok: 0, failed: 1, awaitingDeploy: 3, locked: 4 } as const;
 
 // The sandbox, demo and bench are development tools: loaded only when asked for.
 const DEFAULT_SANDBOX_DIR = 'sandbox';
-const sandboxTools = () => import('./sandbox/sandbox.js');
+const sandboxTools = () => devTool(() => import('./dev/sandbox/sandbox.js'));
+
+/** The development tools are left out of the published build: say so instead of a module-not-found trace. */
+async function devTool<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new OperatorError('the sandbox, demo and bench are development tools, not part of the published package', 'run them from a clone of the repository: npm ci && npm run demo', 'dev-tool');
+  }
+}
 
 interface GlobalOptions {
   config?: string;
@@ -105,7 +115,7 @@ program
 
 // Asked of AWS only where AWS is (the sandbox sets awsChecks false), or when told to write.
 async function planParameters(ctx: MigrationContext, log: Log, options: GlobalOptions, write: boolean) {
-  const { sourceParameterPlan, formatParameterPlan, writeTargetParameters } = await import('./migrate/source-parameters.js');
+  const { sourceParameterPlan, formatParameterPlan, writeTargetParameters } = await import('./run/source-parameters.js');
   if (!write && !(ctx.config.migration.awsChecks && ctx.config.migration.serverKind === 'rds')) return undefined;
   try {
     const parameters = await sourceParameterPlan(ctx.config);
@@ -232,7 +242,7 @@ sandbox
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
   .action(
     action(async (log, _options, opts: { dir: string }) => {
-      const { sandboxDeploy } = await import('./sandbox/deploy.js');
+      const { sandboxDeploy } = await devTool(() => import('./dev/sandbox/deploy.js'));
       return { ok: true, ...(await sandboxDeploy(opts.dir, (m) => log.info(m))) };
     }),
   );
@@ -247,7 +257,7 @@ program
   .addOption(seedOption())
   .action(
     action(async (log, _options, opts: { dir: string; scale: string; keep?: boolean; rollback: boolean; seed: SeedMethodSetting }) => {
-      const { runDemo } = await import('./demo/demo.js');
+      const { runDemo } = await devTool(() => import('./dev/demo/demo.js'));
       return runDemo({ dir: opts.dir, scale: Number(opts.scale), keep: opts.keep === true, rollback: opts.rollback, seedMethod: opts.seed, log });
     }),
   );
@@ -260,7 +270,7 @@ program
   .option('--threads <n>', 'connections per side for ours and for mydumper/myloader (default: twice the cores, at most 8)')
   .action(
     action(async (log, _options, opts: { dir: string; rows: string; threads?: string }) => {
-      const { runBench, printBench } = await import('./bench/bench.js');
+      const { runBench, printBench } = await devTool(() => import('./dev/bench/bench.js'));
       const result = await runBench({ dir: opts.dir, sizes: opts.rows.split(',').map(Number), threads: opts.threads ? Number(opts.threads) : undefined, log });
       printBench(log, result.sizes);
       return result;
@@ -274,7 +284,7 @@ program
   .option('--scale <factor>', 'demo data scale (10 = 2 million order_items rows)', '10')
   .action(
     action(async (log, _options, opts: { dir: string; scale: string }) => {
-      const { verifyNeedle } = await import('./bench/verify-needle.js');
+      const { verifyNeedle } = await devTool(() => import('./dev/bench/verify-needle.js'));
       const report = await verifyNeedle({ dir: opts.dir, scale: Number(opts.scale), log });
       log.info(`verify ${report.ok ? 'found exactly' : 'did NOT find exactly'} the changed row ${report.changedKey} among ${report.tableRows} ${report.table} rows (reported: ${report.reportedKeys.join(' ') || 'nothing'}); ${report.rowsCompared} rows in ${report.chunksCompared} chunks compared in ${(report.verifyMs / 1000).toFixed(1)} s`);
       if (!report.ok) process.exitCode = 1;

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
-import { awsSnapshotFindings } from '../scripts/migrate/aws-snapshot-checks.js';
+import { awsSnapshotFindings } from '../scripts/run/aws-snapshot-checks.js';
 import { exampleConfig } from './helpers/config.js';
 
 // No AWS here: a stand-in `aws` executable on PATH answers as the real CLI would, from files the test writes.

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
-import { serverDir } from '../scripts/sandbox/sandbox.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
+import { serverDir } from '../scripts/dev/sandbox/sandbox.js';
 import { assertNothingLost } from './helpers/migration.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { until } from './helpers/wait.js';

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { buildHostApp } from '../examples/existing-app/main.js';
 import { loadConfig } from '../config/load.js';
-import { readStackOutputs } from '../scripts/migrate/stack-outputs.js';
+import { readStackOutputs } from '../scripts/core/stack-outputs.js';
 import { s3StandIn } from './helpers/aws-s3-standin.js';
 
 // The example keeps the journal in S3; the stand-in aws answers from a local folder.

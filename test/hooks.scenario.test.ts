@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOOK_EVENT_NAMES, eventOfFile } from '../scripts/hooks/events.js';
-import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { knownSecrets } from './helpers/migration.js';
 import { journalOf, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LocalJournalStore, S3JournalStore, type JournalStore } from '../scripts/core/journal-store.js';
-import { Journal } from '../scripts/migrate/journal.js';
+import { Journal } from '../scripts/core/journal.js';
 import { s3StandIn } from './helpers/aws-s3-standin.js';
 
 const s3 = s3StandIn();

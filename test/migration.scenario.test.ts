@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STEP_NAMES } from '../scripts/migrate/steps.js';
+import { STEP_NAMES } from '../scripts/run/steps.js';
 import { assertNothingLost, knownSecrets, runThroughCrashes } from './helpers/migration.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 

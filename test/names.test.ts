@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../config/load.js';
 import { ident } from '../scripts/db/connection.js';
-import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
-import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { exampleConfig } from './helpers/config.js';
 import { lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 

@@ -2,9 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
-import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
-import type { Finding } from '../scripts/migrate/preflight.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
+import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
+import type { Finding } from '../scripts/run/preflight.js';
 import { lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { until } from './helpers/wait.js';
 

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
-import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/sandbox/mariadb-server.js';
+import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
 import { chunkChecksumSql, rowHashSql } from '../scripts/verify/row-hash.js';
 import type { TableShape } from '../scripts/db/key-chunks.js';
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
-import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
-import { differences } from '../scripts/migrate/settings-diff.js';
-import type { Finding } from '../scripts/migrate/preflight.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
+import { differences } from '../scripts/core/settings-diff.js';
+import type { Finding } from '../scripts/run/preflight.js';
 import { exampleConfig } from './helpers/config.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { buildApp } from '../stacks/app.js';
 import { assertNothingLost, knownSecrets, runThroughCrashes } from './helpers/migration.js';
 import { journalOf, lastJson, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
@@ -127,7 +127,7 @@ describe('seedMethod auto on a small database', () => {
       assert.match(String(steps['seed-method']!.data!.reason), /not more than snapshotAboveGiB \(100\)/);
       assert.ok(Number(steps['seed-target']!.data!.rowsCopied) > 0, 'seeded logically');
       assert.ok(outputs().target, 'run deployed the target');
-      assert.match(String(result.all), /deploying the target stack \(an empty encrypted target for the logical seed\)/);
+      assert.match(String(result.all), /deploying target \(phase [a-z-]+\): create the encrypted target sandbox-target \(empty\)/);
       await assertNothingLost(sb, workload);
     } finally {
       await workload.stop();

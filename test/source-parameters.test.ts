@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { loadConfig, parseConfig } from '../config/load.js';
-import { sourceParameterPlan, formatParameterPlan, writeTargetParameters } from '../scripts/migrate/source-parameters.js';
+import { sourceParameterPlan, formatParameterPlan, writeTargetParameters } from '../scripts/run/source-parameters.js';
 import { TargetStack } from '../stacks/index.js';
 import { exampleConfig } from './helpers/config.js';
 

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Server } from '../scripts/db/connection.js';
-import { connectSandboxAdmin, sandboxAdmin } from '../scripts/demo/scenario.js';
-import { replicationUserStatements } from '../scripts/migrate/replication-user.js';
-import { startMariadb, stopMariadb } from '../scripts/sandbox/mariadb-server.js';
-import { serverDir, serverSpec, writeSandbox, type SandboxState } from '../scripts/sandbox/sandbox.js';
-import { sandboxCertificates, tlsFiles, type TlsFiles } from '../scripts/sandbox/tls.js';
+import { connectSandboxAdmin, sandboxAdmin } from '../scripts/dev/demo/scenario.js';
+import { replicationUserStatements } from '../scripts/run/replication-user.js';
+import { startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
+import { serverDir, serverSpec, writeSandbox, type SandboxState } from '../scripts/dev/sandbox/sandbox.js';
+import { sandboxCertificates, tlsFiles, type TlsFiles } from '../scripts/dev/sandbox/tls.js';
 import { nativePasswordHash } from '../scripts/support/password.js';
 import { journalOf, shopSandbox } from './helpers/sandbox.js';
 

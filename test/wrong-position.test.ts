@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { comparePositions, parseReplicaStatus } from '../scripts/db/replica-status.js';
-import { resumePosition } from '../scripts/migrate/freeze-replica.js';
-import { rootConnection } from '../scripts/sandbox/mariadb-server.js';
-import { connectSandboxAdmin } from '../scripts/demo/scenario.js';
+import { resumePosition } from '../scripts/run/freeze-replica.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
+import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
 import { journalOf, shopSandbox } from './helpers/sandbox.js';
 import { until } from './helpers/wait.js';
 

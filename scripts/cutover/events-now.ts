@@ -1,7 +1,7 @@
 import type { Server } from '../db/connection.js';
-import type { MigrationContext } from '../migrate/context.js';
-import { applicationUsers, type Account } from '../migrate/copy-users.js';
-import type { EventInfo } from '../migrate/schema-inventory.js';
+import type { MigrationContext } from '../core/context.js';
+import { applicationUsers, type Account } from '../run/copy-users.js';
+import type { EventInfo } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 import { unlockedAccounts } from './write-freeze.js';
 

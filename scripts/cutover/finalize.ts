@@ -1,7 +1,7 @@
-import type { MigrationContext } from '../migrate/context.js';
-import { commandPreflight } from '../migrate/command-preflight.js';
-import { acquireRunLock } from '../migrate/journal.js';
-import { journaled } from '../migrate/journaled.js';
+import type { MigrationContext } from '../core/context.js';
+import { commandPreflight } from '../core/command-preflight.js';
+import { acquireRunLock } from '../core/journal.js';
+import { journaled } from '../core/journaled.js';
 import { OperatorError } from '../support/errors.js';
 
 /**

@@ -1,10 +1,10 @@
 import { masterPosition, type BinlogPosition } from '../db/replica-status.js';
-import { waitForPosition } from '../migrate/catch-up.js';
-import type { MigrationContext } from '../migrate/context.js';
-import { commandPreflight } from '../migrate/command-preflight.js';
-import { acquireRunLock } from '../migrate/journal.js';
-import { journaled } from '../migrate/journaled.js';
-import { follow } from '../migrate/replication-link.js';
+import { waitForPosition } from '../core/catch-up.js';
+import type { MigrationContext } from '../core/context.js';
+import { commandPreflight } from '../core/command-preflight.js';
+import { acquireRunLock } from '../core/journal.js';
+import { journaled } from '../core/journaled.js';
+import { follow } from '../core/replication-link.js';
 import { OperatorError } from '../support/errors.js';
 import { cutoverStructure, freezeRecord, switchHooks } from './cutover.js';
 import { phaseOf } from '../core/phases.js';

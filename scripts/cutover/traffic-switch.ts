@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import type { Endpoint, ServerRole } from '../db/connection.js';
-import type { MigrationContext } from '../migrate/context.js';
+import type { MigrationContext } from '../core/context.js';
 import { childEnv } from '../support/child-env.js';
 import { OperatorError } from '../support/errors.js';
 import { dnsSwitch } from './dns-switch.js';

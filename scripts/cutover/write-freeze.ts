@@ -1,7 +1,7 @@
 import { ident, type Server } from '../db/connection.js';
-import type { MigrationContext } from '../migrate/context.js';
-import type { Account } from '../migrate/copy-users.js';
-import type { EventInfo } from '../migrate/schema-inventory.js';
+import type { MigrationContext } from '../core/context.js';
+import type { Account } from '../run/copy-users.js';
+import type { EventInfo } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 
 // How writes are stopped on a server where nobody has SUPER: the application's

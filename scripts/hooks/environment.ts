@@ -1,6 +1,6 @@
 import type { BinlogPosition, FrozenPosition } from '../core/journal-format.js';
 import { phaseOf, PHASE_MEANING } from '../core/phases.js';
-import type { MigrationContext } from '../migrate/context.js';
+import type { MigrationContext } from '../core/context.js';
 import { childEnv } from '../support/child-env.js';
 import { redact } from '../support/redact.js';
 import type { HookEvent } from './events.js';

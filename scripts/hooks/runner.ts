@@ -2,7 +2,7 @@ import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { phaseOf, type Phase } from '../core/phases.js';
-import type { MigrationContext } from '../migrate/context.js';
+import type { MigrationContext } from '../core/context.js';
 import { describeError, OperatorError } from '../support/errors.js';
 import { eventOfFile, type HookEvent } from './events.js';
 import { hookEnvironment, resultEnvironment, type HookSession } from './environment.js';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { ident, type Server } from '../db/connection.js';
 import { chunkWhere, copyChunks, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
-import { baseTables } from '../migrate/schema-inventory.js';
+import { baseTables } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 import { crashIfRequested } from '../support/faults.js';
 import type { Log } from '../support/log.js';

@@ -1,5 +1,5 @@
 import { ident, type Row, type Server } from '../db/connection.js';
-import { inList } from '../migrate/schema-inventory.js';
+import { inList } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 
 // DEFINER=`user`@`host` as SHOW CREATE prints it.

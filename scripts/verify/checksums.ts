@@ -1,5 +1,5 @@
 import { ident, type Server } from '../db/connection.js';
-import { baseTables } from '../migrate/schema-inventory.js';
+import { baseTables } from '../core/schema-inventory.js';
 
 export interface TableComparison {
   table: string;

@@ -1,5 +1,5 @@
 import { account, type Server } from '../db/connection.js';
-import { inList } from '../migrate/schema-inventory.js';
+import { inList } from '../core/schema-inventory.js';
 
 export interface SchemaDifference {
   kind: 'table' | 'column' | 'index' | 'routine' | 'trigger' | 'view' | 'event' | 'user';

@@ -1,10 +1,10 @@
 import { ident, Server, type ServerRole } from '../db/connection.js';
 import { masterPosition } from '../db/replica-status.js';
-import { waitForPosition } from '../migrate/catch-up.js';
-import type { MigrationContext } from '../migrate/context.js';
-import type { Journal } from '../migrate/journal.js';
-import { applicationUsers } from '../migrate/copy-users.js';
-import { baseTables } from '../migrate/schema-inventory.js';
+import { waitForPosition } from '../core/catch-up.js';
+import type { MigrationContext } from '../core/context.js';
+import type { Journal } from '../core/journal.js';
+import { applicationUsers } from '../run/copy-users.js';
+import { baseTables } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 import { chunks, chunkWhere, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
 import { chunkChecksumSql, rowHashSql } from './row-hash.js';

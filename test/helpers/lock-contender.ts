@@ -1,5 +1,5 @@
 import { LocalJournalStore, S3JournalStore } from '../../scripts/core/journal-store.js';
-import { Journal } from '../../scripts/migrate/journal.js';
+import { Journal } from '../../scripts/core/journal.js';
 
 // Tries the migration lock once; prints "got" or "locked"; holds it until stdin closes.
 const spec = JSON.parse(process.argv[2]!) as { kind: 'local'; dir: string } | { kind: 's3'; bucket: string; prefix: string };

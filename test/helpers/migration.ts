@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAtRest } from '../../scripts/demo/scenario.js';
+import { verifyAtRest } from '../../scripts/dev/demo/scenario.js';
 import { createLog } from '../../scripts/support/log.js';
 import { lastJson, secretOf, type TestSandbox } from './sandbox.js';
 import { moreWrites } from './wait.js';

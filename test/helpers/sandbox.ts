@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import { execa, type Result, type ResultPromise } from 'execa';
 import { emptyJournal, type JournalState } from '../../scripts/core/journal-format.js';
 import { LocalJournalStore } from '../../scripts/core/journal-store.js';
-import { loadShop, startWorkload } from '../../scripts/demo/scenario.js';
-import type { Workload } from '../../scripts/demo/workload.js';
-import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/sandbox/sandbox.js';
+import { loadShop, startWorkload } from '../../scripts/dev/demo/scenario.js';
+import type { Workload } from '../../scripts/dev/demo/workload.js';
+import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/dev/sandbox/sandbox.js';
 
 const CLI = resolve(import.meta.dirname, '../../scripts/cli.ts');
 

@@ -1,0 +1,83 @@
+import type { Server } from '../db/connection.js';
+import { comparePositions, formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
+import { OperatorError } from '../support/errors.js';
+import { crashIfRequested } from '../support/faults.js';
+import { randomPassword } from '../support/password.js';
+import type { MigrationContext } from './context.js';
+import { applyReplicationUser } from '../run/replication-user.js';
+
+export interface FollowRequest {
+  /** The journal step doing this, for crash injection between pointing and starting. */
+  step: string;
+  follower: Server;
+  leader: Server;
+  /** The leader's address as the follower reaches it. */
+  host: string;
+  port: number;
+  position: BinlogPosition;
+  /** The leader's GTID state at `position` as recorded (at the freeze), used when the leader cannot compute it. */
+  gtid?: string;
+  /** The replication user's password when it is already set on the leader; otherwise a new one is set. */
+  password?: string;
+}
+
+/**
+ * Makes `follower` replicate from `leader` starting at `position` — once. If an
+ * earlier, interrupted run already pointed it there, it is only (re)started:
+ * the follower may have applied events past `position`, and pointing it back
+ * would apply them twice. Pointed elsewhere, it is left alone and reported.
+ */
+export async function follow(ctx: MigrationContext, request: FollowRequest): Promise<{ resumed: boolean }> {
+  const { follower, host, port, position } = request;
+  const status = await ctx.dialect.replicaStatus(follower);
+  if (status.configured) {
+    if (status.masterHost !== host || status.masterPort !== port) {
+      throw new OperatorError(`${follower.role} already replicates from ${status.masterHost}:${status.masterPort}, not ${host}:${port}`, 'someone changed its replication; reset it only if you are sure nothing was applied from elsewhere, then run again', 'replication');
+    }
+    ctx.log.info(`${follower.role} already follows ${host}:${port} from an earlier run; not pointing it again`);
+    if (!status.sqlRunning || status.ioRunning === 'No') await ctx.dialect.startReplication(follower);
+    return { resumed: true };
+  }
+  const password = request.password ?? randomPassword();
+  // Creating or re-keying the user on the leader is harmless when it replicates onward: the follower has the user too.
+  await applyReplicationUser(ctx, [request.leader], password);
+  const gtid = await gtidAt(ctx, request);
+  await ctx.dialect.setExternalMaster(follower, { host, port, user: ctx.config.migration.replicationUser, password, position, gtid, tls: ctx.config.migration.requireTls });
+  crashIfRequested('mid', request.step);
+  await ctx.dialect.startReplication(follower);
+  ctx.log.info(`${follower.role} follows ${host}:${port} from ${formatPosition(position)}${gtid ? ` by GTID (${gtid})` : ''}`);
+  return { resumed: false };
+}
+
+/**
+ * MariaDB's GTID state at the position, as the leader's binlog says (exact, every domain), else the
+ * one recorded with the position. Undefined where GTID pointing is not used (MySQL: see dialect.ts)
+ * or neither is known; then file and position serve.
+ */
+async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<string | undefined> {
+  if (ctx.config.engine !== 'mariadb') return undefined;
+  const fromLeader = await leaderGtidAt(request.leader, request.position);
+  const gtid = fromLeader ?? request.gtid;
+  if (gtid === undefined || gtid === null) ctx.log.warn(`${request.leader.role} cannot tell the GTID at ${formatPosition(request.position)}; ${request.follower.role} follows by file and position`);
+  if (fromLeader !== null && fromLeader !== undefined && request.gtid !== undefined && fromLeader !== request.gtid) {
+    ctx.log.info(`GTID at ${formatPosition(request.position)}: ${fromLeader} on ${request.leader.role} (recorded: ${request.gtid}); following the leader's`);
+  }
+  return gtid ?? undefined;
+}
+
+/**
+ * BINLOG_GTID_POS reads the binlog file from its start, which takes long on a large file; cutover points
+ * the old source inside the write stop, at the leader's current position, where @@gtid_binlog_pos is the
+ * answer (the position read before and after it shows no commit came in between).
+ */
+async function leaderGtidAt(leader: Server, position: BinlogPosition): Promise<string | null | undefined> {
+  const isCurrent = async () => {
+    const head = await masterPosition(leader);
+    return head !== undefined && comparePositions(head, position) === 0;
+  };
+  if (await isCurrent()) {
+    const current = await leader.value<string>('SELECT @@GLOBAL.gtid_binlog_pos');
+    if (await isCurrent()) return current;
+  }
+  return leader.value<string | null>('SELECT BINLOG_GTID_POS(?, ?)', [position.file, position.pos]);
+}
