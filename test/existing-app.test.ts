@@ -1,4 +1,4 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,16 +7,10 @@ import { execa } from 'execa';
 import { buildHostApp } from '../examples/existing-app/main.js';
 import { loadConfig } from '../config/load.js';
 import { readStackOutputs } from '../scripts/core/stack-outputs.js';
-import { s3StandIn } from './helpers/aws-s3-standin.js';
+import { s3StandInOnPath } from './helpers/aws-s3-standin.js';
 
 // The example keeps the journal in S3; the stand-in aws answers from a local folder.
-const s3 = s3StandIn();
-const PATH = process.env.PATH;
-process.env.PATH = `${s3.bin}:${PATH}`;
-after(() => {
-  process.env.PATH = PATH;
-  rmSync(s3.bin, { recursive: true, force: true });
-});
+const s3 = s3StandInOnPath();
 
 const CONFIG = resolve(import.meta.dirname, '../examples/existing-app/migration.config.json');
 type Synth = { provider: { aws: { alias?: string }[] }; resource: Record<string, Record<string, Record<string, unknown>>>; terraform: { backend: Record<string, { key?: string }> } };

@@ -1,20 +1,14 @@
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LocalJournalStore, S3JournalStore, type JournalStore } from '../scripts/core/journal-store.js';
 import { Journal } from '../scripts/core/journal.js';
-import { s3StandIn } from './helpers/aws-s3-standin.js';
+import { s3StandInOnPath } from './helpers/aws-s3-standin.js';
 
-const s3 = s3StandIn();
-const PATH = process.env.PATH;
-process.env.PATH = `${s3.bin}:${PATH}`;
-after(() => {
-  process.env.PATH = PATH;
-  rmSync(s3.bin, { recursive: true, force: true });
-});
+const s3 = s3StandInOnPath();
 
 type StoreSpec = { kind: 'local'; dir: string } | { kind: 's3'; bucket: string; prefix: string };
 const open = (spec: StoreSpec): JournalStore => (spec.kind === 'local' ? new LocalJournalStore(spec.dir) : new S3JournalStore({ bucket: spec.bucket, prefix: spec.prefix, region: 'eu-west-1' }));

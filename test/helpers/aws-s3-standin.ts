@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { after } from 'node:test';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,4 +53,16 @@ try {
   );
   chmodSync(join(bin, 'aws'), 0o755);
   return { bin, root, calls };
+}
+
+/** The stand-in first on PATH for this test file, removed after it. */
+export function s3StandInOnPath(): ReturnType<typeof s3StandIn> {
+  const s3 = s3StandIn();
+  const path = process.env.PATH;
+  process.env.PATH = `${s3.bin}:${path}`;
+  after(() => {
+    process.env.PATH = path;
+    rmSync(s3.bin, { recursive: true, force: true });
+  });
+  return s3;
 }
