@@ -102,7 +102,7 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
   // The logical seed's target starts in load mode, as the target stack declares it (migration.targetLoadMode, on by default).
   if (fresh && seedMethod === 'logical') state.servers['target-master'].loadMode = options.targetLoadMode ?? true;
 
-  // Unless the seed is logical, the target is created later by the deploy stand-in (see deploy-target.ts), as the target stack would be.
+  // Unless the seed is logical, the target is created later by the deploy stand-in (see deploy.ts), as the target stack would be.
   const roles = fresh ? SANDBOX_ROLES.filter((r) => r !== 'target-master' || seedMethod === 'logical') : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
   for (const role of roles) await installMariadb(serverSpec(state, role));
   const pids = await Promise.all(roles.map((role) => startMariadb(serverSpec(state, role))));
