@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
@@ -29,8 +29,9 @@ describe('preflight finds what would break the migration, and changes nothing', 
   before(async () => (sb = await shopSandbox(0.01)));
   after(async () => sb.down());
 
-  test('a healthy sandbox has no blocking finding; retention and events are announced', async () => {
+  test('a healthy sandbox has no blocking finding; retention and events are announced; plan leaves the disk as it was', async () => {
     const result = await sb.cli(['plan', '--json']);
+    assert.equal(existsSync(join(sb.state.dir, 'work')), false, 'plan created the work directory');
     const plan = lastJson<Plan>(result);
     assert.equal(result.exitCode, 0, String(result.all));
     assert.equal(plan.blocked, false);
