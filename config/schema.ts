@@ -237,6 +237,8 @@ export const migrationConfigSchema = z.strictObject({
       sourcePortForTarget: z.number().int().min(1).max(65535).optional(),
       /** Host the old source uses to reach the target for reverse replication. @default the target endpoint address */
       targetHostForSource: z.string().min(1).optional(),
+      /** Port the old source uses to reach the target (a proxy, a tunnel). @default the target endpoint port */
+      targetPortForSource: z.number().int().min(1).max(65535).optional(),
       /** Settings differences between source and target (scripts/migrate/settings-diff.ts) that are intended: reported, not blocking. @default none */
       acceptSettingsDifferences: z.array(z.enum(SETTING_NAMES, { error: `expected one of the compared settings: ${SETTING_NAMES.join(', ')}` })).default([]),
       /** Folder of executables run at each event, named rds-live-migrate-on-<event>[-suffix] (docs/hooks.md); relative to the config file. @default no hooks */

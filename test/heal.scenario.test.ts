@@ -82,3 +82,53 @@ describe('a 20 s cut of the replication link during catch-up, inside a large mul
     assert.equal(await checksum(target, 'bulk.rows_in_one_statement'), await checksum(source, 'bulk.rows_in_one_statement'));
   });
 });
+
+describe('a 20 s cut of the reverse replication link after cutover, inside a large multi-row statement on the target', () => {
+  let sb: TestSandbox;
+  let proxy: TcpProxy;
+  let source: Connection;
+  let target: Connection;
+  before(async () => {
+    sb = await shopSandbox();
+    proxy = await startTcpProxy(sb.state.servers['target-master'].port);
+    const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8'));
+    config.migration.targetPortForSource = proxy.port;
+    writeFileSync(sb.state.configFile, `${JSON.stringify(config, null, 2)}\n`);
+  });
+  after(async () => {
+    await source?.end();
+    await target?.end();
+    await proxy?.close();
+    await sb?.down();
+  });
+
+  test('the drain of a rollback restarts reverse replication by itself; nothing is lost', async () => {
+    const workload = sb.workload();
+    assert.equal((await sb.cli(['run'])).exitCode, 0);
+    assert.equal((await sb.cli(['verify'])).exitCode, 0);
+    const cut = await sb.cli(['cutover', '--json']);
+    assert.equal(cut.exitCode, 0, String(cut.all));
+    source = await rootConnection(serverDir(sb.state.dir, 'source-master'));
+    target = await rootConnection(serverDir(sb.state.dir, 'target-master'));
+    assert.equal(Number((await slaveStatus(source)).Master_Port), proxy.port, 'the old source follows the target through the proxy');
+
+    await target.query('CREATE DATABASE IF NOT EXISTS bulk');
+    await target.query('CREATE TABLE bulk.rows_in_one_statement (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL) ENGINE=InnoDB');
+    await until('the old source to create the bulk table', async () => ((await source.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bulk' AND TABLE_NAME = 'rows_in_one_statement'"))[0] as unknown[]).length > 0);
+    const midStatement = proxy.holdAfter(1024 * 1024);
+    await target.query(`INSERT INTO bulk.rows_in_one_statement SELECT seq, REPEAT('x', 200) FROM bulk.seq_1_to_${BULK_ROWS}`);
+    await midStatement;
+    proxy.cut();
+    const outage = delay(OUTAGE_MS).then(() => proxy.heal());
+    await until('the old source to report the broken link', async () => {
+      const s = await slaveStatus(source);
+      return s.Slave_IO_Running !== 'Yes' && Number(s.Last_IO_Errno) !== 0;
+    });
+
+    const back = await sb.cli(['rollback', '--json']);
+    await outage;
+    assert.equal(back.exitCode, 0, String(back.all));
+    assert.equal(await checksum(source, 'bulk.rows_in_one_statement'), await checksum(target, 'bulk.rows_in_one_statement'));
+    await assertNothingLost(sb, workload);
+  });
+});

@@ -149,7 +149,7 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
     const from = ctx.journal.data<{ targetStart: BinlogPosition }>('cutover:open-target')!.targetStart;
     const outputs = ctx.targetOutputs();
     // The user exists on the target since point-target; it gets a new password, and that ALTER replicates to the old source harmlessly.
-    const { resumed } = await follow(ctx, { step: 'cutover:reverse-replication', follower: source, leader: target, host: ctx.config.migration.targetHostForSource ?? outputs.host, port: outputs.port, position: from });
+    const { resumed } = await follow(ctx, { step: 'cutover:reverse-replication', follower: source, leader: target, host: ctx.config.migration.targetHostForSource ?? outputs.host, port: ctx.config.migration.targetPortForSource ?? outputs.port, position: from });
     return { from, resumed };
   });
 }

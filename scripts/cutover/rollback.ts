@@ -89,7 +89,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     await journaled(ctx, 'rollback:refollow', 'make the target follow the source again', async () => {
       const from = ctx.journal.data<{ sourceStart: BinlogPosition }>('rollback:reopen-source')!.sourceStart;
       const outputs = ctx.outputs();
-      await follow(ctx, { step: 'rollback:refollow', follower: target, leader: source, host: ctx.config.migration.sourceHostForTarget ?? outputs.source.host, port: outputs.source.port, position: from });
+      await follow(ctx, { step: 'rollback:refollow', follower: target, leader: source, host: ctx.config.migration.sourceHostForTarget ?? outputs.source.host, port: ctx.config.migration.sourcePortForTarget ?? outputs.source.port, position: from });
       return { from };
     });
     await journaled(ctx, 'rollback:enable-events', 'enable the events on the source again', async () => {
