@@ -194,6 +194,8 @@ export const migrationConfigSchema = z.strictObject({
       sourceHostForTarget: z.string().min(1).optional(),
       /** Host the old source uses to reach the target for reverse replication. @default the target endpoint address */
       targetHostForSource: z.string().min(1).optional(),
+      /** Warn when the target has been behind and applying no faster than the source writes for this long. @default 600 */
+      applyRateWarnSeconds: z.number().int().min(10).max(86_400).default(600),
     })
     .prefault({}),
 }).superRefine((config, ctx) => {
