@@ -1,3 +1,4 @@
+import { APPLY_THREADS } from '../../stacks/engine.js';
 import { OperatorError } from '../support/errors.js';
 import type { Log } from '../support/log.js';
 
@@ -21,7 +22,7 @@ export async function benchCommand(log: Log, suite: string | undefined, opts: Be
   if (suite === 'catch-up') {
     const { runCatchUpBench, printCatchUp } = await import('./catch-up-bench.js');
     const dir = opts.dir === '.bench' ? '.bench/catch-up' : opts.dir;
-    const catchUp = await runCatchUpBench({ dir, seconds: positiveInt('seconds', opts.seconds), writers: positiveInt('writers', opts.writers), applyThreads: threads ?? 8, rowsPerTable: 100_000, log });
+    const catchUp = await runCatchUpBench({ dir, seconds: positiveInt('seconds', opts.seconds), writers: positiveInt('writers', opts.writers), applyThreads: threads ?? APPLY_THREADS, rowsPerTable: 100_000, log });
     printCatchUp(log, catchUp);
     return { ok: true, catchUp };
   }
