@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -33,6 +33,8 @@ export interface BenchSize {
   msBinlog: Record<LogicalMethod, number>;
   /** Every logical method into a target started without a binlog (myloader in its default). */
   msLoadMode: Record<LogicalMethod, number>;
+  /** CPU seconds the target server spent on each load (mydumperDefault: myloader skipping the binlog on a binlogging target). */
+  targetCpuSeconds: { binlog: Record<string, number>; loadMode: Record<string, number> };
   speedupVsMyloaderEqualBinlog: number;
   speedupVsMyloaderLoadMode: number;
   /** Ours in load mode against myloader's default run on a binlogging target. */
@@ -120,22 +122,24 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
     const [size] = (await run.source.query(`SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${BENCH_DATABASE}'`)) as unknown as [{ b: string }[]];
     const dataMb = Number(size[0]!.b) / 1e6;
     const expected = await checksums(run.source);
-    const time = async (label: string, method: () => Promise<number | void>): Promise<number> => {
-      const ms = await timeOne(run, expected, label, method);
-      log.info(`bench ${rowsPerTable} rows/table: ${label.padEnd(28)} ${(ms / 1000).toFixed(1).padStart(6)} s  (copy verified by CHECKSUM TABLE)`);
+    const targetCpuSeconds: BenchSize['targetCpuSeconds'] = { binlog: {}, loadMode: {} };
+    const time = async (label: string, method: () => Promise<number | void>, cpuKey?: [keyof BenchSize['targetCpuSeconds'], string]): Promise<number> => {
+      const { ms, targetCpuS } = await timeOne(run, expected, label, method);
+      if (cpuKey) targetCpuSeconds[cpuKey[0]][cpuKey[1]] = targetCpuS;
+      log.info(`bench ${rowsPerTable} rows/table: ${label.padEnd(32)} ${(ms / 1000).toFixed(1).padStart(6)} s, target CPU ${targetCpuS.toFixed(1)} s  (copy verified by CHECKSUM TABLE)`);
       return ms;
     };
 
     const ms = {} as BenchSize['ms'];
     const msBinlog = {} as BenchSize['msBinlog'];
     const msLoadMode = {} as BenchSize['msLoadMode'];
-    for (const name of ['original', 'pipe', 'mydumper', 'floor', 'ours', 'physical'] as const) ms[name] = await time(name === 'physical' ? name : `${name} (binlog${name === 'mydumper' ? ', skipped by myloader' : ''})`, methods(run, name));
+    for (const name of ['original', 'pipe', 'mydumper', 'floor', 'ours', 'physical'] as const) ms[name] = await time(name === 'physical' ? name : `${name} (binlog${name === 'mydumper' ? ', skipped by myloader' : ''})`, methods(run, name), name === 'physical' ? undefined : ['binlog', name === 'mydumper' ? 'mydumperDefault' : name]);
     const oursPeakRssMb = run.peakRssMb;
-    for (const name of LOGICAL) msBinlog[name] = name === 'mydumper' ? await time('mydumper --enable-binlog', methods(run, name, true)) : ms[name];
+    for (const name of LOGICAL) msBinlog[name] = name === 'mydumper' ? await time('mydumper --enable-binlog', methods(run, name, true), ['binlog', name]) : ms[name];
 
     await restartTarget(run, true);
     try {
-      for (const name of LOGICAL) msLoadMode[name] = await time(`${name} (load mode: no binlog)`, methods(run, name));
+      for (const name of LOGICAL) msLoadMode[name] = await time(`${name} (load mode: no binlog)`, methods(run, name), ['loadMode', name]);
     } finally {
       await restartTarget(run, false);
     }
@@ -150,6 +154,7 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
       ms,
       msBinlog,
       msLoadMode,
+      targetCpuSeconds,
       speedupVsMyloaderEqualBinlog: round(msBinlog.mydumper / msBinlog.ours),
       speedupVsMyloaderLoadMode: round(msLoadMode.mydumper / msLoadMode.ours),
       speedupLoadModeVsMyloaderDefault: round(ms.mydumper / msLoadMode.ours),
@@ -170,13 +175,16 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
 const LOGICAL = ['original', 'pipe', 'mydumper', 'floor', 'ours'] as const;
 
 /** Runs one method into an empty target and checks the copy; its time counts only if equal. */
-async function timeOne(run: Run, expected: string[], label: string, method: () => Promise<number | void>): Promise<number> {
+async function timeOne(run: Run, expected: string[], label: string, method: () => Promise<number | void>): Promise<{ ms: number; targetCpuS: number }> {
   await run.target.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE}`);
   rmSync(run.work, { recursive: true, force: true });
   mkdirSync(run.work, { recursive: true });
+  const targetPid = Number(readFileSync(join(run.targetDir, 'mysqld.pid'), 'utf8').trim());
+  const cpu0 = cpuSeconds(targetPid);
   const t0 = process.hrtime.bigint();
   const inner = await method();
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const targetCpuS = round(cpuSeconds(targetPid) - cpu0, 1);
   const copy = run.physicalDir ? await rootConnection(run.physicalDir) : run.target;
   const equal = sameChecksums(expected, await checksums(copy));
   if (run.physicalDir) {
@@ -185,7 +193,13 @@ async function timeOne(run: Run, expected: string[], label: string, method: () =
     run.physicalDir = undefined;
   }
   if (!equal) throw new OperatorError(`bench: the ${label} copy is not equal to the source; its time does not count`, 'this is a bug in that method or in the bench; report it', 'bench');
-  return Math.round(typeof inner === 'number' ? inner : wall);
+  return { ms: Math.round(typeof inner === 'number' ? inner : wall), targetCpuS };
+}
+
+/** CPU time a process has used (user + system): under a shared, busy machine a steadier measure of the target's work than wall time. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The sandbox's stand-in for switching an RDS target's backups (and with them its binlog) off or on: a restart. */
@@ -289,13 +303,14 @@ const LABEL: Record<Method, string> = {
 
 export function printBench(log: Log, sizes: BenchSize[]): void {
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  const head = `| method | target | what it does to the target | ${sizes.map((s) => `${s.rowsPerTable * BENCH_TABLES.length} rows (${Math.round(s.dataMb)} MB)`).join(' | ')} |`;
+  const head = `| method | target | what it does to the target | ${sizes.map((s) => `${s.rowsPerTable * BENCH_TABLES.length} rows (${Math.round(s.dataMb)} MB): wall (target CPU)`).join(' | ')} |`;
   const rule = `|---|---|---|${sizes.map(() => '---|').join('')}`;
-  const row = (method: Method, target: string, effect: string, pick: (s: BenchSize) => number) => `| ${LABEL[method]} | ${target} | ${effect} | ${sizes.map((s) => sec(pick(s))).join(' | ')} |`;
+  const row = (method: Method, target: string, effect: string, pick: (s: BenchSize) => number, cpu?: (s: BenchSize) => number | undefined) =>
+    `| ${LABEL[method]} | ${target} | ${effect} | ${sizes.map((s) => `${sec(pick(s))}${cpu?.(s) !== undefined ? ` (${cpu(s)!.toFixed(1)} s)` : ''}`).join(' | ')} |`;
   const lines = ['', head, rule];
-  for (const m of LOGICAL) lines.push(row(m, 'binlog on', EFFECT.binlog[m], (s) => s.msBinlog[m]));
-  lines.push(row('mydumper', 'binlog on', 'myloader default: its sessions skip the binlog (needs SUPER; not on RDS)', (s) => s.ms.mydumper));
-  for (const m of LOGICAL) lines.push(row(m, 'load mode', EFFECT.loadMode[m], (s) => s.msLoadMode[m]));
+  for (const m of LOGICAL) lines.push(row(m, 'binlog on', EFFECT.binlog[m], (s) => s.msBinlog[m], (s) => s.targetCpuSeconds.binlog[m]));
+  lines.push(row('mydumper', 'binlog on', 'myloader default: its sessions skip the binlog (needs SUPER; not on RDS)', (s) => s.ms.mydumper, (s) => s.targetCpuSeconds.binlog.mydumperDefault));
+  for (const m of LOGICAL) lines.push(row(m, 'load mode', EFFECT.loadMode[m], (s) => s.msLoadMode[m], (s) => s.targetCpuSeconds.loadMode[m]));
   lines.push(row('physical', '-', EFFECT.binlog.physical, (s) => s.ms.physical));
   lines.push(
     '',
