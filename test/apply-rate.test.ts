@@ -1,10 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApplyRateTracker, describeRates, ratesBetween } from '../scripts/migrate/apply-rate.js';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server } from '../scripts/db/connection.js';
+import { bytesBetween, masterPosition } from '../scripts/db/replica-status.js';
+import { ApplyRateTracker, describeRates, ratesBetween, sampleRate } from '../scripts/migrate/apply-rate.js';
+import { freePort } from '../scripts/sandbox/sandbox.js';
+import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/sandbox/mariadb-server.js';
 
 const MB = 1_000_000;
 
-test('rates and ETA: 10 MB behind, applying 3 MB/s while the source writes 1 MB/s, catches up in 5 s', () => {
+test('rates and ETA: a growing backlog has no ETA; 4 MB behind and gaining 2 MB/s is 2 s', () => {
   const rates = ratesBetween({ atMs: 0, appliedBytes: 0, headBytes: 4 * MB }, { atMs: 2000, appliedBytes: 6 * MB, headBytes: 16 * MB });
   assert.deepEqual(rates, { applyBytesPerSec: 3 * MB, writeBytesPerSec: 6 * MB, behindBytes: 10 * MB, etaSeconds: null });
   const gaining = ratesBetween({ atMs: 0, appliedBytes: 0, headBytes: 8 * MB }, { atMs: 2000, appliedBytes: 6 * MB, headBytes: 10 * MB });
@@ -54,4 +62,42 @@ test('tracker: a spell of gaining resets the sustained period', () => {
 test('tracker: caught up is never a warning, even when the rates are equal', () => {
   const tracker = new ApplyRateTracker({ sustainMs: 1000 });
   for (let s = 0; s <= 10; s++) assert.equal(tracker.add({ atMs: s * 1000, appliedBytes: s * MB, headBytes: s * MB }).warning, undefined);
+});
+
+test('samples on a real binlog: the applied and head offsets stay right across a binlog rotation', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlm-apply-rate-'));
+  const spec = { name: 'apply-rate', dir, port: await freePort(), serverId: 41 };
+  const password = randomBytes(12).toString('hex');
+  await installMariadb(spec);
+  await startMariadb(spec);
+  const root = await rootConnection(dir);
+  let server: Server | undefined;
+  try {
+    await root.query("CREATE USER 'rate'@'127.0.0.1' IDENTIFIED BY ?", [password]);
+    await root.query("GRANT ALL ON *.* TO 'rate'@'127.0.0.1'");
+    await root.query('CREATE DATABASE r; CREATE TABLE r.t (id INT PRIMARY KEY, v VARCHAR(200))');
+    server = await Server.connect({ role: 'source-master', endpoint: { host: '127.0.0.1', port: spec.port }, credentials: { username: 'rate', password } });
+    const base = (await masterPosition(server))!;
+    await root.query("INSERT INTO r.t SELECT seq, REPEAT('x', 200) FROM r.seq_1_to_100");
+    const executed = (await masterPosition(server))!;
+    await root.query('FLUSH BINARY LOGS');
+    await root.query("INSERT INTO r.t SELECT seq, REPEAT('y', 200) FROM r.seq_101_to_300");
+    const head = (await masterPosition(server))!;
+    assert.notEqual(head.file, base.file, 'the binlog rotated');
+    const behind = await bytesBetween(server, executed, head);
+    const first = await sampleRate(server, base, base, await bytesBetween(server, base, executed), 0);
+    const second = await sampleRate(server, base, executed, behind, 1000);
+    assert.deepEqual(first, { atMs: 0, appliedBytes: 0, headBytes: executed.pos - base.pos });
+    assert.equal(second.appliedBytes, executed.pos - base.pos);
+    assert.equal(second.headBytes, second.appliedBytes + behind);
+    assert.ok(behind > 200 * 200, `the second insert's ${behind} bytes are behind`);
+    const rates = ratesBetween(first, second)!;
+    assert.equal(rates.applyBytesPerSec, executed.pos - base.pos);
+    assert.equal(rates.behindBytes, behind);
+  } finally {
+    await server?.close();
+    await root.end();
+    await stopMariadb(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
