@@ -20,9 +20,9 @@ function parameters(overrides = {}): Record<string, string> {
 }
 
 // The mode `npm run bench -- catch-up` measured fastest: the target applies with parallel replication.
-test('an RDS MariaDB target applies with optimistic parallel replication', () => {
+test('an RDS MariaDB target applies with conservative parallel replication', () => {
   const params = parameters();
-  assert.equal(params.slave_parallel_mode, 'optimistic');
+  assert.equal(params.slave_parallel_mode, 'conservative');
   assert.ok(Number(params.slave_parallel_threads) >= 4, `slave_parallel_threads ${params.slave_parallel_threads}`);
 });
 

@@ -56,6 +56,9 @@ export async function runCatchUpBench(options: CatchUpOptions): Promise<CatchUpR
   const source = await rootConnection(join(state.dir, 'servers', 'source-master'));
   const target = await rootConnection(join(state.dir, 'servers', 'target-master'));
   try {
+    // RDS's own durability on both ends: a commit is flushed to the redo log and the binlog, so a
+    // single SQL thread pays each commit's flushes alone while parallel apply can share them.
+    for (const server of [source, target]) await server.query('SET GLOBAL sync_binlog = 1, innodb_flush_log_at_trx_commit = 1');
     await createTables(source, options.rowsPerTable);
     await createTables(target, options.rowsPerTable);
     const start = await headOf(source);
