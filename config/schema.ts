@@ -245,6 +245,8 @@ export const migrationConfigSchema = z.strictObject({
       hooksPath: z.string().min(1).optional(),
       /** A hook still running after this long is killed and fails its step. @default 600 */
       hookTimeoutSeconds: z.number().int().min(1).max(86_400).default(600),
+      /** Warn when the target has been behind and applying no faster than the source writes for this long. @default 600 */
+      applyRateWarnSeconds: z.number().int().min(10).max(86_400).default(600),
     })
     .prefault({}),
   /** The name the application connects to: a Route 53 CNAME that cutover and rollback move (docs/traffic-switch.md). @default none */

@@ -21,6 +21,7 @@ import { chooseSeedMethod, type SeedChoice } from './run/seed-method.js';
 import { seedTarget } from './run/seed-target.js';
 import { STEP_NAMES, STEP_TITLES, type StepName } from './run/steps.js';
 import { teardownReplica } from './run/teardown-replica.js';
+import { ratesOfLags } from './core/apply-rate.js';
 
 type StepRun = (ctx: MigrationContext) => Promise<Record<string, unknown>>;
 
@@ -114,7 +115,7 @@ export interface StatusReport {
   phase: Phase;
   meaning: string;
   steps: Record<string, string>;
-  replication?: { follower: string; io: string; sql: boolean; secondsBehind: number | null; bytesBehind: number; executed: string; lastError: string };
+  replication?: { follower: string; io: string; sql: boolean; secondsBehind: number | null; bytesBehind: number; executed: string; lastError: string; rates: { applyBytesPerSec: number; writeBytesPerSec: number; etaSeconds: number | null } | null };
 }
 
 export async function migrationStatus(ctx: MigrationContext): Promise<StatusReport> {
@@ -126,7 +127,12 @@ export async function migrationStatus(ctx: MigrationContext): Promise<StatusRepo
   // Before cutover the target follows the source; after it, the old source follows the target.
   if (journal.step('point-target') && !journal.isDone('finalize')) {
     const [follower, leader] = cutOver ? (['source-master', 'target-master'] as const) : (['target-master', 'source-master'] as const);
-    const lag = await measureLag(ctx, await ctx.server(follower), await ctx.server(leader));
+    const [followerServer, leaderServer] = [await ctx.server(follower), await ctx.server(leader)];
+    const first = { ...(await measureLag(ctx, followerServer, leaderServer)), atMs: Date.now() };
+    // Two looks a few seconds apart: enough for a rate without making status slow.
+    await new Promise((r) => setTimeout(r, 2000));
+    const lag = await measureLag(ctx, followerServer, leaderServer);
+    const rates = await ratesOfLags(leaderServer, first, { ...lag, atMs: Date.now() });
     report.replication = {
       follower,
       io: lag.status.ioRunning,
@@ -135,6 +141,7 @@ export async function migrationStatus(ctx: MigrationContext): Promise<StatusRepo
       bytesBehind: lag.bytesBehind,
       executed: `${lag.status.executed.file}:${lag.status.executed.pos}`,
       lastError: lag.status.lastSqlError || lag.status.lastIoError,
+      rates: rates && { applyBytesPerSec: rates.applyBytesPerSec, writeBytesPerSec: rates.writeBytesPerSec, etaSeconds: rates.etaSeconds },
     };
   }
   return report;

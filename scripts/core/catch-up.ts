@@ -1,6 +1,7 @@
 import { bytesBetween, classifyReplicationError, comparePositions, formatPosition, masterPosition, type BinlogPosition, type ReplicaStatus, type ReplicationFault } from '../db/replica-status.js';
 import type { Server } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
+import { ApplyRateTracker, describeRates, sampleRate } from './apply-rate.js';
 import { positionGoneError } from './binlog-availability.js';
 import type { MigrationContext } from './context.js';
 
@@ -103,12 +104,22 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
   const deadline = Date.now() + catchUpTimeoutSeconds * 1000;
   const healer = new ReplicationHealer(ctx, target);
   let peakBytes = 0;
+  const rates = new ApplyRateTracker({ sustainMs: ctx.config.migration.applyRateWarnSeconds * 1000 });
+  let base: BinlogPosition | undefined;
+  let warnedAt = 0;
   for (;;) {
     const lag = await measureLag(ctx, target, source);
+    base ??= lag.status.executed.file ? lag.status.executed : undefined;
+    const rate = base ? rates.add(await sampleRate(source, base, lag.status.executed, lag.bytesBehind)) : { rates: null };
     peakBytes = Math.max(peakBytes, lag.bytesBehind);
     await healer.check(lag.status);
     const running = lag.status.sqlRunning && lag.status.ioRunning === 'Yes';
-    ctx.log.progress(`catch-up: ${lag.secondsBehind ?? '?'} s / ${(lag.bytesBehind / 1e6).toFixed(2)} MB behind source-master, applied up to ${formatPosition(lag.status.executed)}`);
+    ctx.log.progress(`catch-up: ${lag.secondsBehind ?? '?'} s / ${(lag.bytesBehind / 1e6).toFixed(2)} MB behind source-master, applied up to ${formatPosition(lag.status.executed)}; ${describeRates(rate.rates)}`);
+    // Once a minute at most: the warning stands until the target gains.
+    if ('warning' in rate && rate.warning && Date.now() - warnedAt >= 60_000) {
+      ctx.log.warn(rate.warning);
+      warnedAt = Date.now();
+    }
     if (running && lag.secondsBehind !== null && lag.secondsBehind <= caughtUpLagSeconds && lag.bytesBehind < 4 * 1024 * 1024) {
       ctx.log.done();
       ctx.log.info(`target-master caught up: ${lag.secondsBehind} s, ${lag.bytesBehind} bytes behind`);

@@ -1,9 +1,9 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { rootConnection, socketPath, startMariadb, stopMariadb } from '../sandbox/mariadb-server.js';
-import { freePort, sandboxDown, sandboxUp, type SandboxState } from '../sandbox/sandbox.js';
+import { freePort, sandboxDown, sandboxUp, serverSpec, type SandboxState } from '../sandbox/sandbox.js';
 import { defaultThreads } from '../../seed/parallel-seed.js';
 import { OperatorError } from '../../support/errors.js';
 import type { Log } from '../../support/log.js';
@@ -17,18 +17,30 @@ export interface BenchOptions {
   log: Log;
 }
 
-interface MethodResult {
-  ms: number;
-  equal: boolean;
-}
+type Method = 'original' | 'pipe' | 'mydumper' | 'floor' | 'ours' | 'physical';
+/** The target's binary log: on (as during replication), or a target started without one (load mode: RDS with backups off). */
+export type TargetSetting = 'binlog' | 'loadMode';
+type LogicalMethod = Exclude<Method, 'physical'>;
 
 export interface BenchSize {
   rowsPerTable: number;
   rows: number;
   dataMb: number;
   threads: number;
-  ms: Record<'original' | 'pipe' | 'mydumper' | 'floor' | 'ours' | 'physical', number>;
+  /** As before: a target with its binlog on, and myloader in its default (its sessions skip the binlog, which needs SUPER). */
+  ms: Record<Method, number>;
+  /** Every logical method writing to the target's binlog (myloader with --enable-binlog). */
+  msBinlog: Record<LogicalMethod, number>;
+  /** Every logical method into a target started without a binlog (myloader in its default). */
+  msLoadMode: Record<LogicalMethod, number>;
+  /** CPU seconds the target server spent on each load (mydumperDefault: myloader skipping the binlog on a binlogging target). */
+  targetCpuSeconds: { binlog: Record<string, number>; loadMode: Record<string, number> };
+  speedupVsMyloaderEqualBinlog: number;
+  speedupVsMyloaderLoadMode: number;
+  /** Ours in load mode against myloader's default run on a binlogging target. */
+  speedupLoadModeVsMyloaderDefault: number;
   oursPeakRssMb: number;
+  oursLoadModePeakRssMb: number;
   oursRowsPerSec: number;
   speedupVsOriginal: number;
   speedupVsPipe: number;
@@ -63,110 +75,75 @@ export async function runBench(options: BenchOptions): Promise<{ ok: boolean; si
   return { ok: true, sizes };
 }
 
+interface Run {
+  state: SandboxState;
+  threads: number;
+  work: string;
+  source: Connection;
+  target: Connection;
+  sourceDir: string;
+  targetDir: string;
+  /** Set by the physical method: the copy to check is that server's. */
+  physicalDir?: string;
+  peakRssMb: number;
+}
+
+type Connection = Awaited<ReturnType<typeof rootConnection>>;
+
+/** What each method does to the target, for the table. */
+export const EFFECT: Record<TargetSetting, Record<Method, string>> = {
+  binlog: {
+    original: 'every row in the target binlog',
+    pipe: 'every row in the target binlog',
+    mydumper: 'every row in the target binlog (--enable-binlog)',
+    floor: 'every row in the target binlog',
+    ours: 'every row in the target binlog',
+    physical: 'a new server from a copy of the files',
+  },
+  loadMode: {
+    original: 'target started without binlog',
+    pipe: 'target started without binlog',
+    mydumper: 'target started without binlog',
+    floor: 'target started without binlog',
+    ours: 'target started without binlog',
+    physical: '',
+  },
+};
+
 async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: number, log: Log): Promise<BenchSize> {
   const sourceDir = join(state.dir, 'servers', 'source-master');
   const targetDir = join(state.dir, 'servers', 'target-master');
-  const work = join(state.dir, 'bench-files');
-  const source = await rootConnection(sourceDir);
-  const target = await rootConnection(targetDir);
+  const run: Run = { state, threads, work: join(state.dir, 'bench-files'), source: await rootConnection(sourceDir), target: await rootConnection(targetDir), sourceDir, targetDir, peakRssMb: 0 };
   try {
     log.info(`bench: generating ${BENCH_TABLES.length} tables x ${rowsPerTable} rows`);
-    await createBenchData(source, rowsPerTable);
+    await createBenchData(run.source, rowsPerTable);
     // Fresh statistics, or information_schema reports the sizes of the empty tables.
-    for (const t of BENCH_TABLES) await source.query(`ANALYZE TABLE ${BENCH_DATABASE}.${t}`);
-    const [size] = (await source.query(`SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${BENCH_DATABASE}'`)) as unknown as [{ b: string }[]];
+    for (const t of BENCH_TABLES) await run.source.query(`ANALYZE TABLE ${BENCH_DATABASE}.${t}`);
+    const [size] = (await run.source.query(`SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${BENCH_DATABASE}'`)) as unknown as [{ b: string }[]];
     const dataMb = Number(size[0]!.b) / 1e6;
-    const expected = await checksums(source);
-
-    const S = socketPath(sourceDir);
-    const T = socketPath(targetDir);
-    const dumpArgs = `mariadb-dump -S ${S} -uroot --single-transaction --routines --triggers --databases ${BENCH_DATABASE}`;
-    const sh = (script: string) => execa('bash', ['-o', 'pipefail', '-c', script]);
-
-    const methods: Record<BenchSize['ms'] extends Record<infer K, number> ? K : never, () => Promise<number | void>> = {
-      original: async () => {
-        await sh(`${dumpArgs} | gzip > ${work}/dump.sql.gz`);
-        await sh(`zcat ${work}/dump.sql.gz | mariadb -S ${T} -uroot`);
-      },
-      pipe: async () => {
-        await sh(`${dumpArgs} | mariadb -S ${T} -uroot`);
-      },
-      mydumper: async () => {
-        await execa('mydumper', ['-S', S, '-u', 'root', '-t', String(threads), '-r', '100000', '-B', BENCH_DATABASE, '-o', `${work}/mydumper`]);
-        await execa('myloader', ['-S', T, '-u', 'root', '-t', String(threads), '-d', `${work}/mydumper`, '-o']);
-      },
-      floor: async () => {
-        // Server-side files on both ends: the fastest a logical copy gets here; RDS has no FILE privilege.
-        await target.query(`CREATE DATABASE ${BENCH_DATABASE}`);
-        await Promise.all(
-          BENCH_TABLES.map(async (t) => {
-            const [rows] = await source.query(`SHOW CREATE TABLE ${BENCH_DATABASE}.${t}`);
-            await target.query(`USE ${BENCH_DATABASE}`);
-            await target.query(String((rows as Record<string, string>[])[0]!['Create Table']));
-          }),
-        );
-        const s = await Promise.all(BENCH_TABLES.map(() => rootConnection(sourceDir)));
-        const d = await Promise.all(BENCH_TABLES.map(() => rootConnection(targetDir)));
-        try {
-          await Promise.all(BENCH_TABLES.map((t, i) => s[i]!.query(`SELECT * FROM ${BENCH_DATABASE}.${t} INTO OUTFILE '${work}/${t}.tsv'`)));
-          await Promise.all(BENCH_TABLES.map((t, i) => d[i]!.query(`LOAD DATA INFILE '${work}/${t}.tsv' INTO TABLE ${BENCH_DATABASE}.${t}`)));
-        } finally {
-          await Promise.all([...s, ...d].map((c) => c.end()));
-        }
-      },
-      ours: async () => {
-        const here = fileURLToPath(import.meta.url);
-        const child = join(dirname(here), `seed-child${extname(here)}`);
-        const { stdout } = await execa(process.execPath, [
-          ...process.execArgv,
-          child,
-          String(state.servers['source-master'].port),
-          String(state.servers['target-master'].port),
-          join(state.dir, 'secrets', 'source-master.json'),
-          join(state.dir, 'secrets', 'target-master.json'),
-          BENCH_DATABASE,
-          String(threads),
-          join(work, 'seed-progress.json'),
-        ]);
-        const report = JSON.parse(stdout.trim().split('\n').pop()!) as { ms: number; peakRssMb: number };
-        oursPeakRssMb = report.peakRssMb;
-        return report.ms;
-      },
-      physical: async () => {
-        // The sandbox's stand-in for snapshot → encrypted copy → restore: a physical copy of the
-        // whole server (mariadb-backup), prepared and started as a server of its own.
-        const dir = join(work, 'physical');
-        mkdirSync(dir, { recursive: true });
-        await execa('mariadb-backup', ['--backup', `--target-dir=${join(dir, 'data')}`, `--socket=${S}`, '--user=root', `--parallel=${threads}`], { stdio: 'ignore' });
-        await execa('mariadb-backup', ['--prepare', `--target-dir=${join(dir, 'data')}`], { stdio: 'ignore' });
-        const port = await freePort();
-        await startMariadb({ name: 'physical', dir, port, serverId: 9 });
-        physicalDir = dir;
-      },
+    const expected = await checksums(run.source);
+    const targetCpuSeconds: BenchSize['targetCpuSeconds'] = { binlog: {}, loadMode: {} };
+    const time = async (label: string, method: () => Promise<number | void>, cpuKey?: [keyof BenchSize['targetCpuSeconds'], string]): Promise<number> => {
+      const { ms, targetCpuS } = await timeOne(run, expected, label, method);
+      if (cpuKey) targetCpuSeconds[cpuKey[0]][cpuKey[1]] = targetCpuS;
+      log.info(`bench ${rowsPerTable} rows/table: ${label.padEnd(32)} ${(ms / 1000).toFixed(1).padStart(6)} s, target CPU ${targetCpuS.toFixed(1)} s  (copy verified by CHECKSUM TABLE)`);
+      return ms;
     };
-    let physicalDir: string | undefined;
-    let oursPeakRssMb = 0;
+
     const ms = {} as BenchSize['ms'];
-    for (const [name, run] of Object.entries(methods) as [keyof BenchSize['ms'], () => Promise<number | void>][]) {
-      await target.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE}`);
-      rmSync(work, { recursive: true, force: true });
-      mkdirSync(work, { recursive: true });
-      const t0 = process.hrtime.bigint();
-      const inner = await run();
-      const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-      let copy = target;
-      if (physicalDir) copy = await rootConnection(physicalDir);
-      const result: MethodResult = { ms: typeof inner === 'number' ? inner : wall, equal: sameChecksums(expected, await checksums(copy)) };
-      if (physicalDir) {
-        await copy.end();
-        await stopMariadb(physicalDir);
-        physicalDir = undefined;
-      }
-      if (!result.equal) throw new OperatorError(`bench: the ${name} copy is not equal to the source; its time does not count`, 'this is a bug in that method or in the bench; report it', 'bench');
-      ms[name] = Math.round(result.ms);
-      log.info(`bench ${rowsPerTable} rows/table: ${name.padEnd(8)} ${(result.ms / 1000).toFixed(1).padStart(6)} s  (copy verified by CHECKSUM TABLE)`);
+    const msBinlog = {} as BenchSize['msBinlog'];
+    const msLoadMode = {} as BenchSize['msLoadMode'];
+    for (const name of ['original', 'pipe', 'mydumper', 'floor', 'ours', 'physical'] as const) ms[name] = await time(name === 'physical' ? name : `${name} (binlog${name === 'mydumper' ? ', skipped by myloader' : ''})`, methods(run, name), name === 'physical' ? undefined : ['binlog', name === 'mydumper' ? 'mydumperDefault' : name]);
+    const oursPeakRssMb = run.peakRssMb;
+    for (const name of LOGICAL) msBinlog[name] = name === 'mydumper' ? await time('mydumper --enable-binlog', methods(run, name, true), ['binlog', name]) : ms[name];
+
+    await restartTarget(run, true);
+    try {
+      for (const name of LOGICAL) msLoadMode[name] = await time(`${name} (load mode: no binlog)`, methods(run, name), ['loadMode', name]);
+    } finally {
+      await restartTarget(run, false);
     }
-    rmSync(work, { recursive: true, force: true });
+    rmSync(run.work, { recursive: true, force: true });
     const rows = rowsPerTable * BENCH_TABLES.length;
     const gb = dataMb / 1000;
     return {
@@ -175,7 +152,14 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
       dataMb: round(dataMb, 1),
       threads,
       ms,
+      msBinlog,
+      msLoadMode,
+      targetCpuSeconds,
+      speedupVsMyloaderEqualBinlog: round(msBinlog.mydumper / msBinlog.ours),
+      speedupVsMyloaderLoadMode: round(msLoadMode.mydumper / msLoadMode.ours),
+      speedupLoadModeVsMyloaderDefault: round(ms.mydumper / msLoadMode.ours),
       oursPeakRssMb: round(oursPeakRssMb, 1),
+      oursLoadModePeakRssMb: round(run.peakRssMb, 1),
       oursRowsPerSec: Math.round(rows / (ms.ours / 1000)),
       speedupVsOriginal: round(ms.original / ms.ours),
       speedupVsPipe: round(ms.pipe / ms.ours),
@@ -184,11 +168,118 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
       msPerGb: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(v / gb)])),
     };
   } finally {
-    await Promise.all([source.end(), target.end()]);
+    await Promise.all([run.source.end(), run.target.end()]);
   }
 }
 
-async function checksums(c: Awaited<ReturnType<typeof rootConnection>>): Promise<string[]> {
+const LOGICAL = ['original', 'pipe', 'mydumper', 'floor', 'ours'] as const;
+
+/** Runs one method into an empty target and checks the copy; its time counts only if equal. */
+async function timeOne(run: Run, expected: string[], label: string, method: () => Promise<number | void>): Promise<{ ms: number; targetCpuS: number }> {
+  await run.target.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE}`);
+  rmSync(run.work, { recursive: true, force: true });
+  mkdirSync(run.work, { recursive: true });
+  const targetPid = Number(readFileSync(join(run.targetDir, 'mysqld.pid'), 'utf8').trim());
+  const cpu0 = cpuSeconds(targetPid);
+  const t0 = process.hrtime.bigint();
+  const inner = await method();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const targetCpuS = round(cpuSeconds(targetPid) - cpu0, 1);
+  const copy = run.physicalDir ? await rootConnection(run.physicalDir) : run.target;
+  const equal = sameChecksums(expected, await checksums(copy));
+  if (run.physicalDir) {
+    await copy.end();
+    await stopMariadb(run.physicalDir);
+    run.physicalDir = undefined;
+  }
+  if (!equal) throw new OperatorError(`bench: the ${label} copy is not equal to the source; its time does not count`, 'this is a bug in that method or in the bench; report it', 'bench');
+  return { ms: Math.round(typeof inner === 'number' ? inner : wall), targetCpuS };
+}
+
+/** CPU time a process has used (user + system): under a shared, busy machine a steadier measure of the target's work than wall time. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The sandbox's stand-in for switching an RDS target's backups (and with them its binlog) off or on: a restart. */
+async function restartTarget(run: Run, loadMode: boolean): Promise<void> {
+  await run.target.end();
+  await stopMariadb(run.targetDir);
+  await startMariadb({ ...serverSpec(run.state, 'target-master'), binlog: !loadMode });
+  run.target = await rootConnection(run.targetDir);
+}
+
+function methods(run: Run, name: Method, myloaderBinlog = false): () => Promise<number | void> {
+  const { work, threads, state } = run;
+  const S = socketPath(run.sourceDir);
+  const T = socketPath(run.targetDir);
+  const dumpArgs = `mariadb-dump -S ${S} -uroot --single-transaction --routines --triggers --databases ${BENCH_DATABASE}`;
+  const sh = (script: string) => execa('bash', ['-o', 'pipefail', '-c', script]);
+  const all: Record<Method, () => Promise<number | void>> = {
+    original: async () => {
+      await sh(`${dumpArgs} | gzip > ${work}/dump.sql.gz`);
+      await sh(`zcat ${work}/dump.sql.gz | mariadb -S ${T} -uroot`);
+    },
+    pipe: async () => {
+      await sh(`${dumpArgs} | mariadb -S ${T} -uroot`);
+    },
+    mydumper: async () => {
+      await execa('mydumper', ['-S', S, '-u', 'root', '-t', String(threads), '-r', '100000', '-B', BENCH_DATABASE, '-o', `${work}/mydumper`]);
+      await execa('myloader', ['-S', T, '-u', 'root', '-t', String(threads), '-d', `${work}/mydumper`, '-o', ...(myloaderBinlog ? ['--enable-binlog'] : [])]);
+    },
+    floor: () => serverSideFloor(run),
+    ours: async () => {
+      const here = fileURLToPath(import.meta.url);
+      const child = join(dirname(here), `seed-child${extname(here)}`);
+      const { stdout } = await execa(process.execPath, [
+        ...process.execArgv,
+        child,
+        String(state.servers['source-master'].port),
+        String(state.servers['target-master'].port),
+        join(state.dir, 'secrets', 'source-master.json'),
+        join(state.dir, 'secrets', 'target-master.json'),
+        BENCH_DATABASE,
+        String(threads),
+        join(work, 'seed-progress.json'),
+      ]);
+      const report = JSON.parse(stdout.trim().split('\n').pop()!) as { ms: number; peakRssMb: number };
+      run.peakRssMb = report.peakRssMb;
+      return report.ms;
+    },
+    physical: async () => {
+      // The sandbox's stand-in for snapshot → encrypted copy → restore: a physical copy of the
+      // whole server (mariadb-backup), prepared and started as a server of its own.
+      const dir = join(work, 'physical');
+      mkdirSync(dir, { recursive: true });
+      await execa('mariadb-backup', ['--backup', `--target-dir=${join(dir, 'data')}`, `--socket=${S}`, '--user=root', `--parallel=${threads}`], { stdio: 'ignore' });
+      await execa('mariadb-backup', ['--prepare', `--target-dir=${join(dir, 'data')}`], { stdio: 'ignore' });
+      await startMariadb({ name: 'physical', dir, port: await freePort(), serverId: 9 });
+      run.physicalDir = dir;
+    },
+  };
+  return all[name];
+}
+
+/** Server-side files on both ends: RDS has no FILE privilege, so this is a reference, not a floor. */
+async function serverSideFloor(run: Run): Promise<void> {
+  await run.target.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+  for (const t of BENCH_TABLES) {
+    const [rows] = await run.source.query(`SHOW CREATE TABLE ${BENCH_DATABASE}.${t}`);
+    await run.target.query(`USE ${BENCH_DATABASE}`);
+    await run.target.query(String((rows as Record<string, string>[])[0]!['Create Table']));
+  }
+  const s = await Promise.all(BENCH_TABLES.map(() => rootConnection(run.sourceDir)));
+  const d = await Promise.all(BENCH_TABLES.map(() => rootConnection(run.targetDir)));
+  try {
+    await Promise.all(BENCH_TABLES.map((t, i) => s[i]!.query(`SELECT * FROM ${BENCH_DATABASE}.${t} INTO OUTFILE '${run.work}/${t}.tsv'`)));
+    await Promise.all(BENCH_TABLES.map((t, i) => d[i]!.query(`LOAD DATA INFILE '${run.work}/${t}.tsv' INTO TABLE ${BENCH_DATABASE}.${t}`)));
+  } finally {
+    await Promise.all([...s, ...d].map((c) => c.end()));
+  }
+}
+
+async function checksums(c: Connection): Promise<string[]> {
   const out: string[] = [];
   for (const t of BENCH_TABLES) {
     const [rows] = await c.query(`CHECKSUM TABLE ${BENCH_DATABASE}.${t} EXTENDED`);
@@ -201,11 +292,31 @@ function sameChecksums(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i] && x !== 'null');
 }
 
+const LABEL: Record<Method, string> = {
+  original: 'original: dump \\| gzip, zcat \\| load',
+  pipe: 'dump \\| load pipe',
+  mydumper: 'mydumper/myloader',
+  floor: 'server-side LOAD DATA INFILE (not on RDS)',
+  ours: '**ours**',
+  physical: 'physical copy',
+};
+
 export function printBench(log: Log, sizes: BenchSize[]): void {
-  const lines = ['', '| rows/table | data MB | original: dump, gzip, zcat, load | dump \\| load pipe | mydumper/myloader | server-side floor | ours | physical copy | ours peak RSS | speedup vs original | speedup vs myloader | ours / floor |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
-  for (const s of sizes) {
-    const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    lines.push(`| ${s.rowsPerTable} | ${s.dataMb} | ${sec(s.ms.original)} | ${sec(s.ms.pipe)} | ${sec(s.ms.mydumper)} | ${sec(s.ms.floor)} | ${sec(s.ms.ours)} | ${sec(s.ms.physical)} | ${s.oursPeakRssMb} MB | ${s.speedupVsOriginal}x | ${s.speedupVsMyloader}x | ${s.ratioToFloor}x |`);
-  }
+  const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const head = `| method | target | what it does to the target | ${sizes.map((s) => `${s.rowsPerTable * BENCH_TABLES.length} rows (${Math.round(s.dataMb)} MB): wall (target CPU)`).join(' | ')} |`;
+  const rule = `|---|---|---|${sizes.map(() => '---|').join('')}`;
+  const row = (method: Method, target: string, effect: string, pick: (s: BenchSize) => number, cpu?: (s: BenchSize) => number | undefined) =>
+    `| ${LABEL[method]} | ${target} | ${effect} | ${sizes.map((s) => `${sec(pick(s))}${cpu?.(s) !== undefined ? ` (${cpu(s)!.toFixed(1)} s)` : ''}`).join(' | ')} |`;
+  const lines = ['', head, rule];
+  for (const m of LOGICAL) lines.push(row(m, 'binlog on', EFFECT.binlog[m], (s) => s.msBinlog[m], (s) => s.targetCpuSeconds.binlog[m]));
+  lines.push(row('mydumper', 'binlog on', 'myloader default: its sessions skip the binlog (needs SUPER; not on RDS)', (s) => s.ms.mydumper, (s) => s.targetCpuSeconds.binlog.mydumperDefault));
+  for (const m of LOGICAL) lines.push(row(m, 'load mode', EFFECT.loadMode[m], (s) => s.msLoadMode[m], (s) => s.targetCpuSeconds.loadMode[m]));
+  lines.push(row('physical', '-', EFFECT.binlog.physical, (s) => s.ms.physical));
+  lines.push(
+    '',
+    '| rows/table | ours vs myloader, binlog on both | ours vs myloader, load mode both | ours load mode vs myloader default | ours vs original | ours peak RSS (binlog / load mode) | ours s per GB (binlog / load mode) |',
+    '|---|---|---|---|---|---|---|',
+    ...sizes.map((s) => `| ${s.rowsPerTable} | ${s.speedupVsMyloaderEqualBinlog}x | ${s.speedupVsMyloaderLoadMode}x | ${s.speedupLoadModeVsMyloaderDefault}x | ${s.speedupVsOriginal}x | ${s.oursPeakRssMb} / ${s.oursLoadModePeakRssMb} MB | ${(s.msBinlog.ours / s.dataMb).toFixed(1)} / ${(s.msLoadMode.ours / s.dataMb).toFixed(1)} |`),
+  );
   log.info(lines.join('\n'));
 }

@@ -7,7 +7,7 @@ import { SeedProgress } from '../../seed/seed-progress.js';
 import { createLog } from '../../support/log.js';
 import { resolveSecret } from '../../support/secrets.js';
 
-const [sourcePort, targetPort, sourceSecret, targetSecret, database, threads, progressFile] = process.argv.slice(2);
+const [sourcePort, targetPort, sourceSecret, targetSecret, database, threads, progressFile, chunkRows] = process.argv.slice(2);
 const connect = async (port: string, secret: string) => {
   const credentials = await resolveSecret(`file:${secret}`, 'bench');
   return Server.connect({ role: 'source-master', endpoint: { host: '127.0.0.1', port: Number(port) }, credentials: { username: credentials.username!, password: credentials.password } });
@@ -17,6 +17,7 @@ const started = process.hrtime.bigint();
 const result = await parallelSeed({
   databases: [database!],
   threads: Number(threads),
+  ...(chunkRows ? { chunkRows: Number(chunkRows) } : {}),
   rewriteDefiners: false,
   progress: new SeedProgress(progressFile!),
   log: createLog({ quiet: true }),

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import mysql from 'mysql2/promise';
+import { replicationParameters } from '../../../stacks/engine.js';
 import { OperatorError } from '../../support/errors.js';
 import { isAlive } from '../../support/process.js';
 
@@ -100,12 +101,19 @@ export async function startMariadb(spec: MariadbServerSpec): Promise<number> {
     '--collation-server=utf8mb4_unicode_ci',
     '--user=root',
     ...(spec.skipSlaveStart ? ['--skip-slave-start'] : []),
+    ...(spec.name === 'target-master' ? targetApplyArgs() : []),
     ...(spec.tls ? [`--ssl-ca=${spec.tls.ca}`, `--ssl-cert=${spec.tls.cert}`, `--ssl-key=${spec.tls.key}`] : []),
   ];
   const child = spawn(mariadbd, args, { detached: true, stdio: 'ignore' });
   child.unref();
   await waitUntilUp(spec, child.pid!);
   return child.pid!;
+}
+
+/** The target's parallel apply settings, as its RDS parameter group sets them. */
+function targetApplyArgs(): string[] {
+  const p = replicationParameters('mariadb');
+  return [`--slave-parallel-threads=${p.slave_parallel_threads}`, `--slave-parallel-mode=${p.slave_parallel_mode}`];
 }
 
 async function waitUntilUp(spec: MariadbServerSpec, pid: number): Promise<void> {
