@@ -10,6 +10,7 @@ import { MigrationContext } from './core/context.js';
 import { AwaitingDeployError } from './core/infrastructure.js';
 import { finalizeMigration, migrationStatus, planMigration, recordVerify, runMigration } from './workflows.js';
 import { formatFindings } from './run/preflight.js';
+import { describeRates } from './core/apply-rate.js';
 import { describeError, OperatorError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';
 import { runHooks, withHooks } from './hooks/runner.js';
@@ -157,7 +158,7 @@ program
         log.info(`${status.migration}: phase ${status.phase}: ${status.meaning}`);
         if (status.replication) {
           const r = status.replication;
-          log.info(`replication (${r.follower} follows): IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}`);
+          log.info(`replication (${r.follower} follows): IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}; ${describeRates(r.rates)}`);
         }
         return { ok: true, ...status };
       }),

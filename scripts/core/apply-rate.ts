@@ -76,7 +76,7 @@ export function formatRate(bytesPerSec: number): string {
   return `${(bytesPerSec / 1e6).toFixed(2)} MB/s`;
 }
 
-export function describeRates(rates: Rates | null): string {
+export function describeRates(rates: Pick<Rates, 'applyBytesPerSec' | 'writeBytesPerSec' | 'etaSeconds'> | null): string {
   if (!rates) return 'rates: measuring';
   const eta = rates.etaSeconds === null ? 'not gaining' : `ETA ${rates.etaSeconds} s`;
   return `applying ${formatRate(rates.applyBytesPerSec)}, source writing ${formatRate(rates.writeBytesPerSec)}, ${eta}`;
