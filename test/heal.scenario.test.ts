@@ -26,6 +26,28 @@ async function checksum(root: Connection, table: string): Promise<string> {
   return String((rows as { Checksum: unknown }[])[0]!.Checksum);
 }
 
+/**
+ * A large multi-row statement on `leader`; the link to `follower` is cut once 1 MB of its
+ * ~45 MB event group has crossed, and healed OUTAGE_MS later. Returns when the follower
+ * reports the broken link; `healed` settles when the link is back.
+ */
+async function cutInsideStatement(proxy: TcpProxy, leader: Connection, follower: Connection): Promise<{ healed: Promise<void> }> {
+  await leader.query('CREATE DATABASE IF NOT EXISTS bulk');
+  await leader.query('CREATE TABLE bulk.rows_in_one_statement (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL) ENGINE=InnoDB');
+  await until('the follower to create the bulk table', async () => ((await follower.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bulk' AND TABLE_NAME = 'rows_in_one_statement'"))[0] as unknown[]).length > 0);
+  const midStatement = proxy.holdAfter(1024 * 1024);
+  await leader.query(`INSERT INTO bulk.rows_in_one_statement SELECT seq, REPEAT('x', 200) FROM bulk.seq_1_to_${BULK_ROWS}`);
+  await midStatement;
+  proxy.cut();
+  // The outage's length is the scenario, not a wait for something to happen.
+  const outage = delay(OUTAGE_MS).then(() => proxy.heal());
+  await until('the follower to report the broken link', async () => {
+    const s = await slaveStatus(follower);
+    return s.Slave_IO_Running !== 'Yes' && Number(s.Last_IO_Errno) !== 0;
+  });
+  return { healed: outage };
+}
+
 /** The target reaches the source through the proxy, as through a network between them. */
 function routeTargetThrough(sb: TestSandbox, proxy: TcpProxy): void {
   const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8'));
@@ -59,20 +81,7 @@ describe('a 20 s cut of the replication link during catch-up, inside a large mul
     target = await rootConnection(serverDir(sb.state.dir, 'target-master'));
     assert.equal(Number((await slaveStatus(target)).Master_Port), proxy.port);
 
-    await source.query('CREATE DATABASE IF NOT EXISTS bulk');
-    await source.query('CREATE TABLE bulk.rows_in_one_statement (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL) ENGINE=InnoDB');
-    await until('the target to create the bulk table', async () => ((await target.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bulk' AND TABLE_NAME = 'rows_in_one_statement'"))[0] as unknown[]).length > 0);
-    // The target has read 1 MB of the statement's ~45 MB event group when the link is cut.
-    const midStatement = proxy.holdAfter(1024 * 1024);
-    await source.query(`INSERT INTO bulk.rows_in_one_statement SELECT seq, REPEAT('x', 200) FROM bulk.seq_1_to_${BULK_ROWS}`);
-    await midStatement;
-    proxy.cut();
-    // The outage's length is the scenario, not a wait for something to happen.
-    const outage = delay(OUTAGE_MS).then(() => proxy.heal());
-    await until('the target to report the broken link', async () => {
-      const s = await slaveStatus(target);
-      return s.Slave_IO_Running !== 'Yes' && Number(s.Last_IO_Errno) !== 0;
-    });
+    const { healed: outage } = await cutInsideStatement(proxy, source, target);
 
     const run = await sb.cli(['run', '--json']);
     await outage;
@@ -112,18 +121,7 @@ describe('a 20 s cut of the reverse replication link after cutover, inside a lar
     target = await rootConnection(serverDir(sb.state.dir, 'target-master'));
     assert.equal(Number((await slaveStatus(source)).Master_Port), proxy.port, 'the old source follows the target through the proxy');
 
-    await target.query('CREATE DATABASE IF NOT EXISTS bulk');
-    await target.query('CREATE TABLE bulk.rows_in_one_statement (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL) ENGINE=InnoDB');
-    await until('the old source to create the bulk table', async () => ((await source.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bulk' AND TABLE_NAME = 'rows_in_one_statement'"))[0] as unknown[]).length > 0);
-    const midStatement = proxy.holdAfter(1024 * 1024);
-    await target.query(`INSERT INTO bulk.rows_in_one_statement SELECT seq, REPEAT('x', 200) FROM bulk.seq_1_to_${BULK_ROWS}`);
-    await midStatement;
-    proxy.cut();
-    const outage = delay(OUTAGE_MS).then(() => proxy.heal());
-    await until('the old source to report the broken link', async () => {
-      const s = await slaveStatus(source);
-      return s.Slave_IO_Running !== 'Yes' && Number(s.Last_IO_Errno) !== 0;
-    });
+    const { healed: outage } = await cutInsideStatement(proxy, target, source);
 
     const back = await sb.cli(['rollback', '--json']);
     await outage;
