@@ -33,7 +33,7 @@ const asSnapshotRun = (j: JournalState): JournalState => {
 };
 
 const REPLICA = ['aws_db_instance'];
-const TARGET = ['aws_db_instance', 'aws_db_parameter_group', 'aws_kms_alias', 'aws_kms_key', 'aws_vpc_security_group_ingress_rule'];
+const TARGET = ['aws_db_instance', 'aws_db_parameter_group', 'aws_kms_alias', 'aws_kms_key', 'aws_security_group', 'aws_vpc_security_group_egress_rule', 'aws_vpc_security_group_ingress_rule'];
 const TARGET_WITH_SNAPSHOTS = [...TARGET, 'aws_db_snapshot', 'aws_db_snapshot_copy'].sort();
 
 /** What each phase declares: the table the README documents. source-replica keeps no resource once the replica is gone. */

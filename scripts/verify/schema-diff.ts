@@ -55,8 +55,10 @@ export async function diffUsers(source: Server, target: Server, users: { user: s
   const grants = async (server: Server, u: { user: string; host: string }) => {
     try {
       return (await server.query(`SHOW GRANTS FOR ?@?`, [u.user, u.host])).map((r) => String(Object.values(r)[0])).sort().join('\n');
-    } catch {
-      return undefined;
+    } catch (err) {
+      // 1141: no such grant (the account is not there); anything else is a failure to report, not a missing user.
+      if ((err as { errno?: number }).errno === 1141 || /There is no such grant/.test((err as Error).message)) return undefined;
+      throw err;
     }
   };
   const out: SchemaDifference[] = [];
