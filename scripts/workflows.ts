@@ -67,9 +67,9 @@ export interface RunReport {
 async function convergeBefore(ctx: MigrationContext): Promise<void> {
   const applied = await converge(ctx, async (changes: InfrastructureChange[]) => {
     const frozen = ctx.journal.data<FrozenPosition>('freeze-replica');
-    if (frozen && changes.some((c) => c.change.startsWith('snapshot the frozen replica'))) await assertStillFrozen(ctx, frozen);
+    if (frozen && changes.some((c) => c.kind === 'restore-target')) await assertStillFrozen(ctx, frozen);
   });
-  if (applied.some((c) => c.change.startsWith('create the encrypted target')) && ctx.journal.isDone('freeze-replica')) await assertPreflight(ctx, { freshTarget: true });
+  if (applied.some((c) => c.kind === 'create-target') && ctx.journal.isDone('freeze-replica')) await assertPreflight(ctx, { freshTarget: true });
 }
 
 /** Preflight, then each step not yet done, in order, each journaled as it finishes. */

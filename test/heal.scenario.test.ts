@@ -48,10 +48,10 @@ async function cutInsideStatement(proxy: TcpProxy, leader: Connection, follower:
   return { healed: outage };
 }
 
-/** The target reaches the source through the proxy, as through a network between them. */
-function routeTargetThrough(sb: TestSandbox, proxy: TcpProxy): void {
+/** One server reaches the other through the proxy, as through a network between them. */
+function routeThrough(sb: TestSandbox, proxy: TcpProxy, field: 'sourcePortForTarget' | 'targetPortForSource'): void {
   const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8'));
-  config.migration.sourcePortForTarget = proxy.port;
+  config.migration[field] = proxy.port;
   writeFileSync(sb.state.configFile, `${JSON.stringify(config, null, 2)}\n`);
 }
 
@@ -63,7 +63,7 @@ describe('a 20 s cut of the replication link during catch-up, inside a large mul
   before(async () => {
     sb = await shopSandbox();
     proxy = await startTcpProxy(sb.state.servers['source-master'].port);
-    routeTargetThrough(sb, proxy);
+    routeThrough(sb, proxy, 'sourcePortForTarget');
     source = await rootConnection(serverDir(sb.state.dir, 'source-master'));
   });
   after(async () => {
@@ -100,9 +100,7 @@ describe('a 20 s cut of the reverse replication link after cutover, inside a lar
   before(async () => {
     sb = await shopSandbox();
     proxy = await startTcpProxy(sb.state.servers['target-master'].port);
-    const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8'));
-    config.migration.targetPortForSource = proxy.port;
-    writeFileSync(sb.state.configFile, `${JSON.stringify(config, null, 2)}\n`);
+    routeThrough(sb, proxy, 'targetPortForSource');
   });
   after(async () => {
     await source?.end();

@@ -9,6 +9,8 @@ import { runStackCommand } from './stack-command.js';
 /** One change the next deploy must make for what exists to match what the phase declares. */
 export interface InfrastructureChange {
   stack: string;
+  /** What the change is, for the engine to act on; `change` says it for people. */
+  kind: 'create-replica' | 'replace-replica' | 'destroy-replica' | 'create-target' | 'restore-target' | 'target-load-mode' | 'target-settings' | 'delete-snapshots';
   change: string;
   why: string;
 }
@@ -28,7 +30,7 @@ export class AwaitingDeployError extends OperatorError {
   }
 
   get stacks(): string[] {
-    return [...new Set(this.changes.map((c) => c.stack))];
+    return stacksOf(this.changes);
   }
 }
 
@@ -45,30 +47,30 @@ export function pendingChanges(ctx: MigrationContext): { phase: Phase; changes: 
   const target = config.target.instanceIdentifier;
   const changes: InfrastructureChange[] = [];
   if (declared.replica && outputs.replica && outputs.replica.identifier !== replica) {
-    changes.push({ stack: SOURCE_REPLICA_STACK, change: `replace the read replica ${outputs.replica.identifier} by a new one, ${replica}`, why: 'the target is seeded again (run --reseed) from a replica frozen at a position the source still holds' });
+    changes.push({ stack: SOURCE_REPLICA_STACK, kind: 'replace-replica', change: `replace the read replica ${outputs.replica.identifier} by a new one, ${replica}`, why: 'the target is seeded again (run --reseed) from a replica frozen at a position the source still holds' });
   }
   if (declared.replica && !outputs.replica) {
-    changes.push({ stack: SOURCE_REPLICA_STACK, change: `create the read replica ${replica} of ${config.source.instanceIdentifier}`, why: 'the seed is taken from a replica frozen at a known position' });
+    changes.push({ stack: SOURCE_REPLICA_STACK, kind: 'create-replica', change: `create the read replica ${replica} of ${config.source.instanceIdentifier}`, why: 'the seed is taken from a replica frozen at a known position' });
   }
   if (!declared.replica && outputs.replica) {
-    changes.push({ stack: SOURCE_REPLICA_STACK, change: `destroy the read replica ${outputs.replica.identifier}`, why: 'the target has caught up and replicates from the source itself' });
+    changes.push({ stack: SOURCE_REPLICA_STACK, kind: 'destroy-replica', change: `destroy the read replica ${outputs.replica.identifier}`, why: 'the target has caught up and replicates from the source itself' });
   }
   const t = declared.target;
   if (t.kind === 'empty' && !outputs.target) {
-    changes.push({ stack: TARGET_STACK, change: `create the encrypted target ${target} (empty), its KMS key, parameter group and security rules`, why: 'the logical seed copies the data into it' });
+    changes.push({ stack: TARGET_STACK, kind: 'create-target', change: `create the encrypted target ${target} (empty), its KMS key, parameter group and security rules`, why: 'the logical seed copies the data into it' });
   }
   if (t.kind === 'empty' && outputs.target?.loadMode !== undefined && outputs.target.loadMode !== t.loadMode) {
     changes.push(
       t.loadMode
-        ? { stack: TARGET_STACK, change: `put the target ${target} in load mode: automated backups off (so no binary log), single-AZ; it restarts`, why: 'the logical seed loads faster into it; nothing replicates into it yet' }
-        : { stack: TARGET_STACK, change: `switch the target ${target} to its configured settings: automated backups ${config.target.backupRetentionDays} days (binary log on), Multi-AZ as configured; it restarts`, why: 'the seed is done; the target must keep a binary log and backups before it follows the source and takes writes' },
+        ? { stack: TARGET_STACK, kind: 'target-load-mode', change: `put the target ${target} in load mode: automated backups off (so no binary log), single-AZ; it restarts`, why: 'the logical seed loads faster into it; nothing replicates into it yet' }
+        : { stack: TARGET_STACK, kind: 'target-settings', change: `switch the target ${target} to its configured settings: automated backups ${config.target.backupRetentionDays} days (binary log on), Multi-AZ as configured; it restarts`, why: 'the seed is done; the target must keep a binary log and backups before it follows the source and takes writes' },
     );
   }
   if (t.kind === 'restore' && !outputs.target) {
-    changes.push({ stack: TARGET_STACK, change: `snapshot the frozen replica ${replica} at ${at(t.frozen)}, copy the snapshot encrypted with the target's key, restore ${target} from the copy`, why: 'the storage-level seed; the replica is frozen at that position' });
+    changes.push({ stack: TARGET_STACK, kind: 'restore-target', change: `snapshot the frozen replica ${replica} at ${at(t.frozen)}, copy the snapshot encrypted with the target's key, restore ${target} from the copy`, why: 'the storage-level seed; the replica is frozen at that position' });
   }
   if (t.kind === 'restore' && !t.snapshots && outputs.frozenSnapshot) {
-    changes.push({ stack: TARGET_STACK, change: `delete the snapshot of the frozen replica and its encrypted copy ${outputs.frozenSnapshot}`, why: 'the migration is finalized; they only hold old data, one of them unencrypted' });
+    changes.push({ stack: TARGET_STACK, kind: 'delete-snapshots', change: `delete the snapshot of the frozen replica and its encrypted copy ${outputs.frozenSnapshot}`, why: 'the migration is finalized; they only hold old data, one of them unencrypted' });
   }
   return { phase: state.phase, changes };
 }
@@ -90,7 +92,7 @@ export async function converge(ctx: MigrationContext, before?: (changes: Infrast
     throw new AwaitingDeployError(phase, changes, `npx cdktf deploy ${stacks.join(' ')} --outputs-file ${ctx.config.migration.outputsFile}`);
   }
   await before?.(changes);
-  if (changes.some((c) => /^(destroy|replace) the read replica/.test(c.change))) await ctx.disconnect('source-slave');
+  if (changes.some((c) => c.kind === 'destroy-replica' || c.kind === 'replace-replica')) await ctx.disconnect('source-slave');
   await runStackCommand(
     ctx,
     `deploying ${stacks.join(' and ')} (phase ${phase}): ${changes.map((c) => c.change).join('; ')}`,
