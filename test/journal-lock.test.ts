@@ -11,10 +11,16 @@ import { s3StandInOnPath } from './helpers/aws-s3-standin.js';
 const s3 = s3StandInOnPath();
 
 type StoreSpec = { kind: 'local'; dir: string } | { kind: 's3'; bucket: string; prefix: string };
-const open = (spec: StoreSpec): JournalStore => (spec.kind === 'local' ? new LocalJournalStore(spec.dir) : new S3JournalStore({ bucket: spec.bucket, prefix: spec.prefix, region: 'eu-west-1' }));
+const open = (spec: StoreSpec): JournalStore =>
+  spec.kind === 'local'
+    ? new LocalJournalStore(spec.dir)
+    : new S3JournalStore({ bucket: spec.bucket, prefix: spec.prefix, region: 'eu-west-1' });
 const stores: [string, () => StoreSpec][] = [
   ['local file', () => ({ kind: 'local', dir: mkdtempSync(join(tmpdir(), 'rlm-journal-')) })],
-  ['S3 (stand-in aws CLI with conditional writes)', () => ({ kind: 's3', bucket: 'state-bucket', prefix: `rlm/${Math.random().toString(36).slice(2)}` })],
+  [
+    'S3 (stand-in aws CLI with conditional writes)',
+    () => ({ kind: 's3', bucket: 'state-bucket', prefix: `rlm/${Math.random().toString(36).slice(2)}` }),
+  ],
 ];
 
 // A child process that tries the lock once, says whether it got it, and holds it until its stdin closes.
@@ -25,20 +31,53 @@ describe('the migration lock and the journal', () => {
     describe(name, () => {
       test('of eight processes started together, exactly one gets the lock', async () => {
         const spec = make();
-        const children = Array.from({ length: 8 }, () => execa(process.execPath, ['--import', 'tsx', CONTENDER, JSON.stringify(spec)], { env: { PATH: process.env.PATH! }, stdin: 'pipe', reject: false }));
-        const answers = await Promise.all(children.map((c) => new Promise<string>((ok) => c.stdout!.once('data', (d: Buffer) => ok(d.toString().trim())))));
+        const children = Array.from({ length: 8 }, () =>
+          execa(process.execPath, ['--import', 'tsx', CONTENDER, JSON.stringify(spec)], {
+            env: { PATH: process.env.PATH! },
+            stdin: 'pipe',
+            reject: false,
+          }),
+        );
+        const answers = await Promise.all(
+          children.map((c) => new Promise<string>((ok) => c.stdout!.once('data', (d: Buffer) => ok(d.toString().trim())))),
+        );
         for (const c of children) c.stdin!.end();
         await Promise.all(children);
         assert.equal(answers.filter((a) => a === 'got').length, 1, `answers: ${answers.join(' ')}`);
         assert.equal(answers.filter((a) => a === 'locked').length, 7);
       });
 
-      test("releasing never removes a lock another process holds", () => {
+      test("of eight processes finding a dead holder's lock together, exactly one takes it over", async () => {
+        const spec = make();
+        const dead = await execa(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+        assert.ok(
+          open(spec).tryLock({ token: 'dead', host: hostname(), pid: Number(dead.stdout), command: 'rds-live-migrate run', since: '' }),
+        );
+        const children = Array.from({ length: 8 }, () =>
+          execa(process.execPath, ['--import', 'tsx', CONTENDER, JSON.stringify(spec)], {
+            env: { PATH: process.env.PATH! },
+            stdin: 'pipe',
+            reject: false,
+          }),
+        );
+        const answers = await Promise.all(
+          children.map((c) => new Promise<string>((ok) => c.stdout!.once('data', (d: Buffer) => ok(d.toString().trim())))),
+        );
+        for (const c of children) c.stdin!.end();
+        await Promise.all(children);
+        assert.equal(answers.filter((a) => a === 'got').length, 1, `answers: ${answers.join(' ')}`);
+      });
+
+      test('releasing never removes a lock another process holds', () => {
         const spec = make();
         const a = Journal.open(open(spec), 'm');
         const b = Journal.open(open(spec), 'm');
         const release = a.lock('rds-live-migrate cutover');
-        assert.throws(() => b.lock('rds-live-migrate run'), (err: Error & { code?: string }) => err.code === 'locked' && /locked by `rds-live-migrate cutover` \(pid \d+ on /.test(err.message));
+        assert.throws(
+          () => b.lock('rds-live-migrate run'),
+          (err: Error & { code?: string }) =>
+            err.code === 'locked' && /locked by `rds-live-migrate cutover` \(pid \d+ on /.test(err.message),
+        );
         // The old release deleted the lock file whoever held it.
         open(spec).unlock({ token: 'someone-else', host: hostname(), pid: process.pid, command: 'x', since: '' });
         assert.equal(open(spec).readLock()?.command, 'rds-live-migrate cutover');
@@ -62,10 +101,13 @@ describe('the migration lock and the journal', () => {
     });
   }
 
-  test("a lock left by a process that died on this host is taken over", async () => {
+  test('a lock left by a process that died on this host is taken over', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlm-journal-'));
     const dead = await execa(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    writeFileSync(join(dir, 'journal.lock'), JSON.stringify({ token: 't', host: hostname(), pid: Number(dead.stdout), command: 'rds-live-migrate run', since: '' }));
+    writeFileSync(
+      join(dir, 'journal.lock'),
+      JSON.stringify({ token: 't', host: hostname(), pid: Number(dead.stdout), command: 'rds-live-migrate run', since: '' }),
+    );
     const release = Journal.open(new LocalJournalStore(dir), 'm').lock('rds-live-migrate run');
     assert.equal(new LocalJournalStore(dir).readLock()?.pid, process.pid);
     release();
@@ -76,9 +118,14 @@ describe('the migration lock and the journal', () => {
     const j = Journal.open(open(spec), 'm');
     j.done('binlog-retention');
     j.done('replication-user');
-    const calls = readFileSync(s3.calls, 'utf8').split('\n').filter((l) => l.includes('rlm/conditions/'));
+    const calls = readFileSync(s3.calls, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('rlm/conditions/'));
     assert.ok(calls.includes('s3api put-object rlm/conditions/journal.lock if-none-match'));
-    assert.ok(calls.includes('s3api put-object rlm/conditions/journal.json if-none-match'), 'the first write creates the journal only if absent');
+    assert.ok(
+      calls.includes('s3api put-object rlm/conditions/journal.json if-none-match'),
+      'the first write creates the journal only if absent',
+    );
     assert.ok(calls.includes('s3api put-object rlm/conditions/journal.json if-match'), 'later writes name the ETag they read');
   });
 });

@@ -1,5 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -48,8 +62,31 @@ export interface JournalStore {
   readLock(): LockHolder | undefined;
   /** Removes the lock if `holder` (by token) still holds it. */
   unlock(holder: LockHolder): void;
-  /** Removes whatever lock there is (the operator's `unlock`, for a holder that is gone). */
+  /**
+   * Replaces `dead`'s lock with `holder`'s. Of several processes taking over
+   * the same lock at once, at most one succeeds: a takeover guard, created
+   * exclusively like the lock, admits one at a time.
+   */
+  takeOver(dead: LockHolder, holder: LockHolder): boolean;
+  /** Removes whatever lock there is, and a takeover guard left by a crash (the operator's `unlock`). */
   breakLock(): void;
+}
+
+/** The takeover protocol, the same for every store: guard, re-check, replace, unguard. */
+function takeOver(
+  store: Pick<JournalStore, 'readLock' | 'tryLock'>,
+  guard: { create(): boolean; remove(): void; breakLock(): void },
+  dead: LockHolder,
+  holder: LockHolder,
+): boolean {
+  if (!guard.create()) return false;
+  try {
+    if (store.readLock()?.token !== dead.token) return false;
+    guard.breakLock();
+    return store.tryLock(holder);
+  } finally {
+    guard.remove();
+  }
 }
 
 /** A journal file in a directory, with a lock file beside it. */
@@ -88,12 +125,30 @@ export class LocalJournalStore implements JournalStore {
   }
 
   tryLock(holder: LockHolder): boolean {
+    return this.create(this.lockFile, holder);
+  }
+
+  takeOver(dead: LockHolder, holder: LockHolder): boolean {
+    const guard = `${this.lockFile}.takeover`;
+    return takeOver(
+      this,
+      {
+        create: () => this.create(guard, holder),
+        remove: () => rmSync(guard, { force: true }),
+        breakLock: () => rmSync(this.lockFile, { force: true }),
+      },
+      dead,
+      holder,
+    );
+  }
+
+  private create(file: string, holder: LockHolder): boolean {
     mkdirSync(this.dir, { recursive: true });
-    // Written whole under another name, then linked: link() fails if the lock exists, so exactly one process wins.
-    const tmp = `${this.lockFile}.${holder.token}`;
+    // Written whole under another name, then linked: link() fails if the file exists, so exactly one process wins.
+    const tmp = `${file}.${holder.token}`;
     writeFileSync(tmp, JSON.stringify(holder), { mode: 0o600 });
     try {
-      linkSync(tmp, this.lockFile);
+      linkSync(tmp, file);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -117,6 +172,7 @@ export class LocalJournalStore implements JournalStore {
 
   breakLock(): void {
     rmSync(this.lockFile, { force: true });
+    rmSync(`${this.lockFile}.takeover`, { force: true });
   }
 }
 
@@ -168,24 +224,46 @@ export class S3JournalStore implements JournalStore {
     return this.put(this.lockKey, JSON.stringify(holder), ['--if-none-match', '*']) !== undefined;
   }
 
+  takeOver(dead: LockHolder, holder: LockHolder): boolean {
+    const guard = `${this.lockKey}.takeover`;
+    return takeOver(
+      this,
+      {
+        create: () => this.put(guard, JSON.stringify(holder), ['--if-none-match', '*']) !== undefined,
+        remove: () => this.remove(guard),
+        breakLock: () => this.remove(this.lockKey),
+      },
+      dead,
+      holder,
+    );
+  }
+
   readLock(): LockHolder | undefined {
     const got = this.get(this.lockKey);
     return got ? (JSON.parse(got.body) as LockHolder) : undefined;
   }
 
   unlock(holder: LockHolder): void {
-    if (this.readLock()?.token === holder.token) this.breakLock();
+    if (this.readLock()?.token === holder.token) this.remove(this.lockKey);
   }
 
   breakLock(): void {
-    this.aws(['s3api', 'delete-object', '--bucket', this.location.bucket, '--key', this.lockKey]);
+    this.remove(this.lockKey);
+    this.remove(`${this.lockKey}.takeover`);
+  }
+
+  private remove(key: string): void {
+    this.aws(['s3api', 'delete-object', '--bucket', this.location.bucket, '--key', key]);
   }
 
   private get(key: string): { body: string; etag: string } | undefined {
     const dir = mkdtempSync(join(tmpdir(), 'rlm-s3-'));
     try {
       const out = join(dir, 'body');
-      const result = this.aws(['s3api', 'get-object', '--bucket', this.location.bucket, '--key', key, out], ['NoSuchKey', 'Not Found', '404']);
+      const result = this.aws(
+        ['s3api', 'get-object', '--bucket', this.location.bucket, '--key', key, out],
+        ['NoSuchKey', 'Not Found', '404'],
+      );
       if (result === undefined) return undefined;
       return { body: readFileSync(out, 'utf8'), etag: (JSON.parse(result) as { ETag: string }).ETag };
     } finally {
@@ -199,7 +277,10 @@ export class S3JournalStore implements JournalStore {
     try {
       const file = join(dir, 'body');
       writeFileSync(file, body, { mode: 0o600 });
-      const result = this.aws(['s3api', 'put-object', '--bucket', this.location.bucket, '--key', key, '--body', file, ...condition], ['PreconditionFailed', 'ConditionalRequestConflict', '(412)', '(409)']);
+      const result = this.aws(
+        ['s3api', 'put-object', '--bucket', this.location.bucket, '--key', key, '--body', file, ...condition],
+        ['PreconditionFailed', 'ConditionalRequestConflict', '(412)', '(409)'],
+      );
       return result === undefined ? undefined : (JSON.parse(result) as { ETag: string }).ETag;
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -209,14 +290,21 @@ export class S3JournalStore implements JournalStore {
   /** Runs the aws CLI; an error naming one of `expected` returns undefined, any other throws with the CLI's words. */
   private aws(args: string[], expected: string[] = []): string | undefined {
     try {
-      return execFileSync('aws', [...args, '--region', this.location.region, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      return execFileSync('aws', [...args, '--region', this.location.region, '--output', 'json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
     } catch (err) {
       const e = err as { code?: string; stderr?: string };
       if (e.code === 'ENOENT') throw new Error(`the aws CLI is not installed; the journal lives in ${this.where} (state.backend s3)`);
-      const reason = String(e.stderr ?? '').trim().split('\n').pop() ?? '';
+      const reason =
+        String(e.stderr ?? '')
+          .trim()
+          .split('\n')
+          .pop() ?? '';
       if (expected.some((x) => reason.includes(x))) return undefined;
       throw new Error(`aws ${args.slice(0, 2).join(' ')} on s3://${this.location.bucket}/${args[args.indexOf('--key') + 1]}: ${reason}`);
     }
   }
 }
-

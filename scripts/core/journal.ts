@@ -130,8 +130,7 @@ export class Journal {
     if (this.store.readLock()?.token !== holder.token) {
       const current = this.store.readLock();
       const dead = current && current.host === hostname() && current.pid !== process.pid && !isAlive(current.pid);
-      // Re-read just before breaking: only the dead holder's own lock is removed.
-      if (!dead || this.store.readLock()?.token !== current.token || (this.store.breakLock(), !this.store.tryLock(holder))) {
+      if (!dead || !this.store.takeOver(current, holder)) {
         const who = this.store.readLock() ?? current;
         throw new OperatorError(
           `${this.store.where} is locked by \`${who?.command ?? '?'}\` (pid ${who?.pid ?? '?'} on ${who?.host ?? '?'}, since ${who?.since ?? '?'})`,
