@@ -12,7 +12,9 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`${file}: ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in the migration config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `${file}: ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in the migration config:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -47,7 +49,13 @@ export function resolvePaths(config: MigrationConfig, base: string): MigrationCo
   return {
     ...config,
     state: config.state.backend === 'local' ? { ...config.state, dir: at(config.state.dir) } : config.state,
-    migration: { ...m, workDir: at(m.workDir), outputsFile: at(m.outputsFile), ...(m.hooksPath ? { hooksPath: at(m.hooksPath) } : {}), ...(m.tlsCaFile ? { tlsCaFile: at(m.tlsCaFile) } : {}) },
+    migration: {
+      ...m,
+      workDir: at(m.workDir),
+      outputsFile: at(m.outputsFile),
+      ...(m.hooksPath ? { hooksPath: at(m.hooksPath) } : {}),
+      ...(m.tlsCaFile ? { tlsCaFile: at(m.tlsCaFile) } : {}),
+    },
   };
 }
 
@@ -59,7 +67,10 @@ export function migrationNameOf(config: MigrationConfig): string {
 export function parseConfig(raw: unknown, file = '<config>'): MigrationConfig {
   const result = migrationConfigSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, raw)));
+  throw new ConfigError(
+    file,
+    result.error.issues.map((issue) => describeIssue(issue, raw)),
+  );
 }
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
@@ -78,7 +89,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const value = valueAt(raw, issue.path);
   if (value === undefined) return `field ${field}: missing; ${expected}`;
   // A bad secret reference is often the secret itself pasted in: never echo it.
-  if (issue.path.at(-1) === 'passwordFrom') return `field ${field}: not a secret reference (value not shown, it may be a password); ${expected}`;
+  if (issue.path.at(-1) === 'passwordFrom')
+    return `field ${field}: not a secret reference (value not shown, it may be a password); ${expected}`;
   return `field ${field}: got ${JSON.stringify(value)}; ${expected}`;
 }
 

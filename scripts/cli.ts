@@ -29,7 +29,11 @@ async function devTool<T>(load: () => Promise<T>): Promise<T> {
     return await load();
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new OperatorError('the sandbox, demo and bench are development tools, not part of the published package', 'run them from a clone of the repository: npm ci && npm run demo', 'dev-tool');
+    throw new OperatorError(
+      'the sandbox, demo and bench are development tools, not part of the published package',
+      'run them from a clone of the repository: npm ci && npm run demo',
+      'dev-tool',
+    );
   }
 }
 
@@ -84,10 +88,17 @@ type SeedMethodSetting = MigrationConfig['migration']['seedMethod'];
 
 /** The sandbox writes this as migration.seedMethod in the config it generates. */
 function seedOption(): Option {
-  return new Option('--seed <method>', 'how the target is seeded: logical copy, or snapshot of the frozen replica (sandbox: a physical copy), or auto').choices(['logical', 'snapshot', 'auto']).default('logical');
+  return new Option(
+    '--seed <method>',
+    'how the target is seeded: logical copy, or snapshot of the frozen replica (sandbox: a physical copy), or auto',
+  )
+    .choices(['logical', 'snapshot', 'auto'])
+    .default('logical');
 }
 
-const packageJson = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url), 'utf8')) as { version: string };
+const packageJson = JSON.parse(
+  readFileSync(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url), 'utf8'),
+) as { version: string };
 
 const program = new Command('rds-live-migrate')
   .description('Move a live, unencrypted RDS MariaDB/MySQL database to a KMS-encrypted instance with near-zero write downtime.')
@@ -99,8 +110,10 @@ const program = new Command('rds-live-migrate')
 
 program
   .command('plan')
-  .description('run the preflight checks and print the steps run would take, and the target.parameters that reproduce the source\'s; changes nothing unless --write-parameters')
-  .option('--write-parameters', 'add the source\'s user-set parameters to target.parameters in the config file (read through the aws CLI)')
+  .description(
+    "run the preflight checks and print the steps run would take, and the target.parameters that reproduce the source's; changes nothing unless --write-parameters",
+  )
+  .option('--write-parameters', "add the source's user-set parameters to target.parameters in the config file (read through the aws CLI)")
   .action(
     action(async (log, options, command: { writeParameters?: boolean }) =>
       withContext(options, log, async (ctx) => {
@@ -123,11 +136,19 @@ async function planParameters(ctx: MigrationContext, log: Log, options: GlobalOp
     log.info(formatParameterPlan(parameters));
     if (write) {
       writeTargetParameters(configPath(options.config), parameters);
-      log.info(`wrote ${parameters.added.length} parameter(s) into target.parameters of ${configPath(options.config)}; deploy the target stack to apply them`);
+      log.info(
+        `wrote ${parameters.added.length} parameter(s) into target.parameters of ${configPath(options.config)}; deploy the target stack to apply them`,
+      );
     }
     return parameters;
   } catch (err) {
-    if (write) throw err instanceof OperatorError ? err : new OperatorError(`could not read the source's parameters: ${(err as Error).message}`, 'give this job rds:DescribeDBInstances and rds:DescribeDBParameters (aws CLI credentials and region), then run plan --write-parameters again');
+    if (write)
+      throw err instanceof OperatorError
+        ? err
+        : new OperatorError(
+            `could not read the source's parameters: ${(err as Error).message}`,
+            'give this job rds:DescribeDBInstances and rds:DescribeDBParameters (aws CLI credentials and region), then run plan --write-parameters again',
+          );
     log.warn(`could not read the source's parameters, so target.parameters is not compared with them: ${(err as Error).message}`);
     return undefined;
   }
@@ -135,8 +156,13 @@ async function planParameters(ctx: MigrationContext, log: Log, options: GlobalOp
 
 program
   .command('run')
-  .description('migrate up to "target caught up, replica removed"; resumes from the journal; exit 3: waiting for a reviewed deploy (infrastructure review), exit 4: another command holds the lock')
-  .option('--reseed', 'the source no longer holds the position the target needs: drop what was seeded and seed again from a new replica and a new freeze')
+  .description(
+    'migrate up to "target caught up, replica removed"; resumes from the journal; exit 3: waiting for a reviewed deploy (infrastructure review), exit 4: another command holds the lock',
+  )
+  .option(
+    '--reseed',
+    'the source no longer holds the position the target needs: drop what was seeded and seed again from a new replica and a new freeze',
+  )
   .action(
     action(async (log, options, opts: { reseed?: boolean }) =>
       withContext(options, log, async (ctx) => {
@@ -154,11 +180,17 @@ program
     action(async (log, options) =>
       withContext(options, log, async (ctx) => {
         const status = await migrationStatus(ctx);
-        await runHooks(ctx, 'status', { RLM_LAG_SECONDS: status.replication?.secondsBehind?.toString(), RLM_LAG_BYTES: status.replication?.bytesBehind.toString(), RLM_FOLLOWER: status.replication?.follower });
+        await runHooks(ctx, 'status', {
+          RLM_LAG_SECONDS: status.replication?.secondsBehind?.toString(),
+          RLM_LAG_BYTES: status.replication?.bytesBehind.toString(),
+          RLM_FOLLOWER: status.replication?.follower,
+        });
         log.info(`${status.migration}: phase ${status.phase}: ${status.meaning}`);
         if (status.replication) {
           const r = status.replication;
-          log.info(`replication (${r.follower} follows): IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}; ${describeRates(r.rates)}`);
+          log.info(
+            `replication (${r.follower} follows): IO ${r.io}, SQL ${r.sql ? 'Yes' : 'No'}, ${r.secondsBehind ?? '?'} s / ${r.bytesBehind} bytes behind, applied up to ${r.executed}${r.lastError ? `, error: ${r.lastError}` : ''}; ${describeRates(r.rates)}`,
+          );
         }
         return { ok: true, ...status };
       }),
@@ -174,7 +206,12 @@ program
       withContext(options, log, async (ctx) => {
         await runHooks(ctx, 'before-verify');
         const report = await recordVerify(ctx, { chunkSize: Number(opts.chunkSize) });
-        await runHooks(ctx, 'after-verify', { RLM_VERIFY_OK: String(report.ok), RLM_VERIFY_VERDICT: report.verdict, RLM_VERIFY_DIRECTION: report.direction, RLM_VERIFY_MS: String(report.durationMs) });
+        await runHooks(ctx, 'after-verify', {
+          RLM_VERIFY_OK: String(report.ok),
+          RLM_VERIFY_VERDICT: report.verdict,
+          RLM_VERIFY_DIRECTION: report.direction,
+          RLM_VERIFY_MS: String(report.durationMs),
+        });
         log.info(
           `verify (${report.direction}): ${report.verdict}: ${report.tablesCompared} tables, ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared in ${report.durationMs} ms; ` +
             `${report.differences.length} differing chunk(s), ${report.schemaDifferences.length} schema/user difference(s), ${report.unverifiedChunks} chunk(s) not verifiable (lag)`,
@@ -190,7 +227,11 @@ program
   .command('cutover')
   .description('stop writes on the source, let the target apply the last one, open the target, reverse replication, switch traffic')
   .option('--force', 'cut over even if lag is high or the last verify is missing or not clean')
-  .action(action(async (log, options, opts: { force?: boolean }) => withContext(options, log, (ctx) => cutover(ctx, { force: opts.force === true }))));
+  .action(
+    action(async (log, options, opts: { force?: boolean }) =>
+      withContext(options, log, (ctx) => cutover(ctx, { force: opts.force === true })),
+    ),
+  );
 
 program
   .command('rollback')
@@ -214,32 +255,49 @@ program
           return { ok: true, removed: false };
         }
         ctx.journal.store.breakLock();
-        log.warn(`removed the lock of \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.since}); make sure that process is gone`);
+        log.warn(
+          `removed the lock of \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.since}); make sure that process is gone`,
+        );
         return { ok: true, removed: true, holder };
       }),
     ),
   );
 
-const sandbox = program.command('sandbox').description('local RDS-like servers: source-master, source-slave and an empty target-master (development and tests)');
+const sandbox = program
+  .command('sandbox')
+  .description('local RDS-like servers: source-master, source-slave and an empty target-master (development and tests)');
 sandbox
   .command('up')
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
   .addOption(seedOption())
-  .addOption(new Option('--infrastructure <mode>', 'who deploys: auto (the engine runs `sandbox deploy`) or review (run stops with exit 3)').choices(['auto', 'review']).default('auto'))
+  .addOption(
+    new Option('--infrastructure <mode>', 'who deploys: auto (the engine runs `sandbox deploy`) or review (run stops with exit 3)')
+      .choices(['auto', 'review'])
+      .default('auto'),
+  )
   .action(
     action(async (log, _options, opts: { dir: string; seed: SeedMethodSetting; infrastructure: 'auto' | 'review' }) => ({
       ok: true,
-      ...(await (await sandboxTools()).sandboxUp(opts.dir, (m) => log.info(m), { seedMethod: opts.seed, infrastructure: opts.infrastructure })),
+      ...(await (
+        await sandboxTools()
+      ).sandboxUp(opts.dir, (m) => log.info(m), { seedMethod: opts.seed, infrastructure: opts.infrastructure })),
     })),
   );
 sandbox
   .command('down')
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
   .option('--keep-data', 'stop the servers but keep their data')
-  .action(action(async (_log, _options, opts: { dir: string; keepData?: boolean }) => (await (await sandboxTools()).sandboxDown(opts.dir, { keepData: opts.keepData }), { ok: true })));
+  .action(
+    action(async (_log, _options, opts: { dir: string; keepData?: boolean }) => {
+      await (await sandboxTools()).sandboxDown(opts.dir, { keepData: opts.keepData });
+      return { ok: true };
+    }),
+  );
 sandbox
   .command('deploy')
-  .description("the sandbox's stand-in for `cdktf deploy source-replica target`: makes the sandbox match what the migration's phase declares")
+  .description(
+    "the sandbox's stand-in for `cdktf deploy source-replica target`: makes the sandbox match what the migration's phase declares",
+  )
   .option('--dir <dir>', 'working directory', DEFAULT_SANDBOX_DIR)
   .action(
     action(async (log, _options, opts: { dir: string }) => {
@@ -259,7 +317,14 @@ program
   .action(
     action(async (log, _options, opts: { dir: string; scale: string; keep?: boolean; rollback: boolean; seed: SeedMethodSetting }) => {
       const { runDemo } = await devTool(() => import('./dev/demo/demo.js'));
-      return runDemo({ dir: opts.dir, scale: Number(opts.scale), keep: opts.keep === true, rollback: opts.rollback, seedMethod: opts.seed, log });
+      return runDemo({
+        dir: opts.dir,
+        scale: Number(opts.scale),
+        keep: opts.keep === true,
+        rollback: opts.rollback,
+        seedMethod: opts.seed,
+        log,
+      });
     }),
   );
 
@@ -273,9 +338,16 @@ program
   .option('--seconds <n>', 'catch-up: how long the writers run', '30')
   .option('--writers <n>', 'catch-up: writer connections on the source', '16')
   .action(
-    action(async (log, _options, suite: string | undefined, opts: { dir: string; rows: string; threads?: string; seconds: string; writers: string }) => {
-      return (await devTool(() => import('./dev/bench/suite.js'))).benchCommand(log, suite, opts);
-    }),
+    action(
+      async (
+        log,
+        _options,
+        suite: string | undefined,
+        opts: { dir: string; rows: string; threads?: string; seconds: string; writers: string },
+      ) => {
+        return (await devTool(() => import('./dev/bench/suite.js'))).benchCommand(log, suite, opts);
+      },
+    ),
   );
 
 program
@@ -287,7 +359,9 @@ program
     action(async (log, _options, opts: { dir: string; scale: string }) => {
       const { verifyNeedle } = await devTool(() => import('./dev/bench/verify-needle.js'));
       const report = await verifyNeedle({ dir: opts.dir, scale: Number(opts.scale), log });
-      log.info(`verify ${report.ok ? 'found exactly' : 'did NOT find exactly'} the changed row ${report.changedKey} among ${report.tableRows} ${report.table} rows (reported: ${report.reportedKeys.join(' ') || 'nothing'}); ${report.rowsCompared} rows in ${report.chunksCompared} chunks compared in ${(report.verifyMs / 1000).toFixed(1)} s`);
+      log.info(
+        `verify ${report.ok ? 'found exactly' : 'did NOT find exactly'} the changed row ${report.changedKey} among ${report.tableRows} ${report.table} rows (reported: ${report.reportedKeys.join(' ') || 'nothing'}); ${report.rowsCompared} rows in ${report.chunksCompared} chunks compared in ${(report.verifyMs / 1000).toFixed(1)} s`,
+      );
       if (!report.ok) process.exitCode = 1;
       return report;
     }),

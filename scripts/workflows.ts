@@ -46,7 +46,11 @@ async function assertPreflight(ctx: MigrationContext, options: { freshTarget?: b
   for (const f of findings.filter((f) => f.severity !== 'block')) ctx.log.info(`preflight [${f.severity}] ${f.server}: ${f.message}`);
   const blockers = blocking(findings);
   if (blockers.length) {
-    throw new OperatorError(`preflight found ${blockers.length} problem(s) that stop the migration; nothing was changed:\n${formatFindings(blockers)}`, 'fix each finding above and run again', 'preflight');
+    throw new OperatorError(
+      `preflight found ${blockers.length} problem(s) that stop the migration; nothing was changed:\n${formatFindings(blockers)}`,
+      'fix each finding above and run again',
+      'preflight',
+    );
   }
   return findings;
 }
@@ -69,7 +73,8 @@ async function convergeBefore(ctx: MigrationContext): Promise<void> {
     const frozen = ctx.journal.data<FrozenPosition>('freeze-replica');
     if (frozen && changes.some((c) => c.kind === 'restore-target')) await assertStillFrozen(ctx, frozen);
   });
-  if (applied.some((c) => c.kind === 'create-target') && ctx.journal.isDone('freeze-replica')) await assertPreflight(ctx, { freshTarget: true });
+  if (applied.some((c) => c.kind === 'create-target') && ctx.journal.isDone('freeze-replica'))
+    await assertPreflight(ctx, { freshTarget: true });
 }
 
 /** Preflight, then each step not yet done, in order, each journaled as it finishes. */
@@ -78,7 +83,8 @@ export async function runMigration(ctx: MigrationContext, options: { reseed?: bo
   try {
     const t0 = Date.now();
     if (options.reseed) await reseed(ctx, 'run --reseed: the position the target needed is gone from the source');
-    else if (ctx.journal.step(RESEED)) throw new OperatorError('a reseed was interrupted', 'run `rds-live-migrate run --reseed` again to finish it', 'reseed');
+    else if (ctx.journal.step(RESEED))
+      throw new OperatorError('a reseed was interrupted', 'run `rds-live-migrate run --reseed` again to finish it', 'reseed');
     await convergeBefore(ctx);
     const findings = await assertPreflight(ctx);
     const durationsMs: Record<string, number> = { preflight: Date.now() - t0 };
@@ -115,7 +121,16 @@ export interface StatusReport {
   phase: Phase;
   meaning: string;
   steps: Record<string, string>;
-  replication?: { follower: string; io: string; sql: boolean; secondsBehind: number | null; bytesBehind: number; executed: string; lastError: string; rates: { applyBytesPerSec: number; writeBytesPerSec: number; etaSeconds: number | null } | null };
+  replication?: {
+    follower: string;
+    io: string;
+    sql: boolean;
+    secondsBehind: number | null;
+    bytesBehind: number;
+    executed: string;
+    lastError: string;
+    rates: { applyBytesPerSec: number; writeBytesPerSec: number; etaSeconds: number | null } | null;
+  };
 }
 
 export async function migrationStatus(ctx: MigrationContext): Promise<StatusReport> {
@@ -154,7 +169,10 @@ export async function migrationStatus(ctx: MigrationContext): Promise<StatusRepo
  * the phase it verified (a result from before a cutover or rollback says
  * nothing about the state after it).
  */
-export async function recordVerify(ctx: MigrationContext, options: Parameters<typeof verifyMigration>[1] = {}): Promise<VerifyReport & { recorded: boolean }> {
+export async function recordVerify(
+  ctx: MigrationContext,
+  options: Parameters<typeof verifyMigration>[1] = {},
+): Promise<VerifyReport & { recorded: boolean }> {
   const phaseAtStart = phaseOf(ctx.journal.snapshot());
   const report = await verifyMigration(ctx, options);
   ctx.journal.refresh();

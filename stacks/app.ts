@@ -20,7 +20,14 @@ export function buildApp(config: MigrationConfig, state: MigrationState = readMi
   const target = declared.target;
   if (target.kind === 'empty') new TargetStack(app, config, { phase: state.phase, loadMode: target.loadMode });
   else if (target.kind === 'restore') {
-    new TargetStack(app, config, { phase: state.phase, restoreFromFrozenReplica: { replicaIdentifier: replicaIdentifier(config, declared.replicaGeneration), frozen: target.frozen, keepSnapshots: target.snapshots } });
+    new TargetStack(app, config, {
+      phase: state.phase,
+      restoreFromFrozenReplica: {
+        replicaIdentifier: replicaIdentifier(config, declared.replicaGeneration),
+        frozen: target.frozen,
+        keepSnapshots: target.snapshots,
+      },
+    });
   } else annotate(`target stack not declared yet: ${target.reason}`);
   return app;
 }

@@ -139,8 +139,12 @@ export class EncryptedTarget extends Construct {
     const ours = targetOwnedParameters(props.engine, props.requireSecureTransport ?? true);
     const reserved = Object.keys(ours).filter((name) => props.parameters && name in props.parameters);
     if (reserved.length) {
-      const transport = reserved.includes('require_secure_transport') ? ' (to allow unencrypted connections, set target.requireSecureTransport to false)' : '';
-      throw new Error(`EncryptedTarget ${props.identifier}: parameters ${reserved.join(', ')} are set by rds-live-migrate for replication and cannot be overridden; remove them from target.parameters${transport}`);
+      const transport = reserved.includes('require_secure_transport')
+        ? ' (to allow unencrypted connections, set target.requireSecureTransport to false)'
+        : '';
+      throw new Error(
+        `EncryptedTarget ${props.identifier}: parameters ${reserved.join(', ')} are set by rds-live-migrate for replication and cannot be overridden; remove them from target.parameters${transport}`,
+      );
     }
 
     if (props.kmsKeyArn) {
@@ -230,7 +234,15 @@ export class EncryptedTarget extends Construct {
     });
 
     if (props.allowTargetToReachSource ?? true) {
-      replicationRules(this, { provider, identifier: props.identifier, tags, targetGroup: this.securityGroup.id, sourceGroup: props.sourceSecurityGroupId ?? Fn.element(source.securityGroupIds, 0), sourcePort: source.port, targetPort: this.instance.port });
+      replicationRules(this, {
+        provider,
+        identifier: props.identifier,
+        tags,
+        targetGroup: this.securityGroup.id,
+        sourceGroup: props.sourceSecurityGroupId ?? Fn.element(source.securityGroupIds, 0),
+        sourcePort: source.port,
+        targetPort: this.instance.port,
+      });
     }
   }
 
@@ -258,7 +270,8 @@ function provisionedStorage(props: EncryptedTargetProps, source: SourceAttribute
 
 function twinSettings(props: EncryptedTargetProps, source: SourceAttributes, kmsKeyArn: string) {
   // An RDS default option group belongs to one engine major version; the target gets its own version's default.
-  const optionGroupName = props.optionGroupName ?? (Fn.conditional(Fn.startswith(source.optionGroupName, 'default:'), null, source.optionGroupName) as string);
+  const optionGroupName =
+    props.optionGroupName ?? (Fn.conditional(Fn.startswith(source.optionGroupName, 'default:'), null, source.optionGroupName) as string);
   return {
     optionGroupName,
     backupWindow: props.backupWindow ?? source.backupWindow,
@@ -281,12 +294,20 @@ function performanceInsights(props: EncryptedTargetProps, source: SourceAttribut
   const given = props.performanceInsights;
   if (given) {
     if (!given.enabled) return { performanceInsightsEnabled: false };
-    return { performanceInsightsEnabled: true, performanceInsightsKmsKeyId: given.kmsKeyArn ?? kmsKeyArn, performanceInsightsRetentionPeriod: given.retentionDays ?? 7 };
+    return {
+      performanceInsightsEnabled: true,
+      performanceInsightsKmsKeyId: given.kmsKeyArn ?? kmsKeyArn,
+      performanceInsightsRetentionPeriod: given.retentionDays ?? 7,
+    };
   }
   const copied = source.performanceInsights;
   if (!copied) return { performanceInsightsEnabled: false };
   const whenOn = <T>(value: T) => Fn.conditional(copied.enabled, value, null) as T;
-  return { performanceInsightsEnabled: copied.enabled, performanceInsightsKmsKeyId: whenOn(kmsKeyArn), performanceInsightsRetentionPeriod: whenOn(copied.retentionDays) };
+  return {
+    performanceInsightsEnabled: copied.enabled,
+    performanceInsightsKmsKeyId: whenOn(kmsKeyArn),
+    performanceInsightsRetentionPeriod: whenOn(copied.retentionDays),
+  };
 }
 
 /**
@@ -311,10 +332,21 @@ function keyPolicy(scope: Construct, provider: HostProps['provider'], adminArns:
         Sid: 'UseThroughRdsOnly',
         Effect: 'Allow',
         Principal: { AWS: '*' },
-        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant', 'kms:ListGrants', 'kms:DescribeKey'],
+        Action: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncrypt*',
+          'kms:GenerateDataKey*',
+          'kms:CreateGrant',
+          'kms:ListGrants',
+          'kms:DescribeKey',
+        ],
         Resource: '*',
         Condition: {
-          StringEquals: { 'kms:CallerAccount': account, 'kms:ViaService': [`rds.${region}.amazonaws.com`, `secretsmanager.${region}.amazonaws.com`] },
+          StringEquals: {
+            'kms:CallerAccount': account,
+            'kms:ViaService': [`rds.${region}.amazonaws.com`, `secretsmanager.${region}.amazonaws.com`],
+          },
         },
       },
     ],
@@ -322,8 +354,21 @@ function keyPolicy(scope: Construct, provider: HostProps['provider'], adminArns:
 }
 
 const KEY_ADMIN_ACTIONS = [
-  'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*', 'kms:Get*', 'kms:Delete*',
-  'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:RotateKeyOnDemand',
+  'kms:Create*',
+  'kms:Describe*',
+  'kms:Enable*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Disable*',
+  'kms:Get*',
+  'kms:Delete*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:RotateKeyOnDemand',
 ];
 
 interface RuleProps extends HostProps {

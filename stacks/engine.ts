@@ -7,7 +7,9 @@ export function parameterGroupFamily(engine: EngineFamily, engineVersion: string
     throw new Error(`engineVersion ${JSON.stringify(engineVersion)}: expected MAJOR.MINOR[.PATCH], e.g. 10.11.8 or 8.0.39`);
   }
   if (engine === 'mysql' && major !== '8') {
-    throw new Error(`engineVersion ${engineVersion}: RDS MySQL targets must be 8.x (this tool drives mysql.rds_set_external_source, which 8.0 introduced)`);
+    throw new Error(
+      `engineVersion ${engineVersion}: RDS MySQL targets must be 8.x (this tool drives mysql.rds_set_external_source, which 8.0 introduced)`,
+    );
   }
   return `${engine}${major}.${minor}`;
 }

@@ -41,7 +41,12 @@ export class FrozenReplicaSnapshot extends Construct {
     const at = `${file.replace(/[^A-Za-z0-9]/g, '-')}-${pos}`;
     const tags = { ...props.tags, 'rds-live-migrate:frozen-at': `${file}:${pos}` };
     const snapshotIdentifier = `${props.identifierPrefix}-frozen-${at}`;
-    this.snapshot = new DbSnapshot(this, 'frozen', { provider: props.provider, dbInstanceIdentifier: props.replicaIdentifier, dbSnapshotIdentifier: snapshotIdentifier, tags });
+    this.snapshot = new DbSnapshot(this, 'frozen', {
+      provider: props.provider,
+      dbInstanceIdentifier: props.replicaIdentifier,
+      dbSnapshotIdentifier: snapshotIdentifier,
+      tags,
+    });
     this.encryptedCopy = new DbSnapshotCopy(this, 'encrypted-copy', {
       provider: props.provider,
       sourceDbSnapshotIdentifier: this.snapshot.dbSnapshotArn,

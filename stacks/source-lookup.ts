@@ -11,6 +11,9 @@ export class SourceLookup extends Construct {
 
   constructor(scope: Construct, id: string, props: { instanceIdentifier: string } & HostProps) {
     super(scope, id);
-    this.instance = new DataAwsDbInstance(this, 'source-master', { provider: props.provider, dbInstanceIdentifier: props.instanceIdentifier });
+    this.instance = new DataAwsDbInstance(this, 'source-master', {
+      provider: props.provider,
+      dbInstanceIdentifier: props.instanceIdentifier,
+    });
   }
 }

@@ -24,7 +24,12 @@ export function replicaIdentifier(config: MigrationConfig, generation = 0): stri
 export class SourceReplicaStack extends TerraformStack {
   readonly replica?: SourceReplica;
 
-  constructor(scope: Construct, config: MigrationConfig, options: { declareReplica?: boolean; replicaGeneration?: number } = {}, id = SOURCE_REPLICA_STACK) {
+  constructor(
+    scope: Construct,
+    config: MigrationConfig,
+    options: { declareReplica?: boolean; replicaGeneration?: number } = {},
+    id = SOURCE_REPLICA_STACK,
+  ) {
     super(scope, id);
     stateBackend(this, config, id, (scope as App).outdir);
     awsProvider(this, config);

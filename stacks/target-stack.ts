@@ -79,7 +79,11 @@ export class TargetStack extends TerraformStack {
     if (snapshot) new TerraformOutput(this, 'frozen_snapshot_identifier', { value: snapshot.targetDbSnapshotIdentifier });
     if (config.dns) {
       const finalized = options.phase === 'finalized';
-      const dns = new DnsName(this, 'dns', { ...config.dns, pointsAt: finalized ? this.target.instance.address : source.address, switchedBy: finalized ? 'stack' : 'migration' });
+      const dns = new DnsName(this, 'dns', {
+        ...config.dns,
+        pointsAt: finalized ? this.target.instance.address : source.address,
+        switchedBy: finalized ? 'stack' : 'migration',
+      });
       new TerraformOutput(this, 'dns_name', { value: dns.record.fqdn });
     }
     new TerraformOutput(this, 'source_address', { value: source.address });

@@ -76,7 +76,11 @@ test('samples on a real binlog: the applied and head offsets stay right across a
     await root.query("CREATE USER 'rate'@'127.0.0.1' IDENTIFIED BY ?", [password]);
     await root.query("GRANT ALL ON *.* TO 'rate'@'127.0.0.1'");
     await root.query('CREATE DATABASE r; CREATE TABLE r.t (id INT PRIMARY KEY, v VARCHAR(200))');
-    server = await Server.connect({ role: 'source-master', endpoint: { host: '127.0.0.1', port: spec.port }, credentials: { username: 'rate', password } });
+    server = await Server.connect({
+      role: 'source-master',
+      endpoint: { host: '127.0.0.1', port: spec.port },
+      credentials: { username: 'rate', password },
+    });
     const base = (await masterPosition(server))!;
     await root.query("INSERT INTO r.t SELECT seq, REPEAT('x', 200) FROM r.seq_1_to_100");
     const executed = (await masterPosition(server))!;

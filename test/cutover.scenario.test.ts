@@ -24,7 +24,10 @@ function contextOf(sb: TestSandbox): MigrationContext {
   return MigrationContext.open(loadConfig(sb.state.configFile), quiet);
 }
 
-const follow = (workload: Workload): TrafficSwitch => async ({ endpoint }) => workload.switchTo(endpoint);
+const follow =
+  (workload: Workload): TrafficSwitch =>
+  async ({ endpoint }) =>
+    workload.switchTo(endpoint);
 
 async function migrated(scale = 0.05): Promise<TestSandbox> {
   const sb = await shopSandbox(scale);
@@ -77,7 +80,10 @@ describe('verify', () => {
     assert.equal(result.exitCode, 1);
     const report = lastJson<{ ok: boolean; differences: { table: string; keys: string[] }[] }>(result);
     assert.equal(report.ok, false);
-    assert.deepEqual(report.differences.map((d) => [d.table, d.keys]), [['shop.customers', ['1234']]]);
+    assert.deepEqual(
+      report.differences.map((d) => [d.table, d.keys]),
+      [['shop.customers', ['1234']]],
+    );
     assert.match(String(result.stderr), /shop\.customers differs in chunk .* keys: 1234/);
   });
 
@@ -89,7 +95,10 @@ describe('verify', () => {
     const ctx = contextOf(sb);
     try {
       const report = await verifyMigration(ctx);
-      assert.deepEqual(report.schemaDifferences.map((d) => `${d.kind} ${d.name}: ${d.detail}`).sort(), ["trigger `shop`.`orders_audit`: missing on target", "user 'shop_app'@'%': grants differ"]);
+      assert.deepEqual(report.schemaDifferences.map((d) => `${d.kind} ${d.name}: ${d.detail}`).sort(), [
+        'trigger `shop`.`orders_audit`: missing on target',
+        "user 'shop_app'@'%': grants differ",
+      ]);
     } finally {
       await ctx.close();
     }
@@ -129,7 +138,10 @@ describe('cutover and rollback with the application writing', () => {
       const written = await workload.stop();
       t.diagnostic(`longest gap between two commits: ${written.longestWriteGapMs} ms`);
       const rest = await verifyAtRest(sb.state, written, quiet, 'target-master');
-      assert.deepEqual(rest.tables.filter((t) => !t.equal), []);
+      assert.deepEqual(
+        rest.tables.filter((t) => !t.equal),
+        [],
+      );
       assert.equal(rest.acknowledgedWritesLost, 0);
     } finally {
       await workload.stop();
@@ -144,11 +156,14 @@ describe('cutover and rollback with the application writing', () => {
     assert.equal(report.replication.sql, true);
     const source = await connectSandboxAdmin(sb.state, 'source-master');
     const target = await connectSandboxAdmin(sb.state, 'target-master');
-    const [locked] = await source.query<{ l: string }>("SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'shop_app'");
+    const [locked] = await source.query<{ l: string }>(
+      "SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'shop_app'",
+    );
     assert.equal(String(locked!.l), '1');
     const [status] = await source.query<{ Slave_SQL_Running: string }>('SHOW SLAVE STATUS');
     assert.equal(status!.Slave_SQL_Running, 'Yes');
-    const events = async (s: typeof source) => (await s.query<{ status: string }>("SELECT STATUS AS status FROM information_schema.EVENTS WHERE EVENT_NAME = 'tick'"))[0]!.status;
+    const events = async (s: typeof source) =>
+      (await s.query<{ status: string }>("SELECT STATUS AS status FROM information_schema.EVENTS WHERE EVENT_NAME = 'tick'"))[0]!.status;
     assert.equal(await events(target), 'ENABLED');
     assert.equal(await events(source), 'SLAVESIDE_DISABLED');
     await Promise.all([source.close(), target.close()]);
@@ -166,7 +181,15 @@ describe('cutover and rollback with the application writing', () => {
 });
 
 describe('a cutover killed between any two steps', () => {
-  const steps = ['cutover:freeze-source', 'cutover:drain', 'cutover:detach-target', 'cutover:open-target', 'cutover:reverse-replication', 'cutover:enable-events', 'cutover:switch-traffic'];
+  const steps = [
+    'cutover:freeze-source',
+    'cutover:drain',
+    'cutover:detach-target',
+    'cutover:open-target',
+    'cutover:reverse-replication',
+    'cutover:enable-events',
+    'cutover:switch-traffic',
+  ];
 
   test('resumes to a completed cutover with the switch command run, and nothing lost', async () => {
     const sb = await migrated();
@@ -190,7 +213,10 @@ describe('a cutover killed between any two steps', () => {
       await moreWrites(workload, 20);
       const written = await workload.stop();
       const rest = await verifyAtRest(sb.state, written, quiet, 'target-master');
-      assert.deepEqual(rest.tables.filter((t) => !t.equal), []);
+      assert.deepEqual(
+        rest.tables.filter((t) => !t.equal),
+        [],
+      );
       assert.equal(rest.acknowledgedWritesLost, 0);
     } finally {
       await workload.stop();
@@ -212,7 +238,10 @@ describe('a cutover killed between any two steps', () => {
       const written = await workload.stop();
       assert.ok(written.committed > 0);
       const rest = await verifyAtRest(sb.state, written, quiet, 'source-master');
-      assert.deepEqual(rest.tables.filter((t) => !t.equal), []);
+      assert.deepEqual(
+        rest.tables.filter((t) => !t.equal),
+        [],
+      );
       assert.equal(rest.acknowledgedWritesLost, 0);
     } finally {
       await workload.stop();
@@ -228,7 +257,9 @@ describe('a cutover killed between any two steps', () => {
       const back = await sb.cli(['rollback', '--json']);
       assert.equal(lastJson(back).kind, 'aborted');
       const source = await connectSandboxAdmin(sb.state, 'source-master');
-      const [locked] = await source.query<{ l: string }>("SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'shop_app'");
+      const [locked] = await source.query<{ l: string }>(
+        "SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'shop_app'",
+      );
       assert.equal(String(locked!.l), '0');
       await source.close();
     } finally {

@@ -20,17 +20,25 @@ import { until } from './helpers/wait.js';
 // fire on both servers (the follower would then diverge or stop on a duplicate key).
 
 const quiet = createLog({ quiet: true });
-const follow = (workload: Workload): TrafficSwitch => async ({ endpoint }) => workload.switchTo(endpoint);
+const follow =
+  (workload: Workload): TrafficSwitch =>
+  async ({ endpoint }) =>
+    workload.switchTo(endpoint);
 const other = (role: AdminRole): AdminRole => (role === 'source-master' ? 'target-master' : 'source-master');
 
 /** Each firing records the server it ran on; the key lets both servers' rows coexist, so a double firing shows as rows, not as a silent event error. */
-const LOG_TABLE = 'CREATE TABLE shop.event_log (ev VARCHAR(32) NOT NULL, at DATETIME NOT NULL, server_id INT UNSIGNED NOT NULL, PRIMARY KEY (ev, at, server_id))';
-const logEvery = (name: string, schedule = 'EVERY 1 SECOND') => `CREATE EVENT shop.${name} ON SCHEDULE ${schedule} DO INSERT INTO shop.event_log VALUES ('${name}', NOW(), @@server_id)`;
+const LOG_TABLE =
+  'CREATE TABLE shop.event_log (ev VARCHAR(32) NOT NULL, at DATETIME NOT NULL, server_id INT UNSIGNED NOT NULL, PRIMARY KEY (ev, at, server_id))';
+const logEvery = (name: string, schedule = 'EVERY 1 SECOND') =>
+  `CREATE EVENT shop.${name} ON SCHEDULE ${schedule} DO INSERT INTO shop.event_log VALUES ('${name}', NOW(), @@server_id)`;
 
 const waitFor = (what: string, check: () => Promise<boolean>) => until(what, check);
 
 async function withAdmins<T>(sb: TestSandbox, work: (s: Record<AdminRole, Server>) => Promise<T>): Promise<T> {
-  const servers = { 'source-master': await connectSandboxAdmin(sb.state, 'source-master'), 'target-master': await connectSandboxAdmin(sb.state, 'target-master') };
+  const servers = {
+    'source-master': await connectSandboxAdmin(sb.state, 'source-master'),
+    'target-master': await connectSandboxAdmin(sb.state, 'target-master'),
+  };
   try {
     return await work(servers);
   } finally {
@@ -38,9 +46,13 @@ async function withAdmins<T>(sb: TestSandbox, work: (s: Record<AdminRole, Server
   }
 }
 
-const eventStatus = async (s: Server, name: string) => (await s.value<string>('SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?', ['shop', name])) ?? 'gone';
-const firings = async (s: Server, ev: string, serverId: unknown) => Number(await s.value('SELECT COUNT(*) FROM shop.event_log WHERE ev = ? AND server_id = ?', [ev, serverId]));
-const isLocked = async (s: Server, user: string) => String(await s.value("SELECT JSON_VALUE(Priv, '$.account_locked') FROM mysql.global_priv WHERE User = ? AND Host = '%'", [user]));
+const eventStatus = async (s: Server, name: string) =>
+  (await s.value<string>('SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?', ['shop', name])) ??
+  'gone';
+const firings = async (s: Server, ev: string, serverId: unknown) =>
+  Number(await s.value('SELECT COUNT(*) FROM shop.event_log WHERE ev = ? AND server_id = ?', [ev, serverId]));
+const isLocked = async (s: Server, user: string) =>
+  String(await s.value("SELECT JSON_VALUE(Priv, '$.account_locked') FROM mysql.global_priv WHERE User = ? AND Host = '%'", [user]));
 
 async function assertFollowerHealthy(sb: TestSandbox, s: Record<AdminRole, Server>, leader: AdminRole): Promise<void> {
   const ctx = MigrationContext.open(loadConfig(sb.state.configFile), quiet);
@@ -72,7 +84,11 @@ async function assertEventsRunOnlyOn(sb: TestSandbox, leader: AdminRole, events:
       await waitFor(`${e} to fire on ${leader}`, async () => (await firings(s[leader], e, ids[leader])) >= start + 2);
     }
     await assertFollowerHealthy(sb, s, leader);
-    assert.deepEqual(await Promise.all(logged.map((e) => firings(s[follower], e, ids[follower]))), before, `no event may fire on ${follower}`);
+    assert.deepEqual(
+      await Promise.all(logged.map((e) => firings(s[follower], e, ids[follower]))),
+      before,
+      `no event may fire on ${follower}`,
+    );
   });
 }
 
@@ -152,7 +168,10 @@ describe('events and accounts that changed between the seed and cutover', () => 
 
       const written = await workload.stop();
       const rest = await verifyAtRest(sb.state, written, quiet, 'target-master');
-      assert.deepEqual(rest.tables.filter((t) => !t.equal), []);
+      assert.deepEqual(
+        rest.tables.filter((t) => !t.equal),
+        [],
+      );
       assert.equal(rest.acknowledgedWritesLost, 0);
     } finally {
       await workload.stop();
@@ -184,7 +203,9 @@ describe('a cutover killed between freeze-source and enable-events, with events 
 
     const detached = await sb.cli(['verify', '--json']);
     assert.equal(detached.exitCode, 1);
-    const report = lastJson<{ ok: boolean; differences: unknown[]; unverifiedChunks: number; chunksCompared: number; durationMs: number }>(detached);
+    const report = lastJson<{ ok: boolean; differences: unknown[]; unverifiedChunks: number; chunksCompared: number; durationMs: number }>(
+      detached,
+    );
     assert.equal(report.ok, false);
     assert.deepEqual(report.differences, []);
     assert.ok(report.unverifiedChunks > 0 && report.unverifiedChunks === report.chunksCompared, JSON.stringify(report));

@@ -11,9 +11,19 @@ import { parse } from 'yaml';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const examplesDir = join(root, 'examples');
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML and --help output of any shape
 type Json = Record<string, any>;
-interface Cli { commands: Set<string>; options: Map<string, boolean> /* takes a value */; sub: Map<string, Set<string>> }
-interface Context { rlm: Cli; cdktf: Cli; npmScripts: Set<string>; scripts: Map<string, string> }
+interface Cli {
+  commands: Set<string>;
+  options: Map<string, boolean> /* takes a value */;
+  sub: Map<string, Set<string>>;
+}
+interface Context {
+  rlm: Cli;
+  cdktf: Cli;
+  npmScripts: Set<string>;
+  scripts: Map<string, string>;
+}
 
 function filesUnder(dir: string, pattern: RegExp): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -35,8 +45,15 @@ export function shellCommands(script: string): string[][] {
   const commands: string[][] = [];
   let words: string[] = [];
   let word: string | null = null;
-  const endWord = () => { if (word !== null) words.push(word); word = null; };
-  const endCommand = () => { endWord(); if (words.length) commands.push(words); words = []; };
+  const endWord = () => {
+    if (word !== null) words.push(word);
+    word = null;
+  };
+  const endCommand = () => {
+    endWord();
+    if (words.length) commands.push(words);
+    words = [];
+  };
   const text = script.replace(/\\\n/g, ' ');
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
@@ -48,7 +65,8 @@ export function shellCommands(script: string): string[][] {
       const eol = text.indexOf('\n', i);
       i = eol < 0 ? text.length : eol - 1;
     } else if (c === '$' && text[i + 1] === '(') {
-      endCommand(); i++;
+      endCommand();
+      i++;
     } else if (/[\n;|&()`<>]/.test(c)) {
       endCommand();
       if (c === '>' || c === '<') while (/[>&0-9-]/.test(text[i + 1] ?? '')) i++;
@@ -67,7 +85,10 @@ function parseCommanderHelp(text: string): { commands: Set<string>; options: Map
   const options = new Map<string, boolean>();
   let section = '';
   for (const line of text.split('\n')) {
-    if (/^\S.*:$/.test(line)) { section = line; continue; }
+    if (/^\S.*:$/.test(line)) {
+      section = line;
+      continue;
+    }
     const opt = /^\s{2}(?:(-\w), )?(--[\w-]+)(\s+[<[])?/.exec(line);
     if (section === 'Options:' && opt) {
       if (opt[1]) options.set(opt[1], Boolean(opt[3]));
@@ -89,7 +110,10 @@ function parseYargsHelp(text: string): { commands: Set<string>; options: Set<str
       for (const alias of /\[aliases: ([^\]]+)\]/.exec(line)?.[1]?.split(/,\s*/) ?? []) commands.add(alias);
     }
     const opt = /^\s+(?:(-\w), )?(--[\w-]+)/.exec(line);
-    if (opt) { if (opt[1]) options.add(opt[1]); options.add(opt[2]!); }
+    if (opt) {
+      if (opt[1]) options.add(opt[1]);
+      options.add(opt[2]!);
+    }
   }
   return { commands, options };
 }
@@ -100,9 +124,13 @@ async function rlmCli(subs: string[]): Promise<Cli> {
   // The lead's contract: `--version` exists on main even where this checkout's CLI lacks it.
   top.options.set('--version', false);
   const sub = new Map<string, Set<string>>();
-  await Promise.all(subs.filter((s) => top.commands.has(s)).map(async (s) => {
-    sub.set(s, new Set(parseCommanderHelp(await run(process.execPath, [...cli, s, '--help'])).options.keys()));
-  }));
+  await Promise.all(
+    subs
+      .filter((s) => top.commands.has(s))
+      .map(async (s) => {
+        sub.set(s, new Set(parseCommanderHelp(await run(process.execPath, [...cli, s, '--help'])).options.keys()));
+      }),
+  );
   return { commands: top.commands, options: top.options, sub };
 }
 
@@ -110,9 +138,13 @@ async function cdktfCli(subs: string[]): Promise<Cli> {
   const bin = join(root, 'node_modules', '.bin', 'cdktf');
   const top = parseYargsHelp(await run(bin, ['--help']));
   const sub = new Map<string, Set<string>>();
-  await Promise.all(subs.filter((s) => top.commands.has(s)).map(async (s) => {
-    sub.set(s, parseYargsHelp(await run(bin, [s, '--help'])).options);
-  }));
+  await Promise.all(
+    subs
+      .filter((s) => top.commands.has(s))
+      .map(async (s) => {
+        sub.set(s, parseYargsHelp(await run(bin, [s, '--help'])).options);
+      }),
+  );
   return { commands: top.commands, options: new Map([...top.options].map((o) => [o, false])), sub };
 }
 
@@ -126,7 +158,10 @@ function resolveWord(word: string, envs: Json[], doc: Json): string[] | undefine
   return /\$/.test(String(value)) ? undefined : [String(value)];
 }
 
-interface Found { tool: 'rds-live-migrate' | 'cdktf'; sub: string[] }
+interface Found {
+  tool: 'rds-live-migrate' | 'cdktf';
+  sub: string[];
+}
 
 function checkRlm(words: string[], envs: Json[], doc: Json, cli: Cli, errors: string[]): string[] {
   let i = 0;
@@ -137,9 +172,15 @@ function checkRlm(words: string[], envs: Json[], doc: Json, cli: Cli, errors: st
   }
   if (i >= words.length) return cli.options.has(words[0] ?? '') ? ['--version'] : [];
   const subs = resolveWord(words[i]!, envs, doc);
-  if (!subs) { errors.push(`rds-live-migrate subcommand ${words[i]} cannot be resolved to a fixed value`); return []; }
+  if (!subs) {
+    errors.push(`rds-live-migrate subcommand ${words[i]} cannot be resolved to a fixed value`);
+    return [];
+  }
   for (const sub of subs) {
-    if (!cli.commands.has(sub)) { errors.push(`rds-live-migrate has no subcommand "${sub}" (it has: ${[...cli.commands].join(', ')})`); continue; }
+    if (!cli.commands.has(sub)) {
+      errors.push(`rds-live-migrate has no subcommand "${sub}" (it has: ${[...cli.commands].join(', ')})`);
+      continue;
+    }
     for (const w of words.slice(i + 1).filter((x) => x.startsWith('-'))) {
       const name = w.split('=')[0]!;
       if (!cli.sub.get(sub)?.has(name) && !cli.options.has(name)) errors.push(`rds-live-migrate ${sub} has no option ${name}`);
@@ -150,7 +191,10 @@ function checkRlm(words: string[], envs: Json[], doc: Json, cli: Cli, errors: st
 
 function checkCdktf(words: string[], cli: Cli, errors: string[]): string[] {
   const sub = words[0] ?? '';
-  if (!cli.commands.has(sub)) { errors.push(`cdktf has no subcommand "${sub}"`); return []; }
+  if (!cli.commands.has(sub)) {
+    errors.push(`cdktf has no subcommand "${sub}"`);
+    return [];
+  }
   for (const w of words.slice(1).filter((x) => x.startsWith('-'))) {
     const name = w.split('=')[0]!;
     if (!cli.sub.get(sub)?.has(name)) errors.push(`cdktf ${sub} has no option ${name}`);
@@ -169,9 +213,11 @@ function stepCommands(script: string, scripts: Map<string, string>): string[][] 
 function checkCommand(words: string[], envs: Json[], doc: Json, ctx: Context, errors: string[]): Found[] {
   const found: Found[] = [];
   words.forEach((w, i) => {
-    if (w === 'rds-live-migrate' || w.endsWith('/rds-live-migrate')) found.push({ tool: 'rds-live-migrate', sub: checkRlm(words.slice(i + 1), envs, doc, ctx.rlm, errors) });
+    if (w === 'rds-live-migrate' || w.endsWith('/rds-live-migrate'))
+      found.push({ tool: 'rds-live-migrate', sub: checkRlm(words.slice(i + 1), envs, doc, ctx.rlm, errors) });
     if (w === 'cdktf' || w.endsWith('/.bin/cdktf')) found.push({ tool: 'cdktf', sub: checkCdktf(words.slice(i + 1), ctx.cdktf, errors) });
-    if (w === 'npm' && /^run(-script)?$/.test(words[i + 1] ?? '') && !ctx.npmScripts.has(words[i + 2] ?? '')) errors.push(`npm run ${words[i + 2]}: no such script in package.json`);
+    if (w === 'npm' && /^run(-script)?$/.test(words[i + 1] ?? '') && !ctx.npmScripts.has(words[i + 2] ?? ''))
+      errors.push(`npm run ${words[i + 2]}: no such script in package.json`);
   });
   return found;
 }
@@ -188,18 +234,24 @@ function checkJob(name: string, job: Json, doc: Json, ctx: Context, errors: stri
   const awsAction = (job.steps ?? []).filter((s: Json) => String(s.uses ?? '').startsWith('aws-actions/configure-aws-credentials'));
   const touchesAws = awsAction.length > 0 || found.length > 0;
   const permissions = job.permissions ?? doc.permissions;
-  if (touchesAws && !(permissions === 'write-all' || permissions?.['id-token'] === 'write')) jobErrors.push('touches AWS but lacks permissions id-token: write');
+  if (touchesAws && !(permissions === 'write-all' || permissions?.['id-token'] === 'write'))
+    jobErrors.push('touches AWS but lacks permissions id-token: write');
   for (const s of awsAction) {
     if (!s.with?.['role-to-assume']) jobErrors.push('configure-aws-credentials without role-to-assume');
-    if (s.with?.['aws-access-key-id'] || s.with?.['aws-secret-access-key']) jobErrors.push('configure-aws-credentials with a long-lived access key');
+    if (s.with?.['aws-access-key-id'] || s.with?.['aws-secret-access-key'])
+      jobErrors.push('configure-aws-credentials with a long-lived access key');
   }
-  if (touchesAws && awsAction.length === 0) jobErrors.push('runs cdktf or rds-live-migrate without assuming a role (configure-aws-credentials)');
-  if ((has('cdktf', ['deploy', 'apply', 'destroy']) || has('rds-live-migrate', ['cutover', 'rollback', 'finalize'])) && !job.environment) jobErrors.push('deploys or cuts over/rolls back/finalizes without an environment (approval)');
+  if (touchesAws && awsAction.length === 0)
+    jobErrors.push('runs cdktf or rds-live-migrate without assuming a role (configure-aws-credentials)');
+  if ((has('cdktf', ['deploy', 'apply', 'destroy']) || has('rds-live-migrate', ['cutover', 'rollback', 'finalize'])) && !job.environment)
+    jobErrors.push('deploys or cuts over/rolls back/finalizes without an environment (approval)');
   if (has('rds-live-migrate', ['run'])) {
     const c = job.concurrency ?? doc.concurrency;
     const group = typeof c === 'string' ? c : c?.group;
-    if (!/^rds-live-migrate-/.test(String(group ?? ''))) jobErrors.push('runs `rds-live-migrate run` without a concurrency group rds-live-migrate-<name>');
-    if (c?.['cancel-in-progress'] === true || c?.['cancel-in-progress'] === 'true') jobErrors.push('concurrency cancels a running migration (cancel-in-progress)');
+    if (!/^rds-live-migrate-/.test(String(group ?? '')))
+      jobErrors.push('runs `rds-live-migrate run` without a concurrency group rds-live-migrate-<name>');
+    if (c?.['cancel-in-progress'] === true || c?.['cancel-in-progress'] === 'true')
+      jobErrors.push('concurrency cancels a running migration (cancel-in-progress)');
   }
   errors.push(...jobErrors.map((e) => `job ${name}: ${e}`));
   seen.push(...found);
@@ -249,8 +301,14 @@ test('every workflow under examples/ is valid, runs only commands that exist, an
   assert.deepEqual(problems, []);
   // Guards against a checker that passes because it found nothing to check.
   const subs = (tool: Found['tool']) => new Set(seen.filter((f) => f.tool === tool).flatMap((f) => f.sub));
-  assert.deepEqual(['run', 'status', 'verify', 'cutover', 'rollback', 'finalize'].filter((s) => !subs('rds-live-migrate').has(s)), []);
-  assert.deepEqual(['synth', 'list', 'diff', 'deploy', 'output'].filter((s) => !subs('cdktf').has(s)), []);
+  assert.deepEqual(
+    ['run', 'status', 'verify', 'cutover', 'rollback', 'finalize'].filter((s) => !subs('rds-live-migrate').has(s)),
+    [],
+  );
+  assert.deepEqual(
+    ['synth', 'list', 'diff', 'deploy', 'output'].filter((s) => !subs('cdktf').has(s)),
+    [],
+  );
 });
 
 test('the checker refuses a subcommand or option that does not exist', async () => {
@@ -271,14 +329,17 @@ jobs:
         env: { C: "\${{ inputs.command }}" }
       - run: npx cdktf plan-all && npx cdktf list --skip-synth && npm run no-such-script
 `) as Json;
-  assert.deepEqual(checkWorkflow(doc, ctx).sort(), [
-    'job a: cdktf has no subcommand "plan-all"',
-    'job a: cdktf list has no option --skip-synth',
-    'job a: npm run no-such-script: no such script in package.json',
-    'job a: rds-live-migrate cutover has no option --yes',
-    `job a: rds-live-migrate has no subcommand "cut-over" (it has: ${[...ctx.rlm.commands].join(', ')})`,
-    `job a: rds-live-migrate has no subcommand "migrate" (it has: ${[...ctx.rlm.commands].join(', ')})`,
-  ].sort());
+  assert.deepEqual(
+    checkWorkflow(doc, ctx).sort(),
+    [
+      'job a: cdktf has no subcommand "plan-all"',
+      'job a: cdktf list has no option --skip-synth',
+      'job a: npm run no-such-script: no such script in package.json',
+      'job a: rds-live-migrate cutover has no option --yes',
+      `job a: rds-live-migrate has no subcommand "cut-over" (it has: ${[...ctx.rlm.commands].join(', ')})`,
+      `job a: rds-live-migrate has no subcommand "migrate" (it has: ${[...ctx.rlm.commands].join(', ')})`,
+    ].sort(),
+  );
 });
 
 test('the checker refuses ungated and unlocked jobs', async () => {
@@ -294,13 +355,16 @@ jobs:
         with: { aws-access-key-id: AKIA, aws-secret-access-key: x }
       - run: npx cdktf deploy target --auto-approve && npx rds-live-migrate run
 `) as Json;
-  assert.deepEqual(checkWorkflow(doc, ctx).sort(), [
-    'job a: concurrency cancels a running migration (cancel-in-progress)',
-    'job a: configure-aws-credentials with a long-lived access key',
-    'job a: configure-aws-credentials without role-to-assume',
-    'job a: deploys or cuts over/rolls back/finalizes without an environment (approval)',
-    'job a: touches AWS but lacks permissions id-token: write',
-  ].sort());
+  assert.deepEqual(
+    checkWorkflow(doc, ctx).sort(),
+    [
+      'job a: concurrency cancels a running migration (cancel-in-progress)',
+      'job a: configure-aws-credentials with a long-lived access key',
+      'job a: configure-aws-credentials without role-to-assume',
+      'job a: deploys or cuts over/rolls back/finalizes without an environment (approval)',
+      'job a: touches AWS but lacks permissions id-token: write',
+    ].sort(),
+  );
 });
 
 const iamFiles = filesUnder(join(examplesDir, 'iam'), /\.json$/);
@@ -329,25 +393,61 @@ test('IAM policies parse, only allow, and name real services', () => {
 test('the deploy-and-migrate role covers what the tool and Terraform call', () => {
   const actions = new Set(actionsOf(policy('deploy-and-migrate-role.json')));
   const needed = [
-    'rds:DescribeDBInstances', 'rds:CreateDBInstanceReadReplica', 'rds:CreateDBInstance', 'rds:ModifyDBInstance', 'rds:DeleteDBInstance',
-    'rds:RestoreDBInstanceFromDBSnapshot', 'rds:CreateDBSnapshot', 'rds:CopyDBSnapshot', 'rds:DeleteDBSnapshot', 'rds:DescribeDBSnapshots',
-    'rds:CreateDBParameterGroup', 'rds:ModifyDBParameterGroup', 'rds:AddTagsToResource', 'rds:ListTagsForResource',
-    'kms:CreateKey', 'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:CreateAlias', 'kms:CreateGrant', 'kms:GenerateDataKey', 'kms:Decrypt',
-    'ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules',
-    'secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret',
-    's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket',
-    'route53:ChangeResourceRecordSets', 'route53:GetChange', 'route53:ListResourceRecordSets',
+    'rds:DescribeDBInstances',
+    'rds:CreateDBInstanceReadReplica',
+    'rds:CreateDBInstance',
+    'rds:ModifyDBInstance',
+    'rds:DeleteDBInstance',
+    'rds:RestoreDBInstanceFromDBSnapshot',
+    'rds:CreateDBSnapshot',
+    'rds:CopyDBSnapshot',
+    'rds:DeleteDBSnapshot',
+    'rds:DescribeDBSnapshots',
+    'rds:CreateDBParameterGroup',
+    'rds:ModifyDBParameterGroup',
+    'rds:AddTagsToResource',
+    'rds:ListTagsForResource',
+    'kms:CreateKey',
+    'kms:DescribeKey',
+    'kms:GetKeyPolicy',
+    'kms:PutKeyPolicy',
+    'kms:CreateAlias',
+    'kms:CreateGrant',
+    'kms:GenerateDataKey',
+    'kms:Decrypt',
+    'ec2:AuthorizeSecurityGroupIngress',
+    'ec2:RevokeSecurityGroupIngress',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeSecurityGroupRules',
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:CreateSecret',
+    's3:GetObject',
+    's3:PutObject',
+    's3:DeleteObject',
+    's3:ListBucket',
+    'route53:ChangeResourceRecordSets',
+    'route53:GetChange',
+    'route53:ListResourceRecordSets',
   ];
-  assert.deepEqual(needed.filter((a) => !actions.has(a)), []);
+  assert.deepEqual(
+    needed.filter((a) => !actions.has(a)),
+    [],
+  );
 });
 
 test('the plan role reads only (writes are limited to Terraform lock files)', () => {
   const doc = policy('plan-role.json');
-  const mutating = /^[a-z0-9]+:(Create|Delete|Modify|Put|Authorize|Revoke|Add|Remove|Restore|Copy|Change|Schedule|Enable|Disable|Update|Tag|Untag|Reboot|Start|Stop|Promote|Rotate|Reset)/;
+  const mutating =
+    /^[a-z0-9]+:(Create|Delete|Modify|Put|Authorize|Revoke|Add|Remove|Restore|Copy|Change|Schedule|Enable|Disable|Update|Tag|Untag|Reboot|Start|Stop|Promote|Rotate|Reset)/;
   for (const s of doc.Statement) {
     const writes = [s.Action].flat().filter((a: string) => mutating.test(a) || a.endsWith('*'));
-    if (writes.length) assert.ok([s.Resource].flat().every((r: string) => r.endsWith('.tflock')), `${s.Sid}: ${writes.join(', ')} on ${s.Resource}`);
+    if (writes.length)
+      assert.ok(
+        [s.Resource].flat().every((r: string) => r.endsWith('.tflock')),
+        `${s.Sid}: ${writes.join(', ')} on ${s.Resource}`,
+      );
   }
   const actions = new Set(actionsOf(doc));
-  for (const a of ['rds:DescribeDBInstances', 'kms:DescribeKey', 's3:GetObject', 's3:ListBucket', 'ec2:DescribeSecurityGroups']) assert.ok(actions.has(a), a);
+  for (const a of ['rds:DescribeDBInstances', 'kms:DescribeKey', 's3:GetObject', 's3:ListBucket', 'ec2:DescribeSecurityGroups'])
+    assert.ok(actions.has(a), a);
 });

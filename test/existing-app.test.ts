@@ -13,7 +13,11 @@ import { s3StandInOnPath } from './helpers/aws-s3-standin.js';
 const s3 = s3StandInOnPath();
 
 const CONFIG = resolve(import.meta.dirname, '../examples/existing-app/migration.config.json');
-type Synth = { provider: { aws: { alias?: string }[] }; resource: Record<string, Record<string, Record<string, unknown>>>; terraform: { backend: Record<string, { key?: string }> } };
+type Synth = {
+  provider: { aws: { alias?: string }[] };
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  terraform: { backend: Record<string, { key?: string }> };
+};
 
 function synthHost(): Synth {
   const outdir = mkdtempSync(join(tmpdir(), 'rlm-host-'));
@@ -42,8 +46,20 @@ test("the host's stack follows the migration's phase: once caught up the replica
   const config = loadConfig(CONFIG);
   const key = join(s3.root, 'acme-terraform-state', 'rds-live-migrate', 'shop-prod-encrypt', 'journal.json');
   mkdirSync(dirname(key), { recursive: true });
-  const steps = Object.fromEntries(['binlog-retention', 'replication-user', 'seed-method', 'freeze-replica', 'seed-target', 'copy-users', 'point-target', 'catch-up'].map((s) => [s, { status: 'done', startedAt: '' }]));
-  writeFileSync(key, JSON.stringify({ version: 1, migration: `${config.source.instanceIdentifier} -> ${config.target.instanceIdentifier}`, createdAt: '', steps }));
+  const steps = Object.fromEntries(
+    ['binlog-retention', 'replication-user', 'seed-method', 'freeze-replica', 'seed-target', 'copy-users', 'point-target', 'catch-up'].map(
+      (s) => [s, { status: 'done', startedAt: '' }],
+    ),
+  );
+  writeFileSync(
+    key,
+    JSON.stringify({
+      version: 1,
+      migration: `${config.source.instanceIdentifier} -> ${config.target.instanceIdentifier}`,
+      createdAt: '',
+      steps,
+    }),
+  );
   try {
     const ids = Object.values(synthHost().resource.aws_db_instance!).map((r) => r.identifier);
     assert.deepEqual(ids.sort(), ['shop-prod', 'shop-prod-encrypted']);
@@ -55,11 +71,24 @@ test("the host's stack follows the migration's phase: once caught up the replica
 test("the CLI finds the host's endpoints under the output names the config gives, in cdktf and in terraform output -json form", async () => {
   const config = loadConfig(CONFIG);
   const dir = mkdtempSync(join(tmpdir(), 'rlm-host-outputs-'));
-  const values = { shop_db_address: 'shop-prod.abc.eu-west-1.rds.amazonaws.com', shop_db_port: 3306, rlm_replica_identifier: 'shop-prod-rlm-replica', rlm_replica_address: 'replica.abc', rlm_replica_port: 3306, rlm_target_identifier: 'shop-prod-encrypted', rlm_target_address: 'target.abc', rlm_target_port: 3306, rlm_target_secret_arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1' };
+  const values = {
+    shop_db_address: 'shop-prod.abc.eu-west-1.rds.amazonaws.com',
+    shop_db_port: 3306,
+    rlm_replica_identifier: 'shop-prod-rlm-replica',
+    rlm_replica_address: 'replica.abc',
+    rlm_replica_port: 3306,
+    rlm_target_identifier: 'shop-prod-encrypted',
+    rlm_target_address: 'target.abc',
+    rlm_target_port: 3306,
+    rlm_target_secret_arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1',
+  };
   const cdktf = join(dir, 'cdktf.json');
   writeFileSync(cdktf, JSON.stringify({ shop: values }));
   const terraform = join(dir, 'terraform.json');
-  writeFileSync(terraform, JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, type: typeof v, sensitive: false }]))));
+  writeFileSync(
+    terraform,
+    JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, type: typeof v, sensitive: false }]))),
+  );
   const flatNames = Object.fromEntries(Object.entries(config.migration.outputNames).map(([k, v]) => [k, v!.split('.')[1]!]));
   for (const outputs of [readStackOutputs(cdktf, config.migration.outputNames), readStackOutputs(terraform, flatNames)]) {
     assert.deepEqual(outputs.source, { host: values.shop_db_address, port: 3306 });
@@ -67,11 +96,21 @@ test("the CLI finds the host's endpoints under the output names the config gives
     assert.equal(outputs.target?.masterSecret, values.rlm_target_secret_arn);
   }
   // A name that the file lacks is named in the error, with the config field to set.
-  assert.throws(() => readStackOutputs(cdktf, { ...config.migration.outputNames, sourceAddress: 'shop.db_host' }), /the source endpoint address is missing \(looked for output shop\.db_host\).*/);
+  assert.throws(
+    () => readStackOutputs(cdktf, { ...config.migration.outputNames, sourceAddress: 'shop.db_host' }),
+    /the source endpoint address is missing \(looked for output shop\.db_host\).*/,
+  );
   // And the CLI itself: status reads this config, its S3 journal (none yet) and reports the phase by name.
-  const status = await execa(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../scripts/cli.ts'), '--config', CONFIG, '--json', 'status'], { reject: false, env: { PATH: process.env.PATH! } });
+  const status = await execa(
+    process.execPath,
+    ['--import', 'tsx', resolve(import.meta.dirname, '../scripts/cli.ts'), '--config', CONFIG, '--json', 'status'],
+    { reject: false, env: { PATH: process.env.PATH! } },
+  );
   assert.equal(status.exitCode, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout.trim().split('\n').pop()!) as { phase: string }).phase, 'planned');
   const version = await execa(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../scripts/cli.ts'), '--version']);
-  assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string }).version);
+  assert.equal(
+    version.stdout.trim(),
+    (JSON.parse(readFileSync(resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string }).version,
+  );
 });

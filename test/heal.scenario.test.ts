@@ -34,7 +34,17 @@ async function checksum(root: Connection, table: string): Promise<string> {
 async function cutInsideStatement(proxy: TcpProxy, leader: Connection, follower: Connection): Promise<{ healed: Promise<void> }> {
   await leader.query('CREATE DATABASE IF NOT EXISTS bulk');
   await leader.query('CREATE TABLE bulk.rows_in_one_statement (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL) ENGINE=InnoDB');
-  await until('the follower to create the bulk table', async () => ((await follower.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bulk' AND TABLE_NAME = 'rows_in_one_statement'"))[0] as unknown[]).length > 0);
+  await until(
+    'the follower to create the bulk table',
+    async () =>
+      (
+        (
+          await follower.query(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bulk' AND TABLE_NAME = 'rows_in_one_statement'",
+          )
+        )[0] as unknown[]
+      ).length > 0,
+  );
   const midStatement = proxy.holdAfter(1024 * 1024);
   await leader.query(`INSERT INTO bulk.rows_in_one_statement SELECT seq, REPEAT('x', 200) FROM bulk.seq_1_to_${BULK_ROWS}`);
   await midStatement;

@@ -22,10 +22,20 @@ function hook(hooks: Hooks, name: string, body: string): void {
 /** One recording hook per event, two for startup (their order is checked), and env dumps where the context matters. */
 function recordingHooks(): Hooks {
   const dir = mkdtempSync(join(tmpdir(), 'rlm-hooks-'));
-  const hooks = { dir, events: join(dir, '..', `${dir.split('/').pop()}-events.log`), env: join(dir, '..', `${dir.split('/').pop()}-env.log`) };
-  for (const event of HOOK_EVENT_NAMES) hook(hooks, `rds-live-migrate-on-${event}-1-record`, `echo "$RLM_EVENT $RLM_PHASE $(basename "$0")\${RLM_DIRECTION:+ $RLM_DIRECTION}" >> ${hooks.events}`);
+  const hooks = {
+    dir,
+    events: join(dir, '..', `${dir.split('/').pop()}-events.log`),
+    env: join(dir, '..', `${dir.split('/').pop()}-env.log`),
+  };
+  for (const event of HOOK_EVENT_NAMES)
+    hook(
+      hooks,
+      `rds-live-migrate-on-${event}-1-record`,
+      `echo "$RLM_EVENT $RLM_PHASE $(basename "$0")\${RLM_DIRECTION:+ $RLM_DIRECTION}" >> ${hooks.events}`,
+    );
   hook(hooks, 'rds-live-migrate-on-startup-2-second', `echo "startup second $RLM_COMMAND" >> ${hooks.events}`);
-  for (const event of ['status', 'switch-traffic', 'failure']) hook(hooks, `rds-live-migrate-on-${event}-env`, `{ echo "== $RLM_EVENT"; env; } >> ${hooks.env}`);
+  for (const event of ['status', 'switch-traffic', 'failure'])
+    hook(hooks, `rds-live-migrate-on-${event}-env`, `{ echo "== $RLM_EVENT"; env; } >> ${hooks.env}`);
   return hooks;
 }
 
@@ -39,7 +49,9 @@ function take(file: string): string[] {
 }
 
 function envBlock(hooks: Hooks, event: string): Record<string, string> {
-  const blocks = readFileSync(hooks.env, 'utf8').split(/^== /m).filter((b) => b.startsWith(`${event}\n`));
+  const blocks = readFileSync(hooks.env, 'utf8')
+    .split(/^== /m)
+    .filter((b) => b.startsWith(`${event}\n`));
   const last = blocks.at(-1)!.split('\n').slice(1).filter(Boolean);
   return Object.fromEntries(last.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
@@ -47,7 +59,9 @@ function envBlock(hooks: Hooks, event: string): Record<string, string> {
 async function lockedAccounts(sb: TestSandbox): Promise<string[]> {
   const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
   try {
-    const [rows] = await root.query("SELECT CONCAT(User, '@', Host) AS who FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')");
+    const [rows] = await root.query(
+      "SELECT CONCAT(User, '@', Host) AS who FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')",
+    );
     return (rows as { who: string }[]).map((r) => r.who);
   } finally {
     await root.end();
@@ -85,7 +99,10 @@ describe('hooks', () => {
     const secret = secretOf(sb.state, 'source-master');
     const status = await sb.cli(['status'], { SOURCE_DB_PASSWORD: secret, APP_DSN: `mysql://app:${secret}@db/shop` });
     assert.equal(status.exitCode, 0, String(status.all));
-    assert.deepEqual(take(hooks.events).map((l) => l.split(' ')[0]), ['startup', 'startup', 'status', 'success']);
+    assert.deepEqual(
+      take(hooks.events).map((l) => l.split(' ')[0]),
+      ['startup', 'startup', 'status', 'success'],
+    );
     const env = envBlock(hooks, 'status');
     assert.equal(env.RLM_EVENT, 'status');
     assert.equal(env.RLM_COMMAND, 'status');
@@ -117,13 +134,22 @@ describe('hooks', () => {
       const refused = await sb.cli(['cutover']);
       assert.equal(refused.exitCode, 1, String(refused.all));
       assert.match(String(refused.stderr), /hook rds-live-migrate-on-before-cutover-2-veto: batch jobs still running/);
-      assert.match(String(refused.stderr), /error: hook rds-live-migrate-on-before-cutover-2-veto \(before-cutover\) exited with 3\nwhat to do: nothing was changed: the cutover did not start/);
+      assert.match(
+        String(refused.stderr),
+        /error: hook rds-live-migrate-on-before-cutover-2-veto \(before-cutover\) exited with 3\nwhat to do: nothing was changed: the cutover did not start/,
+      );
     } finally {
       rmSync(join(hooks.dir, 'rds-live-migrate-on-before-cutover-2-veto'));
     }
-    assert.deepEqual(take(hooks.events).slice(2), ['before-cutover caught-up rds-live-migrate-on-before-cutover-1-record', 'failure caught-up rds-live-migrate-on-failure-1-record']);
+    assert.deepEqual(take(hooks.events).slice(2), [
+      'before-cutover caught-up rds-live-migrate-on-before-cutover-1-record',
+      'failure caught-up rds-live-migrate-on-failure-1-record',
+    ]);
     assert.match(envBlock(hooks, 'failure').RLM_ERROR ?? '', /before-cutover-2-veto \(before-cutover\) exited with 3/);
-    assert.deepEqual(Object.keys(journalOf(sb.state).steps).filter((s) => s.startsWith('cutover')), []);
+    assert.deepEqual(
+      Object.keys(journalOf(sb.state).steps).filter((s) => s.startsWith('cutover')),
+      [],
+    );
     assert.deepEqual(await lockedAccounts(sb), lockedBefore);
   });
 

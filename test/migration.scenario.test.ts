@@ -24,7 +24,9 @@ describe('a migration on the sandbox with the application writing', () => {
   });
 
   test('status reports the phase and a running, caught-up replication', async () => {
-    const status = lastJson<{ phase: string; replication: { io: string; sql: boolean; secondsBehind: number } }>(await sb.cli(['status', '--json']));
+    const status = lastJson<{ phase: string; replication: { io: string; sql: boolean; secondsBehind: number } }>(
+      await sb.cli(['status', '--json']),
+    );
     assert.equal(status.phase, 'caught-up');
     assert.equal(status.replication.io, 'Yes');
     assert.equal(status.replication.sql, true);
@@ -38,7 +40,9 @@ describe('a migration on the sandbox with the application writing', () => {
   });
 
   test('no password appears in any output, the journal or the config', () => {
-    const files = ['work/journal.json', 'migration.config.json', 'cdktf-outputs.json', 'sandbox.json'].map((f) => readFileSync(join(sb.state.dir, f), 'utf8'));
+    const files = ['work/journal.json', 'migration.config.json', 'cdktf-outputs.json', 'sandbox.json'].map((f) =>
+      readFileSync(join(sb.state.dir, f), 'utf8'),
+    );
     for (const secret of knownSecrets(sb)) {
       for (const text of [...sb.output, ...files]) assert.ok(!text.includes(secret), 'a password leaked into output or a state file');
     }
@@ -50,7 +54,10 @@ describe('a migration killed at any point resumes without losing or duplicating 
     const sb = await shopSandbox();
     const workload = sb.workload();
     try {
-      await runThroughCrashes(sb, STEP_NAMES.map((step) => `after:${step}`));
+      await runThroughCrashes(
+        sb,
+        STEP_NAMES.map((step) => `after:${step}`),
+      );
       await assertNothingLost(sb, workload);
     } finally {
       await workload.stop();

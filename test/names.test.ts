@@ -27,7 +27,8 @@ describe('migration.databases takes every name MariaDB takes (tried on a server)
     test(`an illegal name is refused with its field named: ${name}`, () => {
       assert.throws(
         () => parseConfig(withDatabases([bad]), 'migration.config.json'),
-        (err: unknown) => err instanceof ConfigError && err.message.includes('field migration.databases.0') && err.message.includes(expected),
+        (err: unknown) =>
+          err instanceof ConfigError && err.message.includes('field migration.databases.0') && err.message.includes(expected),
       );
     });
   }
@@ -70,9 +71,20 @@ describe('names with a quote, a backslash, a backtick, a dot and non-ASCII text 
     assert.equal(run.exitCode, 0, String(run.all));
     const target = await connectSandboxAdmin(sb.state, 'target-master');
     try {
-      assert.deepEqual(await target.query(`SELECT id, ${ident(COLUMN)} AS c FROM ${ident(DB)}.${ident(TABLE)} ORDER BY id`), [{ id: 1, c: 'a#' }, { id: 2, c: ODD }]);
+      assert.deepEqual(await target.query(`SELECT id, ${ident(COLUMN)} AS c FROM ${ident(DB)}.${ident(TABLE)} ORDER BY id`), [
+        { id: 1, c: 'a#' },
+        { id: 2, c: ODD },
+      ]);
       assert.equal(Number(await target.value('SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?', [USER, HOST])), 1);
-      assert.equal(Number(await target.value('SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?', [DB, ROUTINE])), 1);
+      assert.equal(
+        Number(
+          await target.value('SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?', [
+            DB,
+            ROUTINE,
+          ]),
+        ),
+        1,
+      );
     } finally {
       await target.close();
     }
@@ -91,6 +103,9 @@ describe('names with a quote, a backslash, a backtick, a dot and non-ASCII text 
     const verify = await sb.cli(['verify', '--json']);
     assert.equal(verify.exitCode, 1, String(verify.all));
     const report = lastJson<{ differences: { table: string; keys: string[] }[] }>(verify);
-    assert.deepEqual(report.differences.map((d) => [d.table, d.keys]), [[`${DB}.${TABLE}`, ['1']]]);
+    assert.deepEqual(
+      report.differences.map((d) => [d.table, d.keys]),
+      [[`${DB}.${TABLE}`, ['1']]],
+    );
   });
 });

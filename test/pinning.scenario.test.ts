@@ -18,23 +18,42 @@ test('a config whose target is the source (same identifier, any case) is refused
   const same = exampleConfig({ target: { instanceIdentifier: 'Shop-Prod', engineVersion: '10.11.8' } });
   assert.throws(
     () => parseConfig(same, 'migration.config.json'),
-    (err: unknown) => err instanceof ConfigError && /target\.instanceIdentifier/.test(err.message) && /"Shop-Prod" is also source\.instanceIdentifier: it is the same server/.test(err.message),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      /target\.instanceIdentifier/.test(err.message) &&
+      /"Shop-Prod" is also source\.instanceIdentifier: it is the same server/.test(err.message),
   );
 });
 
 test("an outputs file that describes other instances than the config's is refused, naming both values", () => {
   const config = parseConfig(exampleConfig(), 'migration.config.json');
-  const outputs = { source: { host: 'src.abc', port: 3306 }, replica: { host: 'rep.abc', port: 3306, identifier: 'shop-prod-rlm-replica' }, target: { host: 'tgt.abc', port: 3306, identifier: 'shop-prod-encrypted', masterSecret: 'arn' } };
+  const outputs = {
+    source: { host: 'src.abc', port: 3306 },
+    replica: { host: 'rep.abc', port: 3306, identifier: 'shop-prod-rlm-replica' },
+    target: { host: 'tgt.abc', port: 3306, identifier: 'shop-prod-encrypted', masterSecret: 'arn' },
+  };
   checkOutputsAgainstConfig(config, outputs, 'out.json');
-  assert.throws(() => checkOutputsAgainstConfig(config, { ...outputs, target: { ...outputs.target, identifier: 'billing-encrypted' } }, 'out.json'), /out\.json: the target identifier in the outputs is billing-encrypted, but the config's target\.instanceIdentifier is shop-prod-encrypted/);
-  assert.throws(() => checkOutputsAgainstConfig(config, { ...outputs, replica: { ...outputs.replica, identifier: 'billing-rlm-replica' } }, 'out.json'), /the replica identifier in the outputs is billing-rlm-replica, but the stacks declare the replica of shop-prod as shop-prod-rlm-replica/);
-  assert.throws(() => checkOutputsAgainstConfig(config, { ...outputs, target: { ...outputs.target, host: 'SRC.abc' } }, 'out.json'), /source-master and target-master are the same server \(both at src\.abc:3306\)/);
+  assert.throws(
+    () => checkOutputsAgainstConfig(config, { ...outputs, target: { ...outputs.target, identifier: 'billing-encrypted' } }, 'out.json'),
+    /out\.json: the target identifier in the outputs is billing-encrypted, but the config's target\.instanceIdentifier is shop-prod-encrypted/,
+  );
+  assert.throws(
+    () => checkOutputsAgainstConfig(config, { ...outputs, replica: { ...outputs.replica, identifier: 'billing-rlm-replica' } }, 'out.json'),
+    /the replica identifier in the outputs is billing-rlm-replica, but the stacks declare the replica of shop-prod as shop-prod-rlm-replica/,
+  );
+  assert.throws(
+    () => checkOutputsAgainstConfig(config, { ...outputs, target: { ...outputs.target, host: 'SRC.abc' } }, 'out.json'),
+    /source-master and target-master are the same server \(both at src\.abc:3306\)/,
+  );
 });
 
 /** Points the outputs' target at `port`, logging in with the source's secret: as if the target were the source. */
 function targetAt(state: SandboxState, port: number): void {
   const outputs = readOutputs(state.dir);
-  writeOutputs(state.dir, { ...outputs, [TARGET_STACK]: { ...outputs[TARGET_STACK], target_port: port, master_secret_arn: `file:${secretFile(state.dir, 'source-master')}` } });
+  writeOutputs(state.dir, {
+    ...outputs,
+    [TARGET_STACK]: { ...outputs[TARGET_STACK], target_port: port, master_secret_arn: `file:${secretFile(state.dir, 'source-master')}` },
+  });
 }
 
 /** Source and target swapped in the outputs and in the password reference: a foreign outputs file whose credentials all work. */
@@ -43,7 +62,12 @@ function swapSourceAndTarget(state: SandboxState): void {
   const swapped = { source_port: state.servers['target-master'].port };
   writeOutputs(state.dir, {
     [SOURCE_REPLICA_STACK]: { ...outputs[SOURCE_REPLICA_STACK], ...swapped },
-    [TARGET_STACK]: { ...outputs[TARGET_STACK], ...swapped, target_port: state.servers['source-master'].port, master_secret_arn: `file:${secretFile(state.dir, 'source-master')}` },
+    [TARGET_STACK]: {
+      ...outputs[TARGET_STACK],
+      ...swapped,
+      target_port: state.servers['source-master'].port,
+      master_secret_arn: `file:${secretFile(state.dir, 'source-master')}`,
+    },
   });
   const config = JSON.parse(readFileSync(state.configFile, 'utf8')) as { source: { passwordFrom: string } };
   config.source.passwordFrom = `file:${secretFile(state.dir, 'target-master')}`;
@@ -59,7 +83,8 @@ async function count(sb: TestSandbox, role: 'source-master' | 'target-master', s
   }
 }
 
-const lockedAppAccounts = "SELECT COUNT(*) FROM mysql.global_priv WHERE User = 'shop_app' AND JSON_VALUE(Priv, '$.account_locked') = 'true'";
+const lockedAppAccounts =
+  "SELECT COUNT(*) FROM mysql.global_priv WHERE User = 'shop_app' AND JSON_VALUE(Priv, '$.account_locked') = 'true'";
 const replicationUsers = "SELECT COUNT(*) FROM mysql.user WHERE User = 'rlm_repl'";
 
 test('an outputs file whose target is the source: plan and run refuse, saying it is the same server, and change nothing', async () => {
@@ -98,7 +123,10 @@ test('after run, an outputs file with source and target swapped: cutover --force
 
     const cutover = await sb.cli(['cutover', '--force']);
     assert.notEqual(cutover.exitCode, 0, all(cutover));
-    assert.match(all(cutover), /source-master: the server answering is not the one this migration recorded for source-master \(recorded .*server_id 1.*answering now: server_id 3/);
+    assert.match(
+      all(cutover),
+      /source-master: the server answering is not the one this migration recorded for source-master \(recorded .*server_id 1.*answering now: server_id 3/,
+    );
     assert.match(all(cutover), STALE);
     assert.equal(journalOf(sb.state).steps['cutover:freeze-source'], undefined);
     assert.equal(await count(sb, 'source-master', lockedAppAccounts), 0);

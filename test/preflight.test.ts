@@ -16,6 +16,7 @@ function finding(plan: Plan, id: string): Finding {
   return f;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a test edits the config file as raw JSON
 function withConfig(sb: TestSandbox, change: (config: Record<string, any>) => void): string {
   const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8'));
   change(config);
@@ -35,7 +36,10 @@ describe('preflight finds what would break the migration, and changes nothing', 
     const plan = lastJson<Plan>(result);
     assert.equal(result.exitCode, 0, String(result.all));
     assert.equal(plan.blocked, false);
-    assert.match(finding(plan, 'binlog-retention').message, /binlog retention is NULL \(binlogs purged as soon as possible\); it will be set to 24 h/);
+    assert.match(
+      finding(plan, 'binlog-retention').message,
+      /binlog retention is NULL \(binlogs purged as soon as possible\); it will be set to 24 h/,
+    );
     assert.match(finding(plan, 'events').message, /1 event\(s\) will stay disabled on the target until cutover/);
   });
 
@@ -53,7 +57,9 @@ describe('preflight finds what would break the migration, and changes nothing', 
     // The replica must have applied the new tables: it is what preflight inventories.
     const replicaRoot = await rootConnection(join(sb.state.dir, 'servers', 'source-slave'));
     await until('source-slave to apply the new tables', async () => {
-      const [rows] = await replicaRoot.query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN ('no_pk', 'legacy', 'report')");
+      const [rows] = await replicaRoot.query(
+        "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN ('no_pk', 'legacy', 'report')",
+      );
       return Number((rows as { n: number }[])[0]!.n) === 3;
     });
     await replicaRoot.end();
@@ -79,12 +85,14 @@ describe('preflight finds what would break the migration, and changes nothing', 
       assert.equal(run.exitCode, 1);
       assert.match(String(run.stderr), /preflight found \d+ problem\(s\) that stop the migration; nothing was changed/);
       const source = await connectSandboxAdmin(sb.state, 'source-master');
-      const [config] = (await source.query("CALL mysql.rds_show_configuration")) as unknown as Record<string, unknown>[][];
+      const [config] = (await source.query('CALL mysql.rds_show_configuration')) as unknown as Record<string, unknown>[][];
       assert.equal(config![0]!.value, null, 'binlog retention must be untouched');
       assert.equal((await source.query("SELECT 1 FROM mysql.user WHERE User = 'rlm_repl'")).length, 0, 'no replication user created');
       await source.close();
 
-      const rewrite = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => (c.migration.definers = 'rewrite')), 'plan', '--json']));
+      const rewrite = lastJson<Plan>(
+        await sb.cli(['--config', withConfig(sb, (c) => (c.migration.definers = 'rewrite')), 'plan', '--json']),
+      );
       assert.equal(finding(rewrite, 'definers').severity, 'warn');
     } finally {
       await sourceRoot.query("SET GLOBAL binlog_format = 'ROW'");
@@ -103,7 +111,10 @@ describe('preflight finds what would break the migration, and changes nothing', 
     const result = await sb.cli(['--config', withConfig(sb, (c) => (c.source.passwordFrom = `file:${secretFile}`)), 'plan', '--json']);
     assert.equal(result.exitCode, 1);
     const plan = lastJson<Plan>(result);
-    assert.match(finding(plan, 'credentials').message, /source-master \(127\.0\.0\.1:\d+\): user admin was refused: wrong user name or password/);
+    assert.match(
+      finding(plan, 'credentials').message,
+      /source-master \(127\.0\.0\.1:\d+\): user admin was refused: wrong user name or password/,
+    );
     assert.ok(!String(result.all).includes('definitely-not-it'));
   });
 
@@ -112,13 +123,17 @@ describe('preflight finds what would break the migration, and changes nothing', 
     outputs.target.target_port = 1;
     const outputsFile = join(sb.state.dir, 'outputs-unreachable.json');
     writeFileSync(outputsFile, JSON.stringify(outputs));
-    const plan = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => (c.migration.outputsFile = outputsFile)), 'plan', '--json']));
+    const plan = lastJson<Plan>(
+      await sb.cli(['--config', withConfig(sb, (c) => (c.migration.outputsFile = outputsFile)), 'plan', '--json']),
+    );
     assert.match(finding(plan, 'unreachable').message, /target-master \(127\.0\.0\.1:1\): connection refused/);
     assert.match(finding(plan, 'unreachable').fix, /check the endpoint and port in the stack outputs/);
   });
 
   test('a database named in the config that the source lacks, and a config that names the wrong engine', async () => {
-    const missing = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => (c.migration.databases = ['shop', 'shpo'])), 'plan', '--json']));
+    const missing = lastJson<Plan>(
+      await sb.cli(['--config', withConfig(sb, (c) => (c.migration.databases = ['shop', 'shpo'])), 'plan', '--json']),
+    );
     assert.match(finding(missing, 'missing-database').message, /migration\.databases names shpo, which source-slave does not have/);
     const engine = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => (c.engine = 'mysql')), 'plan', '--json']));
     assert.match(finding(engine, 'engine-config').message, /the config says engine mysql, but the source is MariaDB/);
@@ -134,20 +149,48 @@ describe('preflight finds what would break the migration, and changes nothing', 
       const plan = lastJson<Plan>(await sb.cli(['plan', '--json']));
       assert.match(finding(plan, 'not-a-replica').message, /source-slave is not a replica/);
     } finally {
-      await replicaRoot.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?', [
-        status.Master_Host, Number(status.Master_Port), status.Master_User, status.Relay_Master_Log_File, Number(status.Exec_Master_Log_Pos),
-      ]);
+      await replicaRoot.query(
+        'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?',
+        [
+          status.Master_Host,
+          Number(status.Master_Port),
+          status.Master_User,
+          status.Relay_Master_Log_File,
+          Number(status.Exec_Master_Log_Pos),
+        ],
+      );
       await replicaRoot.end();
     }
   });
 
   test('the seed method: auto says which and why; a snapshot restore cannot change the major version', async () => {
     const small = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => (c.migration.seedMethod = 'auto')), 'plan', '--json']));
-    assert.match(finding(small, 'seed-method').message, /seed method: logical \(seedMethod auto: the databases hold 0\.\d+ GiB, not more than snapshotAboveGiB \(100\)/);
-    const large = lastJson<Plan>(await sb.cli(['--config', withConfig(sb, (c) => Object.assign(c.migration, { seedMethod: 'auto', snapshotAboveGiB: 0.0001 })), 'plan', '--json']));
-    assert.match(finding(large, 'seed-method').message, /seed method: snapshot \(seedMethod auto: the databases hold 0\.\d+ GiB, more than snapshotAboveGiB \(0\.0001\)/);
+    assert.match(
+      finding(small, 'seed-method').message,
+      /seed method: logical \(seedMethod auto: the databases hold 0\.\d+ GiB, not more than snapshotAboveGiB \(100\)/,
+    );
+    const large = lastJson<Plan>(
+      await sb.cli([
+        '--config',
+        withConfig(sb, (c) => Object.assign(c.migration, { seedMethod: 'auto', snapshotAboveGiB: 0.0001 })),
+        'plan',
+        '--json',
+      ]),
+    );
+    assert.match(
+      finding(large, 'seed-method').message,
+      /seed method: snapshot \(seedMethod auto: the databases hold 0\.\d+ GiB, more than snapshotAboveGiB \(0\.0001\)/,
+    );
     assert.equal(large.blocked, false);
-    const result = await sb.cli(['--config', withConfig(sb, (c) => ((c.migration.seedMethod = 'snapshot'), (c.target.engineVersion = '11.4.2'))), 'plan', '--json']);
+    const result = await sb.cli([
+      '--config',
+      withConfig(sb, (c) => {
+        c.migration.seedMethod = 'snapshot';
+        c.target.engineVersion = '11.4.2';
+      }),
+      'plan',
+      '--json',
+    ]);
     assert.equal(result.exitCode, 1);
     const version = finding(lastJson<Plan>(result), 'snapshot-engine-version');
     assert.equal(version.severity, 'block');

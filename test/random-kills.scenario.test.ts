@@ -33,8 +33,12 @@ describe('run killed at random moments, several times in one migration, under wr
       const timer = setTimeout(() => child.kill('SIGKILL'), ms);
       const result = await child;
       clearTimeout(timer);
-      const at = Object.entries(journalOf(sb.state).steps).filter(([, s]) => s.status === 'started').map(([n]) => n);
-      kills.push(`${ms} ms: ${result.signal === 'SIGKILL' ? `killed${at.length ? ` in ${at.join(', ')}` : ''}` : `finished (${result.exitCode})`}`);
+      const at = Object.entries(journalOf(sb.state).steps)
+        .filter(([, s]) => s.status === 'started')
+        .map(([n]) => n);
+      kills.push(
+        `${ms} ms: ${result.signal === 'SIGKILL' ? `killed${at.length ? ` in ${at.join(', ')}` : ''}` : `finished (${result.exitCode})`}`,
+      );
       if (result.signal !== 'SIGKILL') assert.equal(result.exitCode, 0, String(result.all));
     }
     t.diagnostic(kills.join('; '));

@@ -14,14 +14,24 @@ import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sa
 type Synth = { resource?: Record<string, Record<string, unknown>>; terraform?: { backend?: Record<string, { path?: string }> } };
 
 /** The resource types each stack declares, as `cdktf synth` of main.ts would, from a journal. */
-function declared(configFile: string, journal: JournalState, seedMethod?: 'snapshot'): { stacks: Record<string, string[]>; text: Record<string, string> } {
+function declared(
+  configFile: string,
+  journal: JournalState,
+  seedMethod?: 'snapshot',
+): { stacks: Record<string, string[]>; text: Record<string, string> } {
   const config = loadConfig(configFile);
   const chosen = seedMethod ? { ...config, migration: { ...config.migration, seedMethod } } : config;
   const outdir = mkdtempSync(join(tmpdir(), 'rlm-synth-'));
   buildApp(chosen, stateFor(chosen, journal), outdir).synth();
-  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
-  const text = Object.fromEntries(Object.entries(manifest.stacks).map(([name, s]) => [name, readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')]));
-  const stacks = Object.fromEntries(Object.entries(text).map(([name, t]) => [name, Object.keys((JSON.parse(t) as Synth).resource ?? {}).sort()]));
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
+    stacks: Record<string, { synthesizedStackPath: string }>;
+  };
+  const text = Object.fromEntries(
+    Object.entries(manifest.stacks).map(([name, s]) => [name, readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')]),
+  );
+  const stacks = Object.fromEntries(
+    Object.entries(text).map(([name, t]) => [name, Object.keys((JSON.parse(t) as Synth).resource ?? {}).sort()]),
+  );
   return { stacks, text };
 }
 
@@ -33,16 +43,33 @@ const asSnapshotRun = (j: JournalState): JournalState => {
 };
 
 const REPLICA = ['aws_db_instance'];
-const TARGET = ['aws_db_instance', 'aws_db_parameter_group', 'aws_kms_alias', 'aws_kms_key', 'aws_security_group', 'aws_vpc_security_group_egress_rule', 'aws_vpc_security_group_ingress_rule'];
+const TARGET = [
+  'aws_db_instance',
+  'aws_db_parameter_group',
+  'aws_kms_alias',
+  'aws_kms_key',
+  'aws_security_group',
+  'aws_vpc_security_group_egress_rule',
+  'aws_vpc_security_group_ingress_rule',
+];
 const TARGET_WITH_SNAPSHOTS = [...TARGET, 'aws_db_snapshot', 'aws_db_snapshot_copy'].sort();
 
 /** What each phase declares: the table the README documents. source-replica keeps no resource once the replica is gone. */
 const TABLE: Record<Phase, { logical: Record<string, string[]>; snapshot: Record<string, string[]> }> = {
   planned: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA } },
   'replica-ready': { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA } },
-  frozen: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS } },
-  seeded: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS } },
-  replicating: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS } },
+  frozen: {
+    logical: { 'source-replica': REPLICA, target: TARGET },
+    snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS },
+  },
+  seeded: {
+    logical: { 'source-replica': REPLICA, target: TARGET },
+    snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS },
+  },
+  replicating: {
+    logical: { 'source-replica': REPLICA, target: TARGET },
+    snapshot: { 'source-replica': REPLICA, target: TARGET_WITH_SNAPSHOTS },
+  },
   'caught-up': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
   'cutting-over': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
   'rolling-back': { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET_WITH_SNAPSHOTS } },
@@ -72,7 +99,9 @@ describe('infrastructure review: a migration driven through its reviewed deploys
     const awaitDeploy = async (phase: string, change: RegExp) => {
       const waiting = await sb.cli(['run', '--json']);
       assert.equal(waiting.exitCode, 3, String(waiting.all));
-      const awaiting = lastJson<{ awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(waiting).awaiting;
+      const awaiting = lastJson<{ awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(
+        waiting,
+      ).awaiting;
       assert.equal(awaiting.phase, phase);
       assert.match(awaiting.changes.map((c) => c.change).join('\n'), change);
       assert.match(awaiting.command, new RegExp(`^npx cdktf deploy ${awaiting.stacks.join(' ')} --outputs-file `));
@@ -83,9 +112,14 @@ describe('infrastructure review: a migration driven through its reviewed deploys
     await kill('after:freeze-replica');
     await kill('after:copy-users');
     // The seed loaded the target in load mode; before it follows the source it gets its configured settings.
-    const production = await awaitDeploy('seeded', /^switch the target sandbox-target to its configured settings: automated backups 7 days \(binary log on\)/);
+    const production = await awaitDeploy(
+      'seeded',
+      /^switch the target sandbox-target to its configured settings: automated backups 7 days \(binary log on\)/,
+    );
     assert.deepEqual(production.stacks, ['target']);
-    assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, ['target switched to its production settings (backups, hence the binary log, on)']);
+    assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, [
+      'target switched to its production settings (backups, hence the binary log, on)',
+    ]);
     await kill('mid:point-target');
     await kill('before:catch-up');
     const awaiting = await awaitDeploy('caught-up', /^destroy the read replica sandbox-source-rlm-replica/);
@@ -102,7 +136,10 @@ describe('infrastructure review: a migration driven through its reviewed deploys
     assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, ['replica sandbox-source-rlm-replica destroyed']);
     const done = await sb.cli(['run', '--json']);
     assert.equal(done.exitCode, 0, String(done.all));
-    assert.equal(lastJson<{ steps: Record<string, Record<string, string>> }>(done).steps['teardown-replica']!.removedBy, 'a reviewed deploy');
+    assert.equal(
+      lastJson<{ steps: Record<string, Record<string, string>> }>(done).steps['teardown-replica']!.removedBy,
+      'a reviewed deploy',
+    );
     const status = lastJson<{ phase: string }>(await sb.cli(['status', '--json']));
     assert.equal(status.phase, 'caught-up');
 
@@ -122,10 +159,15 @@ describe('infrastructure review: a migration driven through its reviewed deploys
 
   test('what is declared at each phase of that run matches the table, for both seed methods', () => {
     const phases = [...seen.keys()];
-    for (const expected of ['planned', 'frozen', 'seeded', 'replicating', 'caught-up', 'cut-over', 'finalized'] as Phase[]) assert.ok(phases.includes(expected), `the run went through ${expected} (saw ${phases.join(', ')})`);
+    for (const expected of ['planned', 'frozen', 'seeded', 'replicating', 'caught-up', 'cut-over', 'finalized'] as Phase[])
+      assert.ok(phases.includes(expected), `the run went through ${expected} (saw ${phases.join(', ')})`);
     for (const [phase, journal] of seen) {
       assert.deepEqual(declared(sb.state.configFile, journal).stacks, TABLE[phase].logical, `logical seed, phase ${phase}`);
-      assert.deepEqual(declared(sb.state.configFile, asSnapshotRun(journal), 'snapshot').stacks, TABLE[phase].snapshot, `snapshot seed, phase ${phase}`);
+      assert.deepEqual(
+        declared(sb.state.configFile, asSnapshotRun(journal), 'snapshot').stacks,
+        TABLE[phase].snapshot,
+        `snapshot seed, phase ${phase}`,
+      );
     }
   });
 

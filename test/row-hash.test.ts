@@ -61,9 +61,14 @@ test("rows ('a#','b') and ('a','#b') hash differently, so a changed row cannot p
 
 test("NULL, '' and the string 'NULL' hash differently, in either column", async () => {
   const cases: [string, string | null, string | null][] = [
-    ['n1', null, 'b'], ['n2', '', 'b'], ['n3', 'NULL', 'b'],
-    ['n4', 'b', null], ['n5', 'b', ''], ['n6', 'b', 'NULL'],
-    ['n7', null, null], ['n8', '', ''],
+    ['n1', null, 'b'],
+    ['n2', '', 'b'],
+    ['n3', 'NULL', 'b'],
+    ['n4', 'b', null],
+    ['n5', 'b', ''],
+    ['n6', 'b', 'NULL'],
+    ['n7', null, null],
+    ['n8', '', ''],
   ];
   for (const [name, x, y] of cases) await tableWith(name, x, y);
   const hashes = await Promise.all(cases.map(([name]) => rowHash(name)));

@@ -12,11 +12,16 @@ import { exampleConfig } from './helpers/config.js';
 describe('the replication user never names an account someone logs in with', () => {
   for (const side of ['source', 'target'] as const) {
     test(`the config check refuses the ${side} master user as replication user`, () => {
-      const base = exampleConfig({ target: { instanceIdentifier: 'shop-prod-encrypted', engineVersion: '10.11.8', masterUsername: 'tadmin' } });
+      const base = exampleConfig({
+        target: { instanceIdentifier: 'shop-prod-encrypted', engineVersion: '10.11.8', masterUsername: 'tadmin' },
+      });
       const master = side === 'source' ? 'admin' : 'tadmin';
       assert.throws(
         () => parseConfig({ ...base, migration: { replicationUser: master } }, 'migration.config.json'),
-        (err: unknown) => err instanceof ConfigError && err.message.includes(`field migration.replicationUser`) && err.message.includes(`"${master}" is the ${side} master user`),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message.includes(`field migration.replicationUser`) &&
+          err.message.includes(`"${master}" is the ${side} master user`),
       );
     });
   }
@@ -50,7 +55,11 @@ describe('preflight refuses a replication user that is an existing account with 
       const run = await sb.cli(['run']);
       assert.notEqual(run.exitCode, 0);
       assert.equal(await hashOf(root, 'rlm_repl'), before, 'run must not re-key the account');
-      assert.ok(!existsSync(join(sb.state.dir, 'work', 'journal.json')) || Object.values(journalOf(sb.state).steps).every((s) => s.status !== 'done'), 'no step may have run');
+      assert.ok(
+        !existsSync(join(sb.state.dir, 'work', 'journal.json')) ||
+          Object.values(journalOf(sb.state).steps).every((s) => s.status !== 'done'),
+        'no step may have run',
+      );
     } finally {
       await root.end();
     }
@@ -85,7 +94,9 @@ describe('password hashes never reach the output, also when a statement carrying
     const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
     let hashes: string[];
     try {
-      await root.query("CREATE USER 'hashy'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('pw-ed-1') OR mysql_native_password USING PASSWORD('pw-native-1')");
+      await root.query(
+        "CREATE USER 'hashy'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('pw-ed-1') OR mysql_native_password USING PASSWORD('pw-native-1')",
+      );
       const [rows] = await root.query("SHOW CREATE USER 'hashy'@'%'");
       const create = String(Object.values((rows as Record<string, unknown>[])[0]!)[0]);
       hashes = [...create.matchAll(/USING '([^']+)'/g)].map((m) => m[1]!);

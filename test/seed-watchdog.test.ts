@@ -19,7 +19,7 @@ function recordingLog() {
   const waiters: (() => void)[] = [];
   const add = (kind: 'info' | 'warn' | 'progress') => (text: string) => {
     lines.push({ kind, text });
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   };
   const log: Log = { info: add('info'), warn: add('warn'), progress: add('progress'), done: () => {} };
   const waitFor = async (pattern: RegExp): Promise<string> => {
@@ -93,9 +93,12 @@ describe('the seed watchdog and the no-hang rule', () => {
     await sb.down();
   });
 
-  test('a first seed runs no DELETE on the target; a resumed one clears its partial chunks before any load', { timeout: 120_000 }, async () => {
+  test('a first seed runs no DELETE on the target; a resumed one clears its partial chunks before any load', {
+    timeout: 120_000,
+  }, async () => {
     await fresh('wd');
-    const deletes = async () => Number(((await targetRoot.query("SHOW GLOBAL STATUS LIKE 'Com_delete'")) as unknown as [{ Value: string }[]])[0][0]!.Value);
+    const deletes = async () =>
+      Number(((await targetRoot.query("SHOW GLOBAL STATUS LIKE 'Com_delete'")) as unknown as [{ Value: string }[]])[0][0]!.Value);
     const before = await deletes();
     await within(60_000, 'the first seed', seed(['wd']));
     assert.equal(await deletes(), before, 'a range DELETE beside concurrent loads into the same table is what hung the server');
@@ -115,24 +118,40 @@ describe('the seed watchdog and the no-hang rule', () => {
     } finally {
       await targetRoot.query('SET GLOBAL general_log = 0');
     }
-    const [log] = (await targetRoot.query("SELECT event_time AS t, thread_id AS th, LEFT(argument, 40) AS a FROM mysql.general_log WHERE command_type = 'Query' AND (argument LIKE 'DELETE FROM `wd`%' OR argument LIKE 'LOAD DATA%') ORDER BY event_time")) as unknown as [{ t: string; a: string }[]];
+    const [log] = (await targetRoot.query(
+      "SELECT event_time AS t, thread_id AS th, LEFT(argument, 40) AS a FROM mysql.general_log WHERE command_type = 'Query' AND (argument LIKE 'DELETE FROM `wd`%' OR argument LIKE 'LOAD DATA%') ORDER BY event_time",
+    )) as unknown as [{ t: string; a: string }[]];
     const firstLoad = log.findIndex((r) => r.a.startsWith('LOAD'));
     const lastDelete = log.map((r) => r.a.startsWith('DELETE')).lastIndexOf(true);
     assert.ok(firstLoad >= 0 && lastDelete >= 0, JSON.stringify(log.slice(0, 5)));
-    assert.ok(lastDelete < firstLoad, `a DELETE ran after loading had begun: ${JSON.stringify(log.slice(Math.max(0, firstLoad - 2), lastDelete + 2))}`);
-    assert.deepEqual((await compareTableChecksums(source, target, ['wd'])).filter((t) => !t.equal), []);
+    assert.ok(
+      lastDelete < firstLoad,
+      `a DELETE ran after loading had begun: ${JSON.stringify(log.slice(Math.max(0, firstLoad - 2), lastDelete + 2))}`,
+    );
+    assert.deepEqual(
+      (await compareTableChecksums(source, target, ['wd'])).filter((t) => !t.equal),
+      [],
+    );
   });
 
-  test('ten seeds in a row, small chunks, four workers on one table: every one finishes with equal checksums', { timeout: 600_000 }, async () => {
+  test('ten seeds in a row, small chunks, four workers on one table: every one finishes with equal checksums', {
+    timeout: 600_000,
+  }, async () => {
     for (let i = 0; i < 10; i++) {
       await fresh('wd');
       await within(60_000, `seed ${i + 1} of 10`, seed(['wd'], { chunkRows: 150 }));
       const compared = await compareTableChecksums(source, target, ['wd']);
-      assert.deepEqual(compared.filter((t) => !t.equal), [], `seed ${i + 1}: ${JSON.stringify(compared)}`);
+      assert.deepEqual(
+        compared.filter((t) => !t.equal),
+        [],
+        `seed ${i + 1}: ${JSON.stringify(compared)}`,
+      );
     }
   });
 
-  test('a chunk blocked on the target is killed, cleared and copied again, and the progress line names the worker', { timeout: 120_000 }, async () => {
+  test('a chunk blocked on the target is killed, cleared and copied again, and the progress line names the worker', {
+    timeout: 120_000,
+  }, async () => {
     await fresh('wd');
     // The table exists before the seed so the test can lock a row (id 450) first.
     await target.query('CREATE DATABASE wd');
@@ -155,11 +174,19 @@ describe('the seed watchdog and the no-hang rule', () => {
     }
     assert.ok(released);
     await within(60_000, 'the seed after the release', run);
-    assert.ok(lines.some((l) => /clearing wd\.t \[\d+,\d+\] and copying it again/.test(l.text)), lines.map((l) => l.text).join('\n'));
-    assert.deepEqual((await compareTableChecksums(source, target, ['wd'])).filter((t) => !t.equal), []);
+    assert.ok(
+      lines.some((l) => /clearing wd\.t \[\d+,\d+\] and copying it again/.test(l.text)),
+      lines.map((l) => l.text).join('\n'),
+    );
+    assert.deepEqual(
+      (await compareTableChecksums(source, target, ['wd'])).filter((t) => !t.equal),
+      [],
+    );
   });
 
-  test('a chunk that stays blocked stops the seed after its retries, naming the table and the key range', { timeout: 120_000 }, async () => {
+  test('a chunk that stays blocked stops the seed after its retries, naming the table and the key range', {
+    timeout: 120_000,
+  }, async () => {
     await fresh('wd');
     await target.query('CREATE DATABASE wd');
     await target.query('CREATE TABLE wd.t (id INT PRIMARY KEY, v VARCHAR(40), pad VARCHAR(200))');
@@ -176,6 +203,9 @@ describe('the seed watchdog and the no-hang rule', () => {
     }
     // Re-running after the cause is gone finishes the copy.
     await within(60_000, 'the re-run', seed(['wd']));
-    assert.deepEqual((await compareTableChecksums(source, target, ['wd'])).filter((t) => !t.equal), []);
+    assert.deepEqual(
+      (await compareTableChecksums(source, target, ['wd'])).filter((t) => !t.equal),
+      [],
+    );
   });
 });

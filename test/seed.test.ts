@@ -54,7 +54,9 @@ const ROWS = [
 async function rowHashes(server: Server, table: string): Promise<Map<string, string>> {
   const [schema, name] = table.split('.') as [string, string];
   const shape = await tableShape(server, schema, name);
-  const rows = await server.query<{ k: string; h: string }>(`SELECT CONCAT_WS(',', ${shape.key.length ? shape.key.map((k) => `\`${k}\``).join(', ') : "'all'"}) AS k, ${rowHashSql(shape)} AS h FROM ${schema}.${name}`);
+  const rows = await server.query<{ k: string; h: string }>(
+    `SELECT CONCAT_WS(',', ${shape.key.length ? shape.key.map((k) => `\`${k}\``).join(', ') : "'all'"}) AS k, ${rowHashSql(shape)} AS h FROM ${schema}.${name}`,
+  );
   return new Map(rows.map((r, i) => [shape.key.length ? r.k : String(i), r.h]));
 }
 
@@ -100,12 +102,18 @@ describe('the parallel seed', () => {
     const result = await seed(['types']);
     assert.equal(result.tables, 2);
     const compared = await compareTableChecksums(source, target, ['types']);
-    assert.deepEqual(compared.filter((t) => !t.equal), [], JSON.stringify(compared));
+    assert.deepEqual(
+      compared.filter((t) => !t.equal),
+      [],
+      JSON.stringify(compared),
+    );
     for (const table of ['types.every_type', 'types.no_pk']) {
       assert.deepEqual(await rowHashes(target, table), await rowHashes(source, table), `${table} rows differ`);
     }
     assert.equal(Number(await target.value('SELECT COUNT(*) FROM types.no_pk')), 5);
-    const [row] = await target.query<{ v: string; hexbin: string; gen: string }>("SELECT vc AS v, HEX(bin) AS hexbin, gen_s AS gen FROM types.every_type WHERE id = 1");
+    const [row] = await target.query<{ v: string; hexbin: string; gen: string }>(
+      'SELECT vc AS v, HEX(bin) AS hexbin, gen_s AS gen FROM types.every_type WHERE id = 1',
+    );
     assert.equal(row!.hexbin, '00FF00000000000000000000000000AB');
     assert.equal(row!.gen, '-4611686018427387904');
   });
@@ -120,7 +128,12 @@ describe('the parallel seed', () => {
 
     // A first run that "died": the plan is made, chunk 0 and 1 are done, chunk 2 is half there and not marked.
     const progress = new SeedProgress(progressFile());
-    progress.setPlan(tableKey('resume', 't'), [{ lower: 1, upper: 100 }, { lower: 101, upper: 200 }, { lower: 201, upper: 300 }, ...Array.from({ length: 7 }, (_, i) => ({ lower: 301 + i * 100, upper: i === 6 ? undefined : 400 + i * 100 }))]);
+    progress.setPlan(tableKey('resume', 't'), [
+      { lower: 1, upper: 100 },
+      { lower: 101, upper: 200 },
+      { lower: 201, upper: 300 },
+      ...Array.from({ length: 7 }, (_, i) => ({ lower: 301 + i * 100, upper: i === 6 ? undefined : 400 + i * 100 })),
+    ]);
     progress.markDone(tableKey('resume', 't'), 0);
     progress.markDone(tableKey('resume', 't'), 1);
     await target.query('CREATE DATABASE resume');
@@ -130,8 +143,17 @@ describe('the parallel seed', () => {
     const result = await seed(['resume'], 100);
     assert.equal(result.rowsCopied, 800, 'the two done chunks (200 rows) are not copied again');
     assert.equal(Number(await target.value('SELECT COUNT(*) FROM resume.t')), 1000);
-    assert.deepEqual((await compareTableChecksums(source, target, ['resume'])).filter((t) => !t.equal), []);
-    assert.equal(Number(await target.value("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'resume' AND INDEX_NAME = 'ix_v'")), 1, 'the deferred index is built');
+    assert.deepEqual(
+      (await compareTableChecksums(source, target, ['resume'])).filter((t) => !t.equal),
+      [],
+    );
+    assert.equal(
+      Number(
+        await target.value("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'resume' AND INDEX_NAME = 'ix_v'"),
+      ),
+      1,
+      'the deferred index is built',
+    );
   });
 
   test('tables whose schema.name spell the same (`a.b`+`c`, `a`+`b.c`) are each copied whole', async () => {
@@ -149,24 +171,40 @@ describe('the parallel seed', () => {
     await seed(['k.b', 'k'], 100);
     assert.equal(Number(await target.value('SELECT COUNT(*) FROM `k.b`.`c`')), 600);
     assert.equal(Number(await target.value('SELECT COUNT(*) FROM `k`.`b.c`')), 1000);
-    assert.deepEqual((await compareTableChecksums(source, target, ['k.b', 'k'])).filter((t) => !t.equal), []);
+    assert.deepEqual(
+      (await compareTableChecksums(source, target, ['k.b', 'k'])).filter((t) => !t.equal),
+      [],
+    );
   });
 
   test('a key on an AUTO_INCREMENT column whose name holds a backtick stays with the table', async () => {
     const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
     await root.query('CREATE DATABASE tick');
-    await root.query('CREATE TABLE tick.t (`we``ird` INT NOT NULL AUTO_INCREMENT, v INT, PRIMARY KEY (v), KEY `ix``w` (`we``ird`), KEY ix_v2 (v))');
+    await root.query(
+      'CREATE TABLE tick.t (`we``ird` INT NOT NULL AUTO_INCREMENT, v INT, PRIMARY KEY (v), KEY `ix``w` (`we``ird`), KEY ix_v2 (v))',
+    );
     await root.query('INSERT INTO tick.t (v) SELECT seq FROM tick.seq_1_to_300');
     await root.end();
     rmSync(progressFile(), { force: true });
 
     await seed(['tick'], 100);
-    assert.deepEqual((await compareTableChecksums(source, target, ['tick'])).filter((t) => !t.equal), []);
-    assert.equal(Number(await target.value("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'tick' AND INDEX_NAME IN ('ix`w', 'ix_v2')")), 2);
+    assert.deepEqual(
+      (await compareTableChecksums(source, target, ['tick'])).filter((t) => !t.equal),
+      [],
+    );
+    assert.equal(
+      Number(
+        await target.value(
+          "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'tick' AND INDEX_NAME IN ('ix`w', 'ix_v2')",
+        ),
+      ),
+      2,
+    );
   });
 
   test('defers secondary indexes and foreign keys but keeps the key an AUTO_INCREMENT column needs', () => {
-    const create = 'CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `a` int(11) DEFAULT NULL,\n  `p` int(11) DEFAULT NULL,\n  KEY `ix_id` (`id`),\n  UNIQUE KEY `uq_a` (`a`),\n  CONSTRAINT `fk_p` FOREIGN KEY (`p`) REFERENCES `parent` (`id`),\n  CONSTRAINT `chk_a` CHECK (`a` > 0)\n) ENGINE=InnoDB';
+    const create =
+      'CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `a` int(11) DEFAULT NULL,\n  `p` int(11) DEFAULT NULL,\n  KEY `ix_id` (`id`),\n  UNIQUE KEY `uq_a` (`a`),\n  CONSTRAINT `fk_p` FOREIGN KEY (`p`) REFERENCES `parent` (`id`),\n  CONSTRAINT `chk_a` CHECK (`a` > 0)\n) ENGINE=InnoDB';
     const { base, deferred } = splitCreateTable(create, 'id');
     assert.deepEqual(deferred, ['ADD UNIQUE KEY `uq_a` (`a`)', 'ADD CONSTRAINT `fk_p` FOREIGN KEY (`p`) REFERENCES `parent` (`id`)']);
     assert.match(base, /KEY `ix_id` \(`id`\),\n {2}CONSTRAINT `chk_a` CHECK \(`a` > 0\)\n\) ENGINE=InnoDB/);

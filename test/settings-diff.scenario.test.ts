@@ -18,7 +18,9 @@ function setAccepted(sb: TestSandbox, names: string[]): void {
 async function lockedAccounts(sb: TestSandbox, role: string): Promise<string[]> {
   const root = await rootConnection(join(sb.state.dir, 'servers', role));
   try {
-    const [rows] = await root.query("SELECT CONCAT(User, '@', Host) AS who FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')");
+    const [rows] = await root.query(
+      "SELECT CONCAT(User, '@', Host) AS who FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')",
+    );
     return (rows as { who: string }[]).map((r) => r.who);
   } finally {
     await root.end();
@@ -45,7 +47,13 @@ describe('settings diff between source-master and target-master', () => {
     const plan = await sb.cli(['plan', '--json']);
     assert.equal(plan.exitCode, 1, String(plan.all));
     const findings = lastJson<{ findings: Finding[] }>(plan).findings.filter((f) => f.id.startsWith('setting-'));
-    assert.deepEqual(findings.map((f) => [f.id, f.severity]), [['setting-sql_mode', 'block'], ['setting-time_zone', 'block']]);
+    assert.deepEqual(
+      findings.map((f) => [f.id, f.severity]),
+      [
+        ['setting-sql_mode', 'block'],
+        ['setting-time_zone', 'block'],
+      ],
+    );
     assert.match(findings[0]!.message, new RegExp(`source-master has '${sourceSqlMode}', target-master has 'NO_ENGINE_SUBSTITUTION'`));
     assert.match(findings[1]!.message, /time_zone differs: source-master has 'SYSTEM \(.+\)', target-master has '\+02:00'/);
     assert.match(findings[1]!.fix, /target\.parameters.*SET GLOBAL time_zone = 'SYSTEM'.*acceptSettingsDifferences/);
@@ -57,7 +65,10 @@ describe('settings diff between source-master and target-master', () => {
     const plan = await sb.cli(['plan', '--json']);
     assert.equal(plan.exitCode, 0, String(plan.all));
     const findings = lastJson<{ findings: Finding[] }>(plan).findings.filter((f) => f.id.startsWith('setting-'));
-    assert.deepEqual(findings.map((f) => f.severity), ['info', 'info']);
+    assert.deepEqual(
+      findings.map((f) => f.severity),
+      ['info', 'info'],
+    );
     // With time_zone accepted the servers render TIMESTAMPs differently; verify compares them in one zone and stays clean.
     const run = await sb.cli(['run']);
     assert.equal(run.exitCode, 0, String(run.all));
@@ -77,19 +88,32 @@ describe('settings diff between source-master and target-master', () => {
       assert.ok(String(refused.stderr).includes(blocker.message), String(refused.stderr));
       assert.ok(String(refused.stderr).includes(blocker.fix), String(refused.stderr));
     }
-    assert.deepEqual(Object.keys(journalOf(sb.state).steps).filter((s) => s.startsWith('cutover')), []);
+    assert.deepEqual(
+      Object.keys(journalOf(sb.state).steps).filter((s) => s.startsWith('cutover')),
+      [],
+    );
     assert.deepEqual(await lockedAccounts(sb, 'source-master'), lockedBefore);
   });
 });
 
 describe('settings diff rules', () => {
   test('sql_mode flags in another order are the same; a larger max_allowed_packet is fine, a smaller one is not', () => {
-    assert.deepEqual(differences({ sql_mode: 'STRICT_TRANS_TABLES,NO_ZERO_DATE', max_allowed_packet: '1024' }, { sql_mode: 'NO_ZERO_DATE,STRICT_TRANS_TABLES', max_allowed_packet: '2048' }), []);
-    assert.deepEqual(differences({ max_allowed_packet: '2048' }, { max_allowed_packet: '1024' }), [{ name: 'max_allowed_packet', source: '2048', target: '1024' }]);
+    assert.deepEqual(
+      differences(
+        { sql_mode: 'STRICT_TRANS_TABLES,NO_ZERO_DATE', max_allowed_packet: '1024' },
+        { sql_mode: 'NO_ZERO_DATE,STRICT_TRANS_TABLES', max_allowed_packet: '2048' },
+      ),
+      [],
+    );
+    assert.deepEqual(differences({ max_allowed_packet: '2048' }, { max_allowed_packet: '1024' }), [
+      { name: 'max_allowed_packet', source: '2048', target: '1024' },
+    ]);
   });
 
   test('a variable only one server has is a difference', () => {
-    assert.deepEqual(differences({ block_encryption_mode: 'aes-128-ecb' }, {}), [{ name: 'block_encryption_mode', source: 'aes-128-ecb', target: undefined }]);
+    assert.deepEqual(differences({ block_encryption_mode: 'aes-128-ecb' }, {}), [
+      { name: 'block_encryption_mode', source: 'aes-128-ecb', target: undefined },
+    ]);
   });
 
   test('the config refuses a name that is not a compared setting, and says which are', () => {

@@ -25,7 +25,10 @@ describe('a migration seeded by restoring a snapshot of the frozen replica, with
   test('plan says why, and that the target comes after the freeze', async () => {
     const plan = lastJson<{ ok: boolean; findings: { id: string; message: string }[] }>(await sb.cli(['plan', '--json']));
     assert.equal(plan.ok, true);
-    assert.match(plan.findings.find((f) => f.id === 'seed-method')!.message, /seed method: snapshot \(seedMethod is snapshot in the config/);
+    assert.match(
+      plan.findings.find((f) => f.id === 'seed-method')!.message,
+      /seed method: snapshot \(seedMethod is snapshot in the config/,
+    );
     assert.match(plan.findings.find((f) => f.id === 'target-deferred')!.message, /run deploys the target stack after the freeze/);
   });
 
@@ -39,13 +42,19 @@ describe('a migration seeded by restoring a snapshot of the frozen replica, with
     assert.deepEqual(steps['point-target']!.data!.position, frozen, 'replication starts at the executed position recorded at the freeze');
     assert.equal(steps['point-target']!.data!.resumed, true, 'the resumed run must not point the target a second time');
     const log = sb.output.join('\n');
-    assert.equal(log.match(/copying the frozen source-slave physically/g)?.length, 1, 'the target is restored once; the resumed run uses it');
+    assert.equal(
+      log.match(/copying the frozen source-slave physically/g)?.length,
+      1,
+      'the target is restored once; the resumed run uses it',
+    );
     await assertNothingLost(sb, workload);
   });
 
   test('the restored target has its own master password, and no password reaches output or state', () => {
     assert.notEqual(secretOf(sb.state, 'target-master'), secretOf(sb.state, 'source-master'));
-    const files = ['work/journal.json', 'migration.config.json', 'cdktf-outputs.json', 'sandbox.json'].map((f) => readFileSync(join(sb.state.dir, f), 'utf8'));
+    const files = ['work/journal.json', 'migration.config.json', 'cdktf-outputs.json', 'sandbox.json'].map((f) =>
+      readFileSync(join(sb.state.dir, f), 'utf8'),
+    );
     for (const secret of knownSecrets(sb)) {
       for (const text of [...sb.output, ...files]) assert.ok(!text.includes(secret), 'a password leaked into output or a state file');
     }
@@ -56,7 +65,9 @@ describe('a migration seeded by restoring a snapshot of the frozen replica, with
     buildApp(loadConfig(sb.state.configFile), undefined, outdir).synth();
     const text = readFileSync(join(outdir, 'stacks', 'target', 'cdk.tf.json'), 'utf8');
     const frozen = journalOf(sb.state).steps['freeze-replica']!.data!.executed as Position;
-    const snapshot = Object.values((JSON.parse(text) as { resource: Record<string, Record<string, { tags: Record<string, string> }>> }).resource.aws_db_snapshot!)[0]!;
+    const snapshot = Object.values(
+      (JSON.parse(text) as { resource: Record<string, Record<string, { tags: Record<string, string> }>> }).resource.aws_db_snapshot!,
+    )[0]!;
     assert.equal(snapshot.tags['rds-live-migrate:frozen-at'], `${frozen.file}:${frozen.pos}`);
     for (const secret of knownSecrets(sb)) assert.ok(!text.includes(secret));
   });
@@ -83,7 +94,10 @@ describe('a target that is not a restore of the replica as frozen', () => {
       await restoreThenAlter(sb, "SET GLOBAL gtid_slave_pos = '0-1-1'");
       const run = await sb.cli(['run']);
       assert.equal(run.exitCode, 1);
-      assert.match(String(run.stderr), /target-master is not a restore of the replica as frozen: its GTID position is '0-1-1', the frozen replica's was '0-1-\d+'/);
+      assert.match(
+        String(run.stderr),
+        /target-master is not a restore of the replica as frozen: its GTID position is '0-1-1', the frozen replica's was '0-1-\d+'/,
+      );
       assert.match(String(run.stderr), /what to do: the target must be restored from a snapshot taken after the freeze/);
       assert.equal(journalOf(sb.state).steps['point-target'], undefined, 'replication was not started');
     } finally {
@@ -92,13 +106,17 @@ describe('a target that is not a restore of the replica as frozen', () => {
   });
 });
 
-describe('a restore that carries the replica\'s replication settings', () => {
+describe("a restore that carries the replica's replication settings", () => {
   test('has them cleared before our replication starts, and loses nothing', async () => {
     const sb = await shopSandbox(0.01, { seedMethod: 'snapshot' });
     const workload = sb.workload();
     try {
       // As a copy of a stopped replica's data directory would: set up to follow the source, not started.
-      await restoreThenAlter(sb, "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'rdsrepladmin', MASTER_LOG_FILE = 'binlog.000001', MASTER_LOG_POS = 4", [sb.state.servers['source-master'].port]);
+      await restoreThenAlter(
+        sb,
+        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'rdsrepladmin', MASTER_LOG_FILE = 'binlog.000001', MASTER_LOG_POS = 4",
+        [sb.state.servers['source-master'].port],
+      );
       const run = await sb.cli(['run', '--json']);
       assert.equal(run.exitCode, 0, String(run.all));
       const { steps } = journalOf(sb.state);

@@ -14,7 +14,13 @@ const frozen = { executed: { file: 'mysql-bin-changelog.004211', pos: 8812345 },
 function synthRestoring(restore: { replicaIdentifier: string; frozen: typeof frozen }) {
   const stack = new TerraformStack(Testing.app(), 'snapshot-seed');
   const source = new SourceLookup(stack, 'source', { instanceIdentifier: 'shop-prod' }).instance;
-  new EncryptedTarget(stack, 'target', { source, engine: 'mariadb', engineVersion: '10.11.8', identifier: 'shop-prod-encrypted', restoreFromFrozenReplica: restore });
+  new EncryptedTarget(stack, 'target', {
+    source,
+    engine: 'mariadb',
+    engineVersion: '10.11.8',
+    identifier: 'shop-prod-encrypted',
+    restoreFromFrozenReplica: restore,
+  });
   const text = Testing.synth(stack);
   return { text, json: JSON.parse(text) as { resource: Record<string, Record<string, Record<string, unknown>>> } };
 }
@@ -26,7 +32,10 @@ test('snapshot seed: the frozen replica is snapshotted, the copy is encrypted wi
   const keyName = Object.keys(json.resource.aws_kms_key!)[0];
   const db = Object.values(json.resource.aws_db_instance!)[0]!;
   assert.equal(snapshot.db_instance_identifier, 'shop-prod-rlm-replica');
-  assert.deepEqual(snapshot.tags, { 'rds-live-migrate:role': 'target-master', 'rds-live-migrate:frozen-at': 'mysql-bin-changelog.004211:8812345' });
+  assert.deepEqual(snapshot.tags, {
+    'rds-live-migrate:role': 'target-master',
+    'rds-live-migrate:frozen-at': 'mysql-bin-changelog.004211:8812345',
+  });
   assert.equal(copy.kms_key_id, `\${aws_kms_key.${keyName}.arn}`);
   assert.equal(db.snapshot_identifier, `\${aws_db_snapshot_copy.${copyName}.db_snapshot_arn}`);
   assert.equal(db.storage_encrypted, true);
@@ -34,7 +43,11 @@ test('snapshot seed: the frozen replica is snapshotted, the copy is encrypted wi
   assert.equal(db.deletion_protection, true);
   assert.ok((db.backup_retention_period as number) > 0);
   assert.equal(db.username, undefined, 'a restored instance keeps the snapshot master user');
-  assert.deepEqual((db.lifecycle as { ignore_changes: string[] }).ignore_changes, ['snapshot_identifier', 'username'], 'a later change of seed method must not replace the target');
+  assert.deepEqual(
+    (db.lifecycle as { ignore_changes: string[] }).ignore_changes,
+    ['snapshot_identifier', 'username'],
+    'a later change of seed method must not replace the target',
+  );
   assert.doesNotMatch(text, /"password"\s*:/);
 });
 
@@ -53,8 +66,15 @@ function synthApp(migration: Record<string, unknown>, journal?: Record<string, u
   if (journal) writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps: journal }));
   const outdir = join(workDir, 'cdktf.out');
   buildApp(parseConfig(exampleConfig({ migration: { workDir, ...migration } })), undefined, outdir).synth();
-  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
-  return Object.fromEntries(Object.entries(manifest.stacks).map(([name, s]) => [name, JSON.parse(readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')) as Synth]));
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
+    stacks: Record<string, { synthesizedStackPath: string }>;
+  };
+  return Object.fromEntries(
+    Object.entries(manifest.stacks).map(([name, s]) => [
+      name,
+      JSON.parse(readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')) as Synth,
+    ]),
+  );
 }
 
 type Synth = { resource?: Record<string, Record<string, Record<string, unknown>>>; output?: Record<string, unknown> };
@@ -64,7 +84,10 @@ test('app: with the snapshot seed the target stack does not exist until the jour
   assert.deepEqual(Object.keys(before), ['source-replica'], 'nothing to deploy as target before the freeze');
   assert.ok(before['source-replica']!.output!.source_address, 'the replica stack exports the source endpoint for the engine');
 
-  const after = synthApp({ seedMethod: 'snapshot' }, { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } });
+  const after = synthApp(
+    { seedMethod: 'snapshot' },
+    { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } },
+  );
   const target = after.target!;
   const snapshot = Object.values(target.resource!.aws_db_snapshot!)[0]!;
   assert.equal(snapshot.db_instance_identifier, 'shop-prod-rlm-replica', 'the snapshot is of the replica the replica stack declares');
@@ -77,7 +100,10 @@ test('app: seedMethod auto declares the target as the journaled choice says, and
   const logical = synthApp({ seedMethod: 'auto' }, { 'seed-method': { status: 'done', data: { method: 'logical' } } });
   assert.equal(Object.values(logical.target!.resource!.aws_db_instance!)[0]!.snapshot_identifier, undefined, 'an empty target');
   assert.equal(logical.target!.resource!.aws_db_snapshot, undefined);
-  const snapshot = synthApp({ seedMethod: 'auto' }, { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } });
+  const snapshot = synthApp(
+    { seedMethod: 'auto' },
+    { 'seed-method': { status: 'done', data: { method: 'snapshot' } }, 'freeze-replica': { status: 'done', data: frozen } },
+  );
   assert.ok(snapshot.target!.resource!.aws_db_snapshot_copy);
   // The default (logical) keeps the original order: both stacks deploy before run.
   assert.deepEqual(Object.keys(synthApp({})).sort(), ['source-replica', 'target']);

@@ -9,7 +9,11 @@ import { buildApp } from '../stacks/app.js';
 import { SourceReplicaStack, TargetStack } from '../stacks/index.js';
 import { exampleConfig } from './helpers/config.js';
 
-type Synth = { resource: Record<string, Record<string, Record<string, unknown>>>; output: Record<string, { value: string }>; data: Record<string, Record<string, Record<string, unknown>>> };
+type Synth = {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  output: Record<string, { value: string }>;
+  data: Record<string, Record<string, Record<string, unknown>>>;
+};
 
 function synthTarget(overrides = {}): { json: Synth; text: string } {
   const text = Testing.synth(new TargetStack(Testing.app(), parseConfig(exampleConfig(overrides))));
@@ -67,7 +71,10 @@ test('the parameter group has the engine family, ROW binlogs and trusts function
 });
 
 test('RDS MySQL 8 gets a mysql8.0 parameter group', () => {
-  const group = only(synthTarget({ engine: 'mysql', target: { instanceIdentifier: 't1', engineVersion: '8.0.39' } }).json.resource.aws_db_parameter_group, 'pg');
+  const group = only(
+    synthTarget({ engine: 'mysql', target: { instanceIdentifier: 't1', engineVersion: '8.0.39' } }).json.resource.aws_db_parameter_group,
+    'pg',
+  );
   assert.equal(group.family, 'mysql8.0');
 });
 
@@ -80,7 +87,10 @@ test('replication parameters cannot be overridden by target.parameters', () => {
 
 test('replication may cross the security groups both ways: target to source, and source to target after cutover', () => {
   const rules = synthTarget().json.resource.aws_vpc_security_group_ingress_rule!;
-  const [forward, reverse] = [rules[Object.keys(rules).find((k) => k.includes('target-to-source'))!]!, rules[Object.keys(rules).find((k) => k.includes('source-to-target'))!]!];
+  const [forward, reverse] = [
+    rules[Object.keys(rules).find((k) => k.includes('target-to-source'))!]!,
+    rules[Object.keys(rules).find((k) => k.includes('source-to-target'))!]!,
+  ];
   assert.match(String(forward.from_port), /data\.aws_db_instance\.source_source-master_\w+\.port/);
   assert.match(String(reverse.from_port), /aws_db_instance\.target_target-master_\w+\.port/);
   assert.equal(forward.security_group_id, reverse.referenced_security_group_id);
@@ -92,7 +102,16 @@ test('replication may cross the security groups both ways: target to source, and
 
 test('the target stack outputs endpoint, port, secret ARN, key ARN and the source endpoint', () => {
   const outputs = Object.keys(synthTarget().json.output).sort();
-  assert.deepEqual(outputs, ['kms_key_arn', 'master_secret_arn', 'source_address', 'source_port', 'target_address', 'target_identifier', 'target_load_mode', 'target_port']);
+  assert.deepEqual(outputs, [
+    'kms_key_arn',
+    'master_secret_arn',
+    'source_address',
+    'source_port',
+    'target_address',
+    'target_identifier',
+    'target_load_mode',
+    'target_port',
+  ]);
 });
 
 test('the source is only looked up, never declared as a resource', () => {
@@ -111,7 +130,13 @@ test('the replica replicates from the looked-up source and can be torn down', ()
   assert.equal(replica.identifier, 'shop-prod-rlm-replica');
   assert.equal(replica.skip_final_snapshot, true);
   assert.equal(replica.deletion_protection, false);
-  assert.deepEqual(Object.keys(json.output).sort(), ['replica_address', 'replica_identifier', 'replica_port', 'source_address', 'source_port']);
+  assert.deepEqual(Object.keys(json.output).sort(), [
+    'replica_address',
+    'replica_identifier',
+    'replica_port',
+    'source_address',
+    'source_port',
+  ]);
   assert.doesNotMatch(text, /"password"\s*:/);
 });
 
@@ -130,12 +155,23 @@ test('state backends: S3 with the native lock file, keyed by the migration name;
     const outdir = mkdtempSync(join(tmpdir(), 'rlm-backend-'));
     const config = parseConfig(exampleConfig({ name, state: { backend: 's3', bucket: 'acme-tf-state' } }));
     buildApp(config, { phase: 'planned', seedMethod: 'logical', reseeds: 0 }, outdir).synth();
-    const read = (stack: string) => (JSON.parse(readFileSync(join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as { terraform: { backend: { s3: Record<string, unknown> } } }).terraform.backend.s3;
+    const read = (stack: string) =>
+      (
+        JSON.parse(readFileSync(join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as {
+          terraform: { backend: { s3: Record<string, unknown> } };
+        }
+      ).terraform.backend.s3;
     return { replica: read('source-replica'), target: read('target') };
   };
   const staging = synthBackend('shop-staging');
   const production = synthBackend('shop-production');
-  assert.deepEqual(staging.replica, { bucket: 'acme-tf-state', key: 'rds-live-migrate/shop-staging/source-replica.tfstate', region: 'eu-west-1', encrypt: true, use_lockfile: true });
+  assert.deepEqual(staging.replica, {
+    bucket: 'acme-tf-state',
+    key: 'rds-live-migrate/shop-staging/source-replica.tfstate',
+    region: 'eu-west-1',
+    encrypt: true,
+    use_lockfile: true,
+  });
   assert.equal(staging.target.key, 'rds-live-migrate/shop-staging/target.tfstate');
   assert.equal(production.target.key, 'rds-live-migrate/shop-production/target.tfstate');
 });

@@ -12,7 +12,8 @@ import { exampleConfig } from './helpers/config.js';
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 type Synth = { resource: Resources; output: Record<string, unknown> };
 
-const synth = (overrides: Partial<MigrationConfigInput> = {}): Synth => JSON.parse(Testing.synth(new TargetStack(Testing.app(), parseConfig(exampleConfig(overrides))))) as Synth;
+const synth = (overrides: Partial<MigrationConfigInput> = {}): Synth =>
+  JSON.parse(Testing.synth(new TargetStack(Testing.app(), parseConfig(exampleConfig(overrides))))) as Synth;
 const target = (json: Synth) => Object.entries(json.resource.aws_db_instance!).find(([k]) => k.includes('target-master'))![1];
 const fromLookup = (attribute: string) => new RegExp(`^\\$\\{data\\.aws_db_instance\\.source_source-master_\\w+\\.${attribute}\\}$`);
 
@@ -38,12 +39,18 @@ test('by default the target copies every setting the looked-up source exposes', 
 });
 
 test('the option group is copied unless it is an RDS default group, which belongs to one engine version', () => {
-  assert.match(String(target(synth()).option_group_name), /^\$\{startswith\(element\(data\.aws_db_instance\.\S+\.option_group_memberships, 0\), "default:"\) \? null : element\(/);
+  assert.match(
+    String(target(synth()).option_group_name),
+    /^\$\{startswith\(element\(data\.aws_db_instance\.\S+\.option_group_memberships, 0\), "default:"\) \? null : element\(/,
+  );
 });
 
 test('IOPS and throughput are copied only where RDS accepts them (io1/io2; gp3 from 400 GiB)', () => {
   const db = target(synth());
-  assert.match(String(db.iops), /storage_type == "io1"\) \|\| \(\S+ == "io2"\)\) \|\| \(\(\S+ == "gp3"\) && \(\S+allocated_storage >= 400\)\)\) \? \S+\.iops : null\}$/);
+  assert.match(
+    String(db.iops),
+    /storage_type == "io1"\) \|\| \(\S+ == "io2"\)\) \|\| \(\(\S+ == "gp3"\) && \(\S+allocated_storage >= 400\)\)\) \? \S+\.iops : null\}$/,
+  );
   assert.match(String(db.storage_throughput), /\(\S+ == "gp3"\) && \(\S+allocated_storage >= 400\)\) \? \S+\.storage_throughput : null\}$/);
 });
 
@@ -72,8 +79,36 @@ test('each copied setting can be overridden from target.*', () => {
     }),
   );
   assert.deepEqual(
-    [db.option_group_name, db.iops, db.backup_window, db.maintenance_window, db.monitoring_interval, db.monitoring_role_arn, db.enabled_cloudwatch_logs_exports, db.ca_cert_identifier, db.copy_tags_to_snapshot, db.port, db.auto_minor_version_upgrade, db.iam_database_authentication_enabled, db.max_allocated_storage],
-    ['shop-audit-10-11', 12000, '02:00-03:00', 'sun:05:00-sun:06:00', 15, 'arn:aws:iam::123456789012:role/rds-monitoring', ['audit', 'error'], 'rds-ca-rsa2048-g1', false, 3307, false, true, 1000],
+    [
+      db.option_group_name,
+      db.iops,
+      db.backup_window,
+      db.maintenance_window,
+      db.monitoring_interval,
+      db.monitoring_role_arn,
+      db.enabled_cloudwatch_logs_exports,
+      db.ca_cert_identifier,
+      db.copy_tags_to_snapshot,
+      db.port,
+      db.auto_minor_version_upgrade,
+      db.iam_database_authentication_enabled,
+      db.max_allocated_storage,
+    ],
+    [
+      'shop-audit-10-11',
+      12000,
+      '02:00-03:00',
+      'sun:05:00-sun:06:00',
+      15,
+      'arn:aws:iam::123456789012:role/rds-monitoring',
+      ['audit', 'error'],
+      'rds-ca-rsa2048-g1',
+      false,
+      3307,
+      false,
+      true,
+      1000,
+    ],
   );
   // Performance Insights data is encrypted with the target's own key unless another is given.
   assert.equal(db.performance_insights_enabled, true);
@@ -81,13 +116,22 @@ test('each copied setting can be overridden from target.*', () => {
   assert.equal(db.performance_insights_retention_period, 31);
 });
 
-test('a host\'s own DbInstance as the source: the settings the data source lacks are copied too', () => {
+test("a host's own DbInstance as the source: the settings the data source lacks are copied too", () => {
   const app = Testing.app();
   const stack = new TerraformStack(app, 'host');
   new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
   const source = new DbInstance(stack, 'shop', {
-    identifier: 'shop-prod', engine: 'mariadb', instanceClass: 'db.r6g.large', allocatedStorage: 500, storageType: 'gp3', iops: 12000, storageThroughput: 500,
-    performanceInsightsEnabled: true, performanceInsightsRetentionPeriod: 93, copyTagsToSnapshot: false, iamDatabaseAuthenticationEnabled: true,
+    identifier: 'shop-prod',
+    engine: 'mariadb',
+    instanceClass: 'db.r6g.large',
+    allocatedStorage: 500,
+    storageType: 'gp3',
+    iops: 12000,
+    storageThroughput: 500,
+    performanceInsightsEnabled: true,
+    performanceInsightsRetentionPeriod: 93,
+    copyTagsToSnapshot: false,
+    iamDatabaseAuthenticationEnabled: true,
   });
   new EncryptedTarget(stack, 'target', { source, engine: 'mariadb', engineVersion: '10.11.8', identifier: 'shop-prod-encrypted' });
   const json = JSON.parse(Testing.synth(stack)) as Synth;
@@ -117,7 +161,10 @@ test('the DNS name: a CNAME with a short TTL at the source, whose value the stac
   assert.deepEqual(r.lifecycle, { ignore_changes: ['records'] });
   assert.ok(json.output.dns_name);
   assert.equal(record(synth({ dns: { ...dns, ttl: 30 } })).ttl, 30);
-  assert.throws(() => parseConfig(exampleConfig({ dns: { zoneId: 'zone', name: 'db' } })), /dns\.zoneId.*expected a Route 53 hosted zone id.*\n.*dns\.name.*expected a fully qualified DNS name/s);
+  assert.throws(
+    () => parseConfig(exampleConfig({ dns: { zoneId: 'zone', name: 'db' } })),
+    /dns\.zoneId.*expected a Route 53 hosted zone id.*\n.*dns\.name.*expected a fully qualified DNS name/s,
+  );
 });
 
 test('after finalize the declared value is the target, and it is no longer ignored', () => {

@@ -32,7 +32,11 @@ async function restartWith(state: SandboxState, role: 'source-master', tls: TlsF
 /** A certificate from the sandbox's CA whose only name is its CN, 127.0.0.1. */
 async function certificateWithoutIpSan(dir: string): Promise<TlsFiles> {
   const files = { ...tlsFiles(dir), cert: join(dir, 'no-san-cert.pem') };
-  await execa('openssl', ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-out', files.cert], { cwd: dir });
+  await execa(
+    'openssl',
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-out', files.cert],
+    { cwd: dir },
+  );
   return files;
 }
 
@@ -48,7 +52,10 @@ test('the sandbox writes its CA into the config and the tool verifies the server
     editConfig(sb.state, (m) => (m.tlsCaFile = other!.ca));
     const plan = await sb.cli(['plan']);
     assert.notEqual(plan.exitCode, 0, all(plan));
-    assert.match(all(plan), /source-master \(127\.0\.0\.1:\d+\): the server's TLS certificate was refused: (self-signed certificate in certificate chain|unable to verify the first certificate) \(trusted: the CA in .*rlm-other-ca-/);
+    assert.match(
+      all(plan),
+      /source-master \(127\.0\.0\.1:\d+\): the server's TLS certificate was refused: (self-signed certificate in certificate chain|unable to verify the first certificate) \(trusted: the CA in .*rlm-other-ca-/,
+    );
     assert.match(all(plan), /set migration\.tlsCaFile to the CA that signed this server's certificate/);
 
     // The right CA, but a certificate that does not name 127.0.0.1 (only its CN does, which TLS ignores): refused too.
@@ -56,7 +63,10 @@ test('the sandbox writes its CA into the config and the tool verifies the server
     await restartWith(sb.state, 'source-master', await certificateWithoutIpSan(join(sb.state.dir, 'tls')));
     const unnamed = await sb.cli(['plan']);
     assert.notEqual(unnamed.exitCode, 0, all(unnamed));
-    assert.match(all(unnamed), /source-master \(127\.0\.0\.1:\d+\): the server's TLS certificate was refused: .*IP: 127\.0\.0\.1 is not in the cert's list/);
+    assert.match(
+      all(unnamed),
+      /source-master \(127\.0\.0\.1:\d+\): the server's TLS certificate was refused: .*IP: 127\.0\.0\.1 is not in the cert's list/,
+    );
     assert.doesNotMatch(all(unnamed), /target-master \(127\.0\.0\.1:\d+\): the server's TLS certificate was refused/);
   } finally {
     await sb.down();
@@ -74,7 +84,10 @@ test('requireTls false and a source without TLS: plan warns loudly and blocks, r
     const plan = await sb.cli(['plan']);
     assert.notEqual(plan.exitCode, 0, all(plan));
     assert.match(all(plan), /\[WARN\] config: migration\.requireTls is false: replication .* may run UNENCRYPTED/);
-    assert.match(all(plan), /\[BLOCK\] source-master: source-master does not offer TLS: this connection is unencrypted; run would have to send or read password hashes/);
+    assert.match(
+      all(plan),
+      /\[BLOCK\] source-master: source-master does not offer TLS: this connection is unencrypted; run would have to send or read password hashes/,
+    );
 
     const run = await sb.cli(['run']);
     assert.notEqual(run.exitCode, 0, all(run));
@@ -83,12 +96,23 @@ test('requireTls false and a source without TLS: plan warns loudly and blocks, r
     // Below preflight, the connection itself refuses: the replication user's statements and the replication password.
     const admin = sandboxAdmin(sb.state, 'source-master');
     const ca = readFileSync(join(sb.state.dir, 'tls', 'ca.pem'), 'utf8');
-    const plain = await Server.connect({ role: 'source-master', endpoint: admin.endpoint, credentials: admin, tls: { ca, trust: 'the sandbox CA', required: false } });
+    const plain = await Server.connect({
+      role: 'source-master',
+      endpoint: admin.endpoint,
+      credentials: admin,
+      tls: { ca, trust: 'the sandbox CA', required: false },
+    });
     try {
       assert.equal(plain.encrypted, false);
       const [create] = replicationUserStatements('mariadb', 'rlm_repl', nativePasswordHash('not-sent-1'), false);
-      await assert.rejects(plain.query(create!), /source-master \(127\.0\.0\.1:\d+\): refusing to send CREATE USER IF .*over an unencrypted connection/);
-      await assert.rejects(plain.querySecret('CHANGE MASTER TO MASTER_PASSWORD = ?', ['not-sent-2'], 'CHANGE MASTER TO'), /refusing to send CHANGE MASTER TO .*over an unencrypted connection/);
+      await assert.rejects(
+        plain.query(create!),
+        /source-master \(127\.0\.0\.1:\d+\): refusing to send CREATE USER IF .*over an unencrypted connection/,
+      );
+      await assert.rejects(
+        plain.querySecret('CHANGE MASTER TO MASTER_PASSWORD = ?', ['not-sent-2'], 'CHANGE MASTER TO'),
+        /refusing to send CHANGE MASTER TO .*over an unencrypted connection/,
+      );
       await assert.rejects(plain.query('SHOW CREATE USER ?@?', ['shop_app', '%']), /refusing to send SHOW CREATE USER/);
     } finally {
       await plain.close();

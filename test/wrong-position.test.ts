@@ -12,7 +12,14 @@ import { until } from './helpers/wait.js';
 type Pos = { file: string; pos: number };
 
 test('the resume position is the executed one, not how far the IO thread has read', () => {
-  const status = parseReplicaStatus({ Slave_IO_Running: 'No', Slave_SQL_Running: 'No', Master_Log_File: 'binlog.000002', Read_Master_Log_Pos: '900', Relay_Master_Log_File: 'binlog.000001', Exec_Master_Log_Pos: '4000' });
+  const status = parseReplicaStatus({
+    Slave_IO_Running: 'No',
+    Slave_SQL_Running: 'No',
+    Master_Log_File: 'binlog.000002',
+    Read_Master_Log_Pos: '900',
+    Relay_Master_Log_File: 'binlog.000001',
+    Exec_Master_Log_Pos: '4000',
+  });
   assert.deepEqual(resumePosition(status), { file: 'binlog.000001', pos: 4000 });
 });
 
@@ -23,8 +30,9 @@ test('trap: transactions read but not applied by the replica would be lost from 
     const source = await connectSandboxAdmin(sb.state, 'source-master');
     // The replica's SQL thread falls behind its IO thread: 200 committed orders sit in its relay log, unapplied.
     await replicaRoot.query('STOP SLAVE SQL_THREAD');
-    await source.query("CREATE TABLE shop.trap (id INT PRIMARY KEY, note VARCHAR(40))");
-    for (let i = 1; i <= 200; i++) await source.query('INSERT INTO shop.trap VALUES (?, ?)', [i, `committed while the replica lagged ${i}`]);
+    await source.query('CREATE TABLE shop.trap (id INT PRIMARY KEY, note VARCHAR(40))');
+    for (let i = 1; i <= 200; i++)
+      await source.query('INSERT INTO shop.trap VALUES (?, ?)', [i, `committed while the replica lagged ${i}`]);
     await until("the replica's IO thread to fetch the new events", async () => {
       const [rows] = await replicaRoot.query('SHOW SLAVE STATUS');
       const status = parseReplicaStatus((rows as Record<string, unknown>[])[0]);
@@ -36,11 +44,20 @@ test('trap: transactions read but not applied by the replica would be lost from 
     const result = await sb.cli(['run', '--json']);
     assert.equal(result.exitCode, 0, String(result.all));
     const frozen = journalOf(sb.state).steps['freeze-replica']!.data as { executed: Pos; read: Pos };
-    assert.ok(comparePositions(frozen.executed, frozen.read) < 0, `the read position ${JSON.stringify(frozen.read)} should be ahead of the executed ${JSON.stringify(frozen.executed)}`);
+    assert.ok(
+      comparePositions(frozen.executed, frozen.read) < 0,
+      `the read position ${JSON.stringify(frozen.read)} should be ahead of the executed ${JSON.stringify(frozen.executed)}`,
+    );
 
     // What lies between the two positions: the trap's transactions. Resuming from the read position would skip them.
     const datadir = join(sb.state.dir, 'servers', 'source-master', 'data');
-    const between = await execa('mariadb-binlog', ['--base64-output=decode-rows', '-v', `--start-position=${frozen.executed.pos}`, `--stop-position=${frozen.read.pos}`, join(datadir, frozen.executed.file)]);
+    const between = await execa('mariadb-binlog', [
+      '--base64-output=decode-rows',
+      '-v',
+      `--start-position=${frozen.executed.pos}`,
+      `--stop-position=${frozen.read.pos}`,
+      join(datadir, frozen.executed.file),
+    ]);
     const skipped = (between.stdout.match(/### INSERT INTO `shop`\.`trap`/g) ?? []).length;
     assert.equal(skipped, 200, 'all 200 trap rows are between the executed and the read position');
 

@@ -6,7 +6,14 @@ import { App, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { DbInstance } from '@cdktf/provider-aws/lib/db-instance/index.js';
-import { declaredInfrastructure, EncryptedTarget, loadConfig, readMigrationState, SourceReplica, type MigrationConfig } from '../../index.js';
+import {
+  declaredInfrastructure,
+  EncryptedTarget,
+  loadConfig,
+  readMigrationState,
+  SourceReplica,
+  type MigrationConfig,
+} from '../../index.js';
 
 export class ShopStack extends TerraformStack {
   constructor(scope: Construct, id: string, migration: MigrationConfig) {

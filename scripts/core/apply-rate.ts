@@ -87,7 +87,13 @@ export function describeRates(rates: Pick<Rates, 'applyBytesPerSec' | 'writeByte
  * at or before the executed one (the first executed position seen); the head is
  * `bytesBehind` past the executed position.
  */
-export async function sampleRate(source: Server, base: BinlogPosition, executed: BinlogPosition, bytesBehind: number, atMs = Date.now()): Promise<RateSample> {
+export async function sampleRate(
+  source: Server,
+  base: BinlogPosition,
+  executed: BinlogPosition,
+  bytesBehind: number,
+  atMs = Date.now(),
+): Promise<RateSample> {
   const appliedBytes = executed.file ? await bytesBetween(source, base, executed) : 0;
   return { atMs, appliedBytes, headBytes: appliedBytes + bytesBehind };
 }
@@ -96,7 +102,10 @@ export async function sampleRate(source: Server, base: BinlogPosition, executed:
 export async function ratesOfLags(leader: Server, first: LagLook, second: LagLook): Promise<Rates | null> {
   const base = first.status.executed;
   if (!base.file) return null;
-  return ratesBetween(await sampleRate(leader, base, base, first.bytesBehind, first.atMs), await sampleRate(leader, base, second.status.executed, second.bytesBehind, second.atMs));
+  return ratesBetween(
+    await sampleRate(leader, base, base, first.bytesBehind, first.atMs),
+    await sampleRate(leader, base, second.status.executed, second.bytesBehind, second.atMs),
+  );
 }
 
 interface LagLook {

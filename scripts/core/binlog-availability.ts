@@ -36,6 +36,9 @@ export async function lostBinlogFinding(ctx: MigrationContext, source: Server, t
   if (!ctx.journal.isDone('freeze-replica') || ctx.journal.isDone('catch-up')) return undefined;
   const position = await neededPosition(ctx, target);
   if (!position || (await binlogPositionAvailable(source, position))) return undefined;
-  const error = positionGoneError('source-master', `no longer has binlog ${formatPosition(position)}, where target-master must continue (SHOW BINARY LOGS does not list it)`);
+  const error = positionGoneError(
+    'source-master',
+    `no longer has binlog ${formatPosition(position)}, where target-master must continue (SHOW BINARY LOGS does not list it)`,
+  );
   return { id: 'binlog-gone', severity: 'block', server: 'source-master', message: error.message, fix: error.fix };
 }

@@ -1,4 +1,13 @@
-import { bytesBetween, classifyReplicationError, comparePositions, formatPosition, masterPosition, type BinlogPosition, type ReplicaStatus, type ReplicationFault } from '../db/replica-status.js';
+import {
+  bytesBetween,
+  classifyReplicationError,
+  comparePositions,
+  formatPosition,
+  masterPosition,
+  type BinlogPosition,
+  type ReplicaStatus,
+  type ReplicationFault,
+} from '../db/replica-status.js';
 import type { Server } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 import { ApplyRateTracker, describeRates, sampleRate } from './apply-rate.js';
@@ -27,18 +36,32 @@ interface Fault {
 
 /** What is wrong with replication now, if anything. An IO thread still (re)connecting without an error is not a fault. */
 export function currentFault(status: ReplicaStatus): Fault | undefined {
-  if (!status.sqlRunning && status.lastSqlError) return { kind: classifyReplicationError(status.lastSqlErrno, status.lastSqlError, 'sql'), thread: 'sql', detail: `error ${status.lastSqlErrno}: ${status.lastSqlError}` };
-  if (status.ioRunning !== 'Yes' && status.lastIoError) return { kind: classifyReplicationError(status.lastIoErrno, status.lastIoError, 'io'), thread: 'io', detail: `error ${status.lastIoErrno}: ${status.lastIoError}` };
-  if (!status.sqlRunning || status.ioRunning === 'No') return { kind: 'stopped', thread: status.sqlRunning ? 'io' : 'sql', detail: 'replication is stopped' };
+  if (!status.sqlRunning && status.lastSqlError)
+    return {
+      kind: classifyReplicationError(status.lastSqlErrno, status.lastSqlError, 'sql'),
+      thread: 'sql',
+      detail: `error ${status.lastSqlErrno}: ${status.lastSqlError}`,
+    };
+  if (status.ioRunning !== 'Yes' && status.lastIoError)
+    return {
+      kind: classifyReplicationError(status.lastIoErrno, status.lastIoError, 'io'),
+      thread: 'io',
+      detail: `error ${status.lastIoErrno}: ${status.lastIoError}`,
+    };
+  if (!status.sqlRunning || status.ioRunning === 'No')
+    return { kind: 'stopped', thread: status.sqlRunning ? 'io' : 'sql', detail: 'replication is stopped' };
   return undefined;
 }
 
 const ADVICE: Record<Fault['kind'], string> = {
-  network: 'the follower cannot reach its leader: check the security group rules (the target stack adds them both ways), routes and network ACLs between the two, and that the leader is up; replication restarts by itself once the link is back, and running again keeps waiting',
+  network:
+    'the follower cannot reach its leader: check the security group rules (the target stack adds them both ways), routes and network ACLs between the two, and that the leader is up; replication restarts by itself once the link is back, and running again keeps waiting',
   auth: 'the replication user cannot log in: run again (it gives the user a new password on both sides before pointing), and check that nobody dropped or changed the replication user on the leader',
   'binlog-gone': '',
-  apply: 'the follower has diverged from its leader at that event. Find the cause (a write on the follower? a missing user?) and fix it; this tool never skips events. Then CALL mysql.rds_start_replication on the follower and run again',
-  unknown: 'see the server\'s message above; replication restarts by itself while the fault lasts less than migration.replicationGiveUpSeconds. Fix the cause and run again',
+  apply:
+    'the follower has diverged from its leader at that event. Find the cause (a write on the follower? a missing user?) and fix it; this tool never skips events. Then CALL mysql.rds_start_replication on the follower and run again',
+  unknown:
+    "see the server's message above; replication restarts by itself while the fault lasts less than migration.replicationGiveUpSeconds. Fix the cause and run again",
   stopped: 'someone or something keeps stopping replication on the follower; find out who, then run again',
 };
 
@@ -65,8 +88,13 @@ export class ReplicationHealer {
     const fault = currentFault(status);
     if (!fault) return this.healed();
     const where = `${this.follower.role} (replicating from ${status.masterHost}:${status.masterPort}, applied up to ${formatPosition(status.executed)})`;
-    if (fault.kind === 'binlog-gone') throw positionGoneError(`${status.masterHost}:${status.masterPort}`, `no longer has the binlog ${this.follower.role} needs (${fault.detail})`);
-    if (fault.kind === 'apply' || fault.kind === 'auth') throw new OperatorError(`${where}: ${fault.thread.toUpperCase()} thread stopped: ${fault.detail}`, ADVICE[fault.kind], 'replication');
+    if (fault.kind === 'binlog-gone')
+      throw positionGoneError(
+        `${status.masterHost}:${status.masterPort}`,
+        `no longer has the binlog ${this.follower.role} needs (${fault.detail})`,
+      );
+    if (fault.kind === 'apply' || fault.kind === 'auth')
+      throw new OperatorError(`${where}: ${fault.thread.toUpperCase()} thread stopped: ${fault.detail}`, ADVICE[fault.kind], 'replication');
     const now = Date.now();
     if (this.faultSince === undefined) {
       this.faultSince = now;
@@ -74,7 +102,11 @@ export class ReplicationHealer {
       this.nextRestartAt = now + backoffMs(0);
     }
     if (now - this.faultSince > this.giveUpSeconds * 1000) {
-      throw new OperatorError(`${where}: replication has been failing for over ${this.giveUpSeconds} s (${this.restarts} restart(s)): ${fault.detail}`, ADVICE[fault.kind], 'replication');
+      throw new OperatorError(
+        `${where}: replication has been failing for over ${this.giveUpSeconds} s (${this.restarts} restart(s)): ${fault.detail}`,
+        ADVICE[fault.kind],
+        'replication',
+      );
     }
     if (now >= this.nextRestartAt) await this.restart(fault);
   }
@@ -83,14 +115,19 @@ export class ReplicationHealer {
     this.restarts += 1;
     this.nextRestartAt = Date.now() + backoffMs(this.restarts);
     this.ctx.log.done();
-    this.ctx.log.warn(`${this.follower.role}: restarting replication (attempt ${this.restarts}; ${fault.kind}, ${fault.thread} thread: ${fault.detail}); giving up after ${this.giveUpSeconds} s of failure`);
+    this.ctx.log.warn(
+      `${this.follower.role}: restarting replication (attempt ${this.restarts}; ${fault.kind}, ${fault.thread} thread: ${fault.detail}); giving up after ${this.giveUpSeconds} s of failure`,
+    );
     await this.ctx.dialect.stopReplication(this.follower);
     await this.ctx.dialect.startReplication(this.follower);
   }
 
   private healed(): void {
     if (this.faultSince === undefined) return;
-    if (this.restarts) this.ctx.log.info(`${this.follower.role}: replication runs again after ${Math.round((Date.now() - this.faultSince) / 1000)} s and ${this.restarts} restart(s)`);
+    if (this.restarts)
+      this.ctx.log.info(
+        `${this.follower.role}: replication runs again after ${Math.round((Date.now() - this.faultSince) / 1000)} s and ${this.restarts} restart(s)`,
+      );
     this.faultSince = undefined;
     this.restarts = 0;
   }
@@ -114,7 +151,9 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
     peakBytes = Math.max(peakBytes, lag.bytesBehind);
     await healer.check(lag.status);
     const running = lag.status.sqlRunning && lag.status.ioRunning === 'Yes';
-    ctx.log.progress(`catch-up: ${lag.secondsBehind ?? '?'} s / ${(lag.bytesBehind / 1e6).toFixed(2)} MB behind source-master, applied up to ${formatPosition(lag.status.executed)}; ${describeRates(rate.rates)}`);
+    ctx.log.progress(
+      `catch-up: ${lag.secondsBehind ?? '?'} s / ${(lag.bytesBehind / 1e6).toFixed(2)} MB behind source-master, applied up to ${formatPosition(lag.status.executed)}; ${describeRates(rate.rates)}`,
+    );
     // Once a minute at most: the warning stands until the target gains.
     if ('warning' in rate && rate.warning && Date.now() - warnedAt >= 60_000) {
       ctx.log.warn(rate.warning);
@@ -125,7 +164,12 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
       ctx.log.info(`target-master caught up: ${lag.secondsBehind} s, ${lag.bytesBehind} bytes behind`);
       return { secondsBehind: lag.secondsBehind, bytesBehind: lag.bytesBehind, peakBytesBehind: peakBytes };
     }
-    if (Date.now() > deadline) throw new OperatorError(`target-master did not catch up within ${catchUpTimeoutSeconds} s (${lag.secondsBehind ?? '?'} s behind)`, 'run again to keep waiting; consider a larger target instance class', 'catch-up');
+    if (Date.now() > deadline)
+      throw new OperatorError(
+        `target-master did not catch up within ${catchUpTimeoutSeconds} s (${lag.secondsBehind ?? '?'} s behind)`,
+        'run again to keep waiting; consider a larger target instance class',
+        'catch-up',
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -138,7 +182,12 @@ export async function waitForPosition(ctx: MigrationContext, target: Server, pos
     const status = await ctx.dialect.replicaStatus(target);
     await healer.check(status);
     if (comparePositions(status.executed, position) >= 0) return;
-    if (Date.now() > deadline) throw new OperatorError(`target-master did not reach ${formatPosition(position)} within ${timeoutMs / 1000} s (at ${formatPosition(status.executed)})`, 'check replication with `status` and run again', 'catch-up');
+    if (Date.now() > deadline)
+      throw new OperatorError(
+        `target-master did not reach ${formatPosition(position)} within ${timeoutMs / 1000} s (at ${formatPosition(status.executed)})`,
+        'check replication with `status` and run again',
+        'catch-up',
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -15,5 +15,8 @@ export async function commandPreflight(ctx: MigrationContext): Promise<void> {
   for (const role of ROLES) await ctx.server(role);
   const unpinned = ROLES.filter((role) => !before[role]);
   // A migration begun before servers were pinned: pinned from here on, as they answer now.
-  if (unpinned.length) ctx.log.warn(`${unpinned.join(' and ')} had no recorded identity; recorded now as they answer: check that the outputs file is this migration's`);
+  if (unpinned.length)
+    ctx.log.warn(
+      `${unpinned.join(' and ')} had no recorded identity; recorded now as they answer: check that the outputs file is this migration's`,
+    );
 }

@@ -8,7 +8,15 @@ import type { Log } from '../support/log.js';
 import { resolveSecret } from '../support/secrets.js';
 import { journalStore, migrationLabel, stateFor } from './migration-state.js';
 import { Journal } from './journal.js';
-import { checkOutputsAgainstConfig, matchesPin, notPinnedServer, readIdentity, sameServer, sameServerError, type ServerIdentity } from './server-identity.js';
+import {
+  checkOutputsAgainstConfig,
+  matchesPin,
+  notPinnedServer,
+  readIdentity,
+  sameServer,
+  sameServerError,
+  type ServerIdentity,
+} from './server-identity.js';
 import { readStackOutputs, type StackOutputs, type TargetOutputs } from './stack-outputs.js';
 
 /** Everything a step needs: config, journal, the servers (connected on first use) and a log. */
@@ -43,19 +51,32 @@ export class MigrationContext {
 
   private async resolveAccess(): Promise<Record<ServerRole, ServerAccess | undefined>> {
     const outputs = this.outputs();
-    checkOutputsAgainstConfig(this.config, outputs, this.config.migration.outputsFile, stateFor(this.config, this.journal.snapshot()).reseeds);
+    checkOutputsAgainstConfig(
+      this.config,
+      outputs,
+      this.config.migration.outputsFile,
+      stateFor(this.config, this.journal.snapshot()).reseeds,
+    );
     const tls = tlsPolicy(this.config);
     const sourceSecret = await resolveSecret(this.config.source.passwordFrom, 'source-master password (source.passwordFrom)');
     const sourceCredentials = { username: this.config.source.masterUsername, password: sourceSecret.password };
-    const targetSecret = outputs.target && (await resolveSecret(outputs.target.masterSecret, 'target-master secret (stack output master_secret_arn)'));
+    const targetSecret =
+      outputs.target && (await resolveSecret(outputs.target.masterSecret, 'target-master secret (stack output master_secret_arn)'));
     return {
       'source-master': { role: 'source-master', endpoint: outputs.source, credentials: sourceCredentials, tls },
       // An RDS read replica has its source's master user and password.
-      'source-slave': outputs.replica ? { role: 'source-slave', endpoint: outputs.replica, credentials: sourceCredentials, tls } : undefined,
+      'source-slave': outputs.replica
+        ? { role: 'source-slave', endpoint: outputs.replica, credentials: sourceCredentials, tls }
+        : undefined,
       // A target restored from a snapshot keeps the source's master user name; the secret names it.
       'target-master':
         outputs.target && targetSecret
-          ? { role: 'target-master', endpoint: outputs.target, credentials: { username: targetSecret.username ?? this.config.target.masterUsername, password: targetSecret.password }, tls }
+          ? {
+              role: 'target-master',
+              endpoint: outputs.target,
+              credentials: { username: targetSecret.username ?? this.config.target.masterUsername, password: targetSecret.password },
+              tls,
+            }
           : undefined,
     };
   }
@@ -63,7 +84,12 @@ export class MigrationContext {
   /** The target's outputs; they exist from the target stack's deploy on. */
   targetOutputs(): TargetOutputs {
     const { target } = this.outputs();
-    if (!target) throw new OperatorError(`target-master: the outputs file ${this.config.migration.outputsFile} has no target stack yet`, 'deploy the target stack (cdktf deploy target --outputs-file ...), or let `run` do it with the snapshot seed', 'outputs');
+    if (!target)
+      throw new OperatorError(
+        `target-master: the outputs file ${this.config.migration.outputsFile} has no target stack yet`,
+        'deploy the target stack (cdktf deploy target --outputs-file ...), or let `run` do it with the snapshot seed',
+        'outputs',
+      );
     return target;
   }
 
@@ -83,7 +109,9 @@ export class MigrationContext {
             role === 'target-master'
               ? `target-master: not in the stack outputs yet (with the snapshot seed the target stack is deployed after the freeze)`
               : `${role}: not in the stack outputs (the replica stack is destroyed once the target replicates)`,
-            role === 'target-master' ? 'run `rds-live-migrate run`, which deploys it at the right moment, or deploy the target stack' : 'nothing to do for this server at this phase',
+            role === 'target-master'
+              ? 'run `rds-live-migrate run`, which deploys it at the right moment, or deploy the target stack'
+              : 'nothing to do for this server at this phase',
             'outputs',
           );
         }
@@ -126,7 +154,12 @@ export class MigrationContext {
   /** Refuses a server that is not the one pinned for the role, or that already answers under another role; remembers what answered (pinWhenDue records it). */
   private async checkIdentity(access: ServerAccess, server: Server): Promise<void> {
     const { role } = access;
-    const identifier = role === 'source-master' ? this.config.source.instanceIdentifier : role === 'target-master' ? this.outputs().target?.identifier : this.outputs().replica?.identifier;
+    const identifier =
+      role === 'source-master'
+        ? this.config.source.instanceIdentifier
+        : role === 'target-master'
+          ? this.outputs().target?.identifier
+          : this.outputs().replica?.identifier;
     const now = await readIdentity(server, access.endpoint, identifier);
     const pinned = this.journal.snapshot().servers ?? {};
     const recorded = pinned[role];
@@ -156,7 +189,11 @@ export function tlsPolicy(config: MigrationConfig): TlsPolicy {
     try {
       return { ca: readFileSync(tlsCaFile, 'utf8'), trust: `the CA in ${tlsCaFile}`, required: requireTls };
     } catch (err) {
-      throw new OperatorError(`migration.tlsCaFile ${tlsCaFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'point migration.tlsCaFile at the PEM file of the CA that signed the servers\' certificates', 'config');
+      throw new OperatorError(
+        `migration.tlsCaFile ${tlsCaFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        "point migration.tlsCaFile at the PEM file of the CA that signed the servers' certificates",
+        'config',
+      );
     }
   }
   if (serverKind === 'rds') return { ca: rdsCaBundle(), trust: 'the Amazon RDS CA bundle', required: requireTls };

@@ -10,7 +10,15 @@ import { runStackCommand } from './stack-command.js';
 export interface InfrastructureChange {
   stack: string;
   /** What the change is, for the engine to act on; `change` says it for people. */
-  kind: 'create-replica' | 'replace-replica' | 'destroy-replica' | 'create-target' | 'restore-target' | 'target-load-mode' | 'target-settings' | 'delete-snapshots';
+  kind:
+    | 'create-replica'
+    | 'replace-replica'
+    | 'destroy-replica'
+    | 'create-target'
+    | 'restore-target'
+    | 'target-load-mode'
+    | 'target-settings'
+    | 'delete-snapshots';
   change: string;
   why: string;
 }
@@ -35,7 +43,10 @@ export class AwaitingDeployError extends OperatorError {
 }
 
 const stacksOf = (changes: InfrastructureChange[]) => [...new Set(changes.map((c) => c.stack))];
-const diffCommand = (changes: InfrastructureChange[]) => stacksOf(changes).map((s) => `npx cdktf diff ${s}`).join(' && ');
+const diffCommand = (changes: InfrastructureChange[]) =>
+  stacksOf(changes)
+    .map((s) => `npx cdktf diff ${s}`)
+    .join(' && ');
 
 /** What the phase declares and what the outputs say exists, compared. */
 export function pendingChanges(ctx: MigrationContext): { phase: Phase; changes: InfrastructureChange[] } {
@@ -47,36 +58,87 @@ export function pendingChanges(ctx: MigrationContext): { phase: Phase; changes: 
   const target = config.target.instanceIdentifier;
   const changes: InfrastructureChange[] = [];
   if (declared.replica && outputs.replica && outputs.replica.identifier !== replica) {
-    changes.push({ stack: SOURCE_REPLICA_STACK, kind: 'replace-replica', change: `replace the read replica ${outputs.replica.identifier} by a new one, ${replica}`, why: 'the target is seeded again (run --reseed) from a replica frozen at a position the source still holds' });
+    changes.push({
+      stack: SOURCE_REPLICA_STACK,
+      kind: 'replace-replica',
+      change: `replace the read replica ${outputs.replica.identifier} by a new one, ${replica}`,
+      why: 'the target is seeded again (run --reseed) from a replica frozen at a position the source still holds',
+    });
   }
   if (declared.replica && !outputs.replica) {
-    changes.push({ stack: SOURCE_REPLICA_STACK, kind: 'create-replica', change: `create the read replica ${replica} of ${config.source.instanceIdentifier}`, why: 'the seed is taken from a replica frozen at a known position' });
+    changes.push({
+      stack: SOURCE_REPLICA_STACK,
+      kind: 'create-replica',
+      change: `create the read replica ${replica} of ${config.source.instanceIdentifier}`,
+      why: 'the seed is taken from a replica frozen at a known position',
+    });
   }
   if (!declared.replica && outputs.replica) {
-    changes.push({ stack: SOURCE_REPLICA_STACK, kind: 'destroy-replica', change: `destroy the read replica ${outputs.replica.identifier}`, why: 'the target has caught up and replicates from the source itself' });
+    changes.push({
+      stack: SOURCE_REPLICA_STACK,
+      kind: 'destroy-replica',
+      change: `destroy the read replica ${outputs.replica.identifier}`,
+      why: 'the target has caught up and replicates from the source itself',
+    });
   }
   const t = declared.target;
   if (t.kind === 'empty' && !outputs.target) {
-    changes.push({ stack: TARGET_STACK, kind: 'create-target', change: `create the encrypted target ${target} (empty), its KMS key, parameter group and security rules`, why: 'the logical seed copies the data into it' });
+    changes.push({
+      stack: TARGET_STACK,
+      kind: 'create-target',
+      change: `create the encrypted target ${target} (empty), its KMS key, parameter group and security rules`,
+      why: 'the logical seed copies the data into it',
+    });
   }
   if (t.kind === 'empty' && outputs.target?.loadMode !== undefined && outputs.target.loadMode !== t.loadMode) {
     changes.push(
       t.loadMode
-        ? { stack: TARGET_STACK, kind: 'target-load-mode', change: `put the target ${target} in load mode: automated backups off (so no binary log), single-AZ; it restarts`, why: 'the logical seed loads faster into it; nothing replicates into it yet' }
-        : { stack: TARGET_STACK, kind: 'target-settings', change: `switch the target ${target} to its configured settings: automated backups ${config.target.backupRetentionDays} days (binary log on), Multi-AZ as configured; it restarts`, why: 'the seed is done; the target must keep a binary log and backups before it follows the source and takes writes' },
+        ? {
+            stack: TARGET_STACK,
+            kind: 'target-load-mode',
+            change: `put the target ${target} in load mode: automated backups off (so no binary log), single-AZ; it restarts`,
+            why: 'the logical seed loads faster into it; nothing replicates into it yet',
+          }
+        : {
+            stack: TARGET_STACK,
+            kind: 'target-settings',
+            change: `switch the target ${target} to its configured settings: automated backups ${config.target.backupRetentionDays} days (binary log on), Multi-AZ as configured; it restarts`,
+            why: 'the seed is done; the target must keep a binary log and backups before it follows the source and takes writes',
+          },
     );
   }
   if (t.kind === 'restore' && !outputs.target) {
-    changes.push({ stack: TARGET_STACK, kind: 'restore-target', change: `snapshot the frozen replica ${replica} at ${at(t.frozen)}, copy the snapshot encrypted with the target's key, restore ${target} from the copy`, why: 'the storage-level seed; the replica is frozen at that position' });
+    changes.push({
+      stack: TARGET_STACK,
+      kind: 'restore-target',
+      change: `snapshot the frozen replica ${replica} at ${at(t.frozen)}, copy the snapshot encrypted with the target's key, restore ${target} from the copy`,
+      why: 'the storage-level seed; the replica is frozen at that position',
+    });
   }
   if (t.kind === 'restore' && !t.snapshots && outputs.frozenSnapshot) {
-    changes.push({ stack: TARGET_STACK, kind: 'delete-snapshots', change: `delete the snapshot of the frozen replica and its encrypted copy ${outputs.frozenSnapshot}`, why: 'the migration is finalized; they only hold old data, one of them unencrypted' });
+    changes.push({
+      stack: TARGET_STACK,
+      kind: 'delete-snapshots',
+      change: `delete the snapshot of the frozen replica and its encrypted copy ${outputs.frozenSnapshot}`,
+      why: 'the migration is finalized; they only hold old data, one of them unencrypted',
+    });
   }
   return { phase: state.phase, changes };
 }
 
 export function deployCommand(ctx: MigrationContext): string[] {
-  return ctx.config.migration.deployCommand ?? ['npx', 'cdktf', 'deploy', SOURCE_REPLICA_STACK, TARGET_STACK, '--auto-approve', '--outputs-file', ctx.config.migration.outputsFile];
+  return (
+    ctx.config.migration.deployCommand ?? [
+      'npx',
+      'cdktf',
+      'deploy',
+      SOURCE_REPLICA_STACK,
+      TARGET_STACK,
+      '--auto-approve',
+      '--outputs-file',
+      ctx.config.migration.outputsFile,
+    ]
+  );
 }
 
 /**
@@ -84,12 +146,19 @@ export function deployCommand(ctx: MigrationContext): string[] {
  * review it never changes anything: it stops with the changes the next
  * (reviewed) deploy must make. With auto it runs the deploy itself.
  */
-export async function converge(ctx: MigrationContext, before?: (changes: InfrastructureChange[]) => Promise<void>): Promise<InfrastructureChange[]> {
+export async function converge(
+  ctx: MigrationContext,
+  before?: (changes: InfrastructureChange[]) => Promise<void>,
+): Promise<InfrastructureChange[]> {
   const { phase, changes } = pendingChanges(ctx);
   if (!changes.length) return [];
   const stacks = stacksOf(changes);
   if (ctx.config.migration.infrastructure === 'review') {
-    throw new AwaitingDeployError(phase, changes, `npx cdktf deploy ${stacks.join(' ')} --outputs-file ${ctx.config.migration.outputsFile}`);
+    throw new AwaitingDeployError(
+      phase,
+      changes,
+      `npx cdktf deploy ${stacks.join(' ')} --outputs-file ${ctx.config.migration.outputsFile}`,
+    );
   }
   await before?.(changes);
   if (changes.some((c) => c.kind === 'destroy-replica' || c.kind === 'replace-replica')) await ctx.disconnect('source-slave');

@@ -5,11 +5,37 @@
  */
 
 /** The steps of `run`, in order; each is journaled and safe to re-run. */
-export const RUN_STEPS = ['binlog-retention', 'replication-user', 'seed-method', 'freeze-replica', 'seed-target', 'copy-users', 'point-target', 'catch-up', 'teardown-replica'] as const;
+export const RUN_STEPS = [
+  'binlog-retention',
+  'replication-user',
+  'seed-method',
+  'freeze-replica',
+  'seed-target',
+  'copy-users',
+  'point-target',
+  'catch-up',
+  'teardown-replica',
+] as const;
 export type RunStep = (typeof RUN_STEPS)[number];
 
-export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover:detach-target', 'cutover:open-target', 'cutover:reverse-replication', 'cutover:enable-events', 'cutover:switch-traffic'] as const;
-export const ROLLBACK_STEPS = ['rollback:freeze-target', 'rollback:drain', 'rollback:detach-source', 'rollback:reopen-source', 'rollback:refollow', 'rollback:enable-events', 'rollback:switch-traffic'] as const;
+export const CUTOVER_STEPS = [
+  'cutover:freeze-source',
+  'cutover:drain',
+  'cutover:detach-target',
+  'cutover:open-target',
+  'cutover:reverse-replication',
+  'cutover:enable-events',
+  'cutover:switch-traffic',
+] as const;
+export const ROLLBACK_STEPS = [
+  'rollback:freeze-target',
+  'rollback:drain',
+  'rollback:detach-source',
+  'rollback:reopen-source',
+  'rollback:refollow',
+  'rollback:enable-events',
+  'rollback:switch-traffic',
+] as const;
 
 /** Records that close a workflow. */
 export const CUTOVER_DONE = 'cutover' as const;
@@ -19,7 +45,14 @@ export const FINALIZE = 'finalize' as const;
 export const RESEED = 'reseed' as const;
 
 /** Every name a journal entry can have: a typo is a compile error, not a step that silently never runs. */
-export type JournalStep = RunStep | (typeof CUTOVER_STEPS)[number] | (typeof ROLLBACK_STEPS)[number] | typeof CUTOVER_DONE | typeof VERIFY | typeof FINALIZE | typeof RESEED;
+export type JournalStep =
+  | RunStep
+  | (typeof CUTOVER_STEPS)[number]
+  | (typeof ROLLBACK_STEPS)[number]
+  | typeof CUTOVER_DONE
+  | typeof VERIFY
+  | typeof FINALIZE
+  | typeof RESEED;
 
 /** Reasons the journal's history uses when a cutover is undone (rollback.ts archives with them). */
 export const ROLLED_BACK_REASONS = ['cutover rolled back', 'cutover aborted before the target was detached'] as const;

@@ -9,7 +9,12 @@ import type { MigrationContext } from './context.js';
  * it finishes. Each step must be safe to redo: a crash after its work and
  * before its record means it runs again.
  */
-export async function journaled<T extends Record<string, unknown>>(ctx: MigrationContext, name: JournalStep, title: string, work: () => Promise<T>): Promise<T> {
+export async function journaled<T extends Record<string, unknown>>(
+  ctx: MigrationContext,
+  name: JournalStep,
+  title: string,
+  work: () => Promise<T>,
+): Promise<T> {
   if (ctx.journal.isDone(name)) return (ctx.journal.data<T>(name) ?? {}) as T;
   crashIfRequested('before', name);
   ctx.log.info(`step ${name}: ${title}`);

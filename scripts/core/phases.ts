@@ -5,7 +5,19 @@ import { CUTOVER_DONE, FINALIZE, ROLLED_BACK_REASONS, type FrozenPosition, type 
  * each says which infrastructure the stacks declare (declaredInfrastructure),
  * so that what is declared converges with what exists at every phase.
  */
-export const PHASES = ['planned', 'replica-ready', 'frozen', 'seeded', 'replicating', 'caught-up', 'cutting-over', 'rolling-back', 'cut-over', 'rolled-back', 'finalized'] as const;
+export const PHASES = [
+  'planned',
+  'replica-ready',
+  'frozen',
+  'seeded',
+  'replicating',
+  'caught-up',
+  'cutting-over',
+  'rolling-back',
+  'cut-over',
+  'rolled-back',
+  'finalized',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_MEANING: Record<Phase, string> = {
@@ -33,7 +45,9 @@ export function phaseOf(journal: JournalState): Phase {
   if (has('cutover:freeze-source')) return 'cutting-over';
   if (done(journal, 'catch-up')) {
     // A rollback counts until a reseed started the migration over.
-    const last = [...(journal.history ?? [])].reverse().find((h) => (ROLLED_BACK_REASONS as readonly string[]).includes(h.reason) || h.reason.startsWith(RESEED_REASON));
+    const last = [...(journal.history ?? [])]
+      .reverse()
+      .find((h) => (ROLLED_BACK_REASONS as readonly string[]).includes(h.reason) || h.reason.startsWith(RESEED_REASON));
     const rolledBack = last !== undefined && !last.reason.startsWith(RESEED_REASON);
     return rolledBack ? 'rolled-back' : 'caught-up';
   }
@@ -97,12 +111,31 @@ const LOAD_PHASES: readonly Phase[] = ['planned', 'replica-ready', 'frozen'];
 export function declaredInfrastructure(state: MigrationState): DeclaredInfrastructure {
   const replica = REPLICA_PHASES.includes(state.phase);
   const replicaGeneration = state.reseeds;
-  if (state.seedMethod === 'logical') return { replica, replicaGeneration, target: { kind: 'empty', loadMode: (state.loadMode ?? false) && LOAD_PHASES.includes(state.phase) } };
+  if (state.seedMethod === 'logical')
+    return {
+      replica,
+      replicaGeneration,
+      target: { kind: 'empty', loadMode: (state.loadMode ?? false) && LOAD_PHASES.includes(state.phase) },
+    };
   if (state.seedMethod === undefined) {
-    return { replica, replicaGeneration, target: { kind: 'deferred', reason: 'seedMethod is auto and `rds-live-migrate run` has not chosen yet; the target is declared once it has' } };
+    return {
+      replica,
+      replicaGeneration,
+      target: {
+        kind: 'deferred',
+        reason: 'seedMethod is auto and `rds-live-migrate run` has not chosen yet; the target is declared once it has',
+      },
+    };
   }
   if (!state.frozen || !atOrAfter(state.phase, 'frozen')) {
-    return { replica, replicaGeneration, target: { kind: 'deferred', reason: 'the snapshot seed declares the target only after `rds-live-migrate run` has frozen the replica' } };
+    return {
+      replica,
+      replicaGeneration,
+      target: {
+        kind: 'deferred',
+        reason: 'the snapshot seed declares the target only after `rds-live-migrate run` has frozen the replica',
+      },
+    };
   }
   // After finalize the way back is closed: the unencrypted snapshot and its copy are only a copy of old data.
   return { replica, replicaGeneration, target: { kind: 'restore', frozen: state.frozen, snapshots: state.phase !== 'finalized' } };

@@ -32,7 +32,11 @@ export async function follow(ctx: MigrationContext, request: FollowRequest): Pro
   const status = await ctx.dialect.replicaStatus(follower);
   if (status.configured) {
     if (status.masterHost !== host || status.masterPort !== port) {
-      throw new OperatorError(`${follower.role} already replicates from ${status.masterHost}:${status.masterPort}, not ${host}:${port}`, 'someone changed its replication; reset it only if you are sure nothing was applied from elsewhere, then run again', 'replication');
+      throw new OperatorError(
+        `${follower.role} already replicates from ${status.masterHost}:${status.masterPort}, not ${host}:${port}`,
+        'someone changed its replication; reset it only if you are sure nothing was applied from elsewhere, then run again',
+        'replication',
+      );
     }
     ctx.log.info(`${follower.role} already follows ${host}:${port} from an earlier run; not pointing it again`);
     if (!status.sqlRunning || status.ioRunning === 'No') await ctx.dialect.startReplication(follower);
@@ -42,7 +46,15 @@ export async function follow(ctx: MigrationContext, request: FollowRequest): Pro
   // Creating or re-keying the user on the leader is harmless when it replicates onward: the follower has the user too.
   await applyReplicationUser(ctx, [request.leader], password);
   const gtid = await gtidAt(ctx, request);
-  await ctx.dialect.setExternalMaster(follower, { host, port, user: ctx.config.migration.replicationUser, password, position, gtid, tls: ctx.config.migration.requireTls });
+  await ctx.dialect.setExternalMaster(follower, {
+    host,
+    port,
+    user: ctx.config.migration.replicationUser,
+    password,
+    position,
+    gtid,
+    tls: ctx.config.migration.requireTls,
+  });
   crashIfRequested('mid', request.step);
   await ctx.dialect.startReplication(follower);
   ctx.log.info(`${follower.role} follows ${host}:${port} from ${formatPosition(position)}${gtid ? ` by GTID (${gtid})` : ''}`);
@@ -58,9 +70,14 @@ async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<st
   if (ctx.config.engine !== 'mariadb') return undefined;
   const fromLeader = await leaderGtidAt(request.leader, request.position);
   const gtid = fromLeader ?? request.gtid;
-  if (gtid === undefined || gtid === null) ctx.log.warn(`${request.leader.role} cannot tell the GTID at ${formatPosition(request.position)}; ${request.follower.role} follows by file and position`);
+  if (gtid === undefined || gtid === null)
+    ctx.log.warn(
+      `${request.leader.role} cannot tell the GTID at ${formatPosition(request.position)}; ${request.follower.role} follows by file and position`,
+    );
   if (fromLeader !== null && fromLeader !== undefined && request.gtid !== undefined && fromLeader !== request.gtid) {
-    ctx.log.info(`GTID at ${formatPosition(request.position)}: ${fromLeader} on ${request.leader.role} (recorded: ${request.gtid}); following the leader's`);
+    ctx.log.info(
+      `GTID at ${formatPosition(request.position)}: ${fromLeader} on ${request.leader.role} (recorded: ${request.gtid}); following the leader's`,
+    );
   }
   return gtid ?? undefined;
 }

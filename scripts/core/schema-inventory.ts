@@ -4,7 +4,9 @@ import { ident, literals, type Server } from '../db/connection.js';
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'];
 
 export async function applicationDatabases(server: Server, configured?: string[]): Promise<string[]> {
-  const all = (await server.query<{ name: string }>('SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME')).map((r) => r.name);
+  const all = (
+    await server.query<{ name: string }>('SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME')
+  ).map((r) => r.name);
   if (configured) return configured;
   return all.filter((name) => !SYSTEM_SCHEMAS.includes(name.toLowerCase()));
 }

@@ -50,11 +50,19 @@ export function sameServer(a: ServerIdentity, b: ServerIdentity): boolean {
 }
 
 export function describeIdentity(id: ServerIdentity): string {
-  const parts = [`server_id ${id.serverId}`, id.uuid ? `server_uuid ${id.uuid}` : undefined, `host ${id.hostname}:${id.port}`, `version ${id.version}`, `reached at ${id.endpoint}`, id.identifier ? `instance ${id.identifier}` : undefined];
+  const parts = [
+    `server_id ${id.serverId}`,
+    id.uuid ? `server_uuid ${id.uuid}` : undefined,
+    `host ${id.hostname}:${id.port}`,
+    `version ${id.version}`,
+    `reached at ${id.endpoint}`,
+    id.identifier ? `instance ${id.identifier}` : undefined,
+  ];
   return parts.filter(Boolean).join(', ');
 }
 
-const STALE_OUTPUTS = 'a stale or foreign outputs file is the usual cause: write it again from this migration\'s stacks (cdktf deploy/output --outputs-file, or terraform output -json) and check migration.outputsFile; nothing was changed';
+const STALE_OUTPUTS =
+  "a stale or foreign outputs file is the usual cause: write it again from this migration's stacks (cdktf deploy/output --outputs-file, or terraform output -json) and check migration.outputsFile; nothing was changed";
 
 export function notPinnedServer(role: ServerRole, recorded: ServerIdentity, now: ServerIdentity): OperatorError {
   return new OperatorError(
@@ -76,19 +84,36 @@ export function sameServerError(role: ServerRole, other: string, now: ServerIden
 export function checkOutputsAgainstConfig(config: MigrationConfig, outputs: StackOutputs, file: string, replicaGeneration = 0): void {
   const fix = `${STALE_OUTPUTS}, or correct the config if it is the one that is wrong`;
   if (outputs.target && outputs.target.identifier !== config.target.instanceIdentifier) {
-    throw new OperatorError(`${file}: the target identifier in the outputs is ${outputs.target.identifier}, but the config's target.instanceIdentifier is ${config.target.instanceIdentifier}`, fix, 'outputs');
+    throw new OperatorError(
+      `${file}: the target identifier in the outputs is ${outputs.target.identifier}, but the config's target.instanceIdentifier is ${config.target.instanceIdentifier}`,
+      fix,
+      'outputs',
+    );
   }
   const replicaId = replicaIdentifier(config, replicaGeneration);
   if (outputs.replica && outputs.replica.identifier !== replicaId) {
-    throw new OperatorError(`${file}: the replica identifier in the outputs is ${outputs.replica.identifier}, but the stacks declare the replica of ${config.source.instanceIdentifier} as ${replicaId}`, fix, 'outputs');
+    throw new OperatorError(
+      `${file}: the replica identifier in the outputs is ${outputs.replica.identifier}, but the stacks declare the replica of ${config.source.instanceIdentifier} as ${replicaId}`,
+      fix,
+      'outputs',
+    );
   }
-  const endpoints: [string, Endpoint | undefined][] = [['source-master', outputs.source], ['source-slave', outputs.replica], ['target-master', outputs.target]];
+  const endpoints: [string, Endpoint | undefined][] = [
+    ['source-master', outputs.source],
+    ['source-slave', outputs.replica],
+    ['target-master', outputs.target],
+  ];
   const seen = new Map<string, string>();
   for (const [role, endpoint] of endpoints) {
     if (!endpoint) continue;
     const key = `${endpoint.host.toLowerCase()}:${endpoint.port}`;
     const other = seen.get(key);
-    if (other) throw new OperatorError(`${file}: ${other} and ${role} are the same server (both at ${key})`, `${STALE_OUTPUTS}. The target must be a new instance`, 'same-server');
+    if (other)
+      throw new OperatorError(
+        `${file}: ${other} and ${role} are the same server (both at ${key})`,
+        `${STALE_OUTPUTS}. The target must be a new instance`,
+        'same-server',
+      );
     seen.set(key, role);
   }
 }

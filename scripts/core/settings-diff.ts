@@ -20,7 +20,10 @@ interface Setting {
  */
 export const COMPARED_SETTINGS = {
   sql_mode: { rule: 'equal', why: 'strictness, zero dates, ONLY_FULL_GROUP_BY, quoting: errors or silently truncated data' },
-  time_zone: { rule: 'equal', why: 'NOW(), TIMESTAMP columns and FROM_UNIXTIME read and write in it (SYSTEM is compared with the host zone)' },
+  time_zone: {
+    rule: 'equal',
+    why: 'NOW(), TIMESTAMP columns and FROM_UNIXTIME read and write in it (SYSTEM is compared with the host zone)',
+  },
   time_zone_tables: { rule: 'equal', why: 'named zones (time_zone, CONVERT_TZ) return NULL or fail where mysql.time_zone* is empty' },
   character_set_server: { rule: 'equal', why: 'default character set of databases and tables created without one' },
   collation_server: { rule: 'equal', why: 'default collation of new databases: comparisons, ORDER BY and unique keys' },
@@ -80,7 +83,10 @@ export type Settings = Partial<Record<SettingName, string>>;
 
 export async function readSettings(server: Server): Promise<Settings> {
   const names = [...SETTING_NAMES, ...Object.values(ALIASES), 'system_time_zone'];
-  const rows = await server.query<{ Variable_name: string; Value: string }>(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`, names);
+  const rows = await server.query<{ Variable_name: string; Value: string }>(
+    `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`,
+    names,
+  );
   const raw = new Map(rows.map((r) => [r.Variable_name.toLowerCase(), String(r.Value ?? '')]));
   const settings: Settings = {};
   for (const name of SETTING_NAMES) {
@@ -114,7 +120,13 @@ export function differences(source: Settings, target: Settings): SettingDifferen
 // The server prints sql_mode and old_mode flags in a fixed order, but a user-set parameter group may not.
 function sameSet(name: SettingName, a?: string, b?: string): boolean {
   if ((name !== 'sql_mode' && name !== 'old_mode') || a === undefined || b === undefined) return false;
-  const set = (v: string) => v.split(',').map((f) => f.trim().toUpperCase()).filter(Boolean).sort().join(',');
+  const set = (v: string) =>
+    v
+      .split(',')
+      .map((f) => f.trim().toUpperCase())
+      .filter(Boolean)
+      .sort()
+      .join(',');
   return set(a) === set(b);
 }
 

@@ -12,7 +12,12 @@ export async function runStackCommand(ctx: MigrationContext, what: string, comma
   const [file, ...args] = command;
   ctx.log.info(`${what}: ${command.join(' ')}`);
   const tail: string[] = [];
-  const child = execa(file!, args, { all: true, reject: false, env: childEnv({ CHECKPOINT_DISABLE: '1' }, process.env, [ctx.config.source.passwordFrom]), extendEnv: false });
+  const child = execa(file!, args, {
+    all: true,
+    reject: false,
+    env: childEnv({ CHECKPOINT_DISABLE: '1' }, process.env, [ctx.config.source.passwordFrom]),
+    extendEnv: false,
+  });
   for await (const line of child.iterable({ from: 'all' })) {
     const text = String(line).trimEnd();
     if (!text) continue;

@@ -4,7 +4,11 @@ import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import type { Endpoint } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 
-export type TargetOutputs = Endpoint & { identifier: string; masterSecret: string; /** Whether the deployed target is in load mode, when the stack says. */ loadMode?: boolean };
+export type TargetOutputs = Endpoint & {
+  identifier: string;
+  masterSecret: string /** Whether the deployed target is in load mode, when the stack says. */;
+  loadMode?: boolean;
+};
 
 /** What the engine needs from the deployed stacks. */
 export interface StackOutputs {
@@ -44,13 +48,21 @@ const loadMode = (value: string | undefined) => (value === undefined ? {} : { lo
  */
 export function readStackOutputs(file: string, names: Partial<Record<OutputKey, string>> = {}): StackOutputs {
   if (!existsSync(file)) {
-    throw new OperatorError(`stack outputs file ${file} does not exist`, `write it with \`npx cdktf deploy ${SOURCE_REPLICA_STACK} --outputs-file ${file}\` (or \`npx cdktf output ${SOURCE_REPLICA_STACK} ${TARGET_STACK} --outputs-file ${file}\` after a deploy elsewhere), or set migration.outputsFile`, 'outputs');
+    throw new OperatorError(
+      `stack outputs file ${file} does not exist`,
+      `write it with \`npx cdktf deploy ${SOURCE_REPLICA_STACK} --outputs-file ${file}\` (or \`npx cdktf output ${SOURCE_REPLICA_STACK} ${TARGET_STACK} --outputs-file ${file}\` after a deploy elsewhere), or set migration.outputsFile`,
+      'outputs',
+    );
   }
   let all: Values;
   try {
     all = JSON.parse(readFileSync(file, 'utf8')) as Values;
   } catch (err) {
-    throw new OperatorError(`${file}: not valid JSON (${(err as Error).message})`, 'write it again with cdktf deploy/output --outputs-file or terraform output -json', 'outputs');
+    throw new OperatorError(
+      `${file}: not valid JSON (${(err as Error).message})`,
+      'write it again with cdktf deploy/output --outputs-file or terraform output -json',
+      'outputs',
+    );
   }
   const lookup = (ref: string): unknown => {
     const [stack, output] = ref.includes('.') ? (ref.split('.', 2) as [string, string]) : [undefined, ref];
@@ -71,13 +83,18 @@ export function readStackOutputs(file: string, names: Partial<Record<OutputKey, 
     const value = get(key);
     if (value === undefined) {
       const refs = names[key] ? [names[key]] : DEFAULT_NAMES[key];
-      throw new OperatorError(`${file}: ${what} is missing (looked for output ${refs.join(' or ')})`, `deploy the stack that exports it with --outputs-file ${file}, or name the output in migration.outputNames.${key}`, 'outputs');
+      throw new OperatorError(
+        `${file}: ${what} is missing (looked for output ${refs.join(' or ')})`,
+        `deploy the stack that exports it with --outputs-file ${file}, or name the output in migration.outputNames.${key}`,
+        'outputs',
+      );
     }
     return value;
   };
   const endpoint = (address: OutputKey, port: OutputKey, what: string): Endpoint => {
     const p = Number(need(port, `${what} port`));
-    if (!Number.isInteger(p) || p <= 0 || p > 65535) throw new OperatorError(`${file}: ${what} port is not a port number`, 'deploy the stack again with --outputs-file', 'outputs');
+    if (!Number.isInteger(p) || p <= 0 || p > 65535)
+      throw new OperatorError(`${file}: ${what} port is not a port number`, 'deploy the stack again with --outputs-file', 'outputs');
     return { host: need(address, `${what} address`), port: p };
   };
   const hasTarget = get('targetAddress') !== undefined;
@@ -85,8 +102,24 @@ export function readStackOutputs(file: string, names: Partial<Record<OutputKey, 
   const frozenSnapshot = get('frozenSnapshotIdentifier');
   return {
     source: endpoint('sourceAddress', 'sourcePort', 'the source endpoint'),
-    ...(hasTarget ? { target: { ...endpoint('targetAddress', 'targetPort', 'target'), identifier: need('targetIdentifier', 'the target identifier'), masterSecret: need('masterSecretArn', "the target's master secret ARN"), ...loadMode(get('targetLoadMode')) } } : {}),
-    ...(hasReplica ? { replica: { ...endpoint('replicaAddress', 'replicaPort', 'replica'), identifier: need('replicaIdentifier', 'the replica identifier') } } : {}),
+    ...(hasTarget
+      ? {
+          target: {
+            ...endpoint('targetAddress', 'targetPort', 'target'),
+            identifier: need('targetIdentifier', 'the target identifier'),
+            masterSecret: need('masterSecretArn', "the target's master secret ARN"),
+            ...loadMode(get('targetLoadMode')),
+          },
+        }
+      : {}),
+    ...(hasReplica
+      ? {
+          replica: {
+            ...endpoint('replicaAddress', 'replicaPort', 'replica'),
+            identifier: need('replicaIdentifier', 'the replica identifier'),
+          },
+        }
+      : {}),
     ...(frozenSnapshot ? { frozenSnapshot } : {}),
   };
 }

@@ -28,7 +28,15 @@ export interface CutoverReport extends Record<string, unknown> {
   targetStart: BinlogPosition;
 }
 
-export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover:detach-target', 'cutover:open-target', 'cutover:reverse-replication', 'cutover:enable-events', 'cutover:switch-traffic'] as const;
+export const CUTOVER_STEPS = [
+  'cutover:freeze-source',
+  'cutover:drain',
+  'cutover:detach-target',
+  'cutover:open-target',
+  'cutover:reverse-replication',
+  'cutover:enable-events',
+  'cutover:switch-traffic',
+] as const;
 
 /**
  * The switch, as a protocol of journaled steps (see docs/cutover.md for what a
@@ -44,7 +52,10 @@ export const CUTOVER_STEPS = ['cutover:freeze-source', 'cutover:drain', 'cutover
  *     so a rollback loses no write made on the target.
  *  6. enable-events on the target. 7. switch-traffic.
  */
-export async function cutover(ctx: MigrationContext, options: { force?: boolean; trafficSwitch?: TrafficSwitch } = {}): Promise<CutoverReport> {
+export async function cutover(
+  ctx: MigrationContext,
+  options: { force?: boolean; trafficSwitch?: TrafficSwitch } = {},
+): Promise<CutoverReport> {
   const release = acquireRunLock(ctx.journal);
   try {
     await commandPreflight(ctx);
@@ -71,7 +82,9 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
       sourceFinal: ctx.journal.data<{ sourceFinal: BinlogPosition }>('cutover:drain')!.sourceFinal,
       targetStart: ctx.journal.data<{ targetStart: BinlogPosition }>('cutover:open-target')!.targetStart,
     }));
-    ctx.log.info(`cutover done in ${report.cutoverMs} ms: target-master takes the writes; the old source follows it (rollback: rds-live-migrate rollback; done: rds-live-migrate finalize)`);
+    ctx.log.info(
+      `cutover done in ${report.cutoverMs} ms: target-master takes the writes; the old source follows it (rollback: rds-live-migrate rollback; done: rds-live-migrate finalize)`,
+    );
     return report as CutoverReport;
   } finally {
     release();
@@ -80,7 +93,12 @@ export async function cutover(ctx: MigrationContext, options: { force?: boolean;
 
 /** The switch-traffic hooks move the application (beside or instead of trafficSwitchCommand); after-switch ones are told it moved. */
 export async function switchHooks(ctx: MigrationContext, request: SwitchRequest): Promise<void> {
-  const env = { RLM_DIRECTION: request.direction, RLM_ROLE: request.role, RLM_HOST: request.endpoint.host, RLM_PORT: String(request.endpoint.port) };
+  const env = {
+    RLM_DIRECTION: request.direction,
+    RLM_ROLE: request.role,
+    RLM_HOST: request.endpoint.host,
+    RLM_PORT: String(request.endpoint.port),
+  };
   await runHooks(ctx, 'switch-traffic', env);
   await runHooks(ctx, 'after-switch', env);
 }
@@ -90,25 +108,42 @@ export function freezeRecord(ctx: MigrationContext): FreezeRecord {
 }
 
 async function checkReady(ctx: MigrationContext, force: boolean): Promise<void> {
-  if (!ctx.journal.isDone('catch-up')) throw new OperatorError('the target has not caught up yet', 'run `rds-live-migrate run` to the end first', 'cutover');
+  if (!ctx.journal.isDone('catch-up'))
+    throw new OperatorError('the target has not caught up yet', 'run `rds-live-migrate run` to the end first', 'cutover');
   const problems: string[] = [];
   const lag = await measureLag(ctx, await ctx.server('target-master'), await ctx.server('source-master'));
-  if (!lag.status.sqlRunning || lag.status.ioRunning !== 'Yes') problems.push(`replication is not running on the target (${lag.status.lastSqlError || lag.status.lastIoError || 'stopped'})`);
-  else if (lag.secondsBehind === null || lag.secondsBehind > ctx.config.migration.cutoverMaxLagSeconds) problems.push(`the target is ${lag.secondsBehind ?? '?'} s behind (limit ${ctx.config.migration.cutoverMaxLagSeconds} s)`);
+  if (!lag.status.sqlRunning || lag.status.ioRunning !== 'Yes')
+    problems.push(`replication is not running on the target (${lag.status.lastSqlError || lag.status.lastIoError || 'stopped'})`);
+  else if (lag.secondsBehind === null || lag.secondsBehind > ctx.config.migration.cutoverMaxLagSeconds)
+    problems.push(`the target is ${lag.secondsBehind ?? '?'} s behind (limit ${ctx.config.migration.cutoverMaxLagSeconds} s)`);
   const verify = ctx.journal.step('verify');
-  if (!verify || verify.data?.ok !== true) problems.push(verify ? 'the last verify found differences' : 'verify has not been run since the target started replicating');
+  if (verify?.data?.ok !== true)
+    problems.push(verify ? 'the last verify found differences' : 'verify has not been run since the target started replicating');
   await refuseSettingsDifferences(ctx);
   if (!problems.length) return;
-  if (!force) throw new OperatorError(`cutover refused: ${problems.join('; ')}`, 'fix that (run `rds-live-migrate verify`), or pass --force to cut over anyway', 'cutover');
+  if (!force)
+    throw new OperatorError(
+      `cutover refused: ${problems.join('; ')}`,
+      'fix that (run `rds-live-migrate verify`), or pass --force to cut over anyway',
+      'cutover',
+    );
   ctx.log.warn(`CUTOVER FORCED despite: ${problems.join('; ')}`);
 }
 
 /** Not overridden by --force: an intended difference is accepted by name in migration.acceptSettingsDifferences. */
 async function refuseSettingsDifferences(ctx: MigrationContext): Promise<void> {
-  const findings = await settingsFindings(await ctx.server('source-master'), await ctx.server('target-master'), ctx.config.migration.acceptSettingsDifferences);
+  const findings = await settingsFindings(
+    await ctx.server('source-master'),
+    await ctx.server('target-master'),
+    ctx.config.migration.acceptSettingsDifferences,
+  );
   const blockers = findings.filter((f) => f.severity === 'block');
   if (!blockers.length) return;
-  throw new OperatorError(`cutover refused; nothing was changed: the target's settings differ from the source's:\n${formatFindings(blockers)}`, 'set each setting on the target as said above (or accept it by name), then run cutover again', 'cutover');
+  throw new OperatorError(
+    `cutover refused; nothing was changed: the target's settings differ from the source's:\n${formatFindings(blockers)}`,
+    'set each setting on the target as said above (or accept it by name), then run cutover again',
+    'cutover',
+  );
 }
 
 /** Steps 1-5: after them only the target takes writes and the old source follows it. Rollback reuses them. */
@@ -116,15 +151,22 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
   const source = await ctx.server('source-master');
   const target = await ctx.server('target-master');
 
-  await journaled(ctx, 'cutover:freeze-source', 'stop writes on source-master (lock application accounts, end sessions, disable events)', async () => {
-    const startedAtMs = Date.now();
-    const held = await heldBackNow(ctx, source, ctx.journal.data<HeldBack>('cutover:freeze-source'));
-    // Recorded before the work: a redo must also undo what this attempt locks and disables.
-    ctx.journal.started('cutover:freeze-source', held);
-    const killed = await freezeWrites(ctx, source, held.accounts, held.events);
-    ctx.log.info(`source-master frozen: ${held.accounts.length} account(s) locked, ${killed} session(s) ended, ${held.events.length} event(s) disabled`);
-    return { ...held, startedAtMs } satisfies FreezeRecord;
-  });
+  await journaled(
+    ctx,
+    'cutover:freeze-source',
+    'stop writes on source-master (lock application accounts, end sessions, disable events)',
+    async () => {
+      const startedAtMs = Date.now();
+      const held = await heldBackNow(ctx, source, ctx.journal.data<HeldBack>('cutover:freeze-source'));
+      // Recorded before the work: a redo must also undo what this attempt locks and disables.
+      ctx.journal.started('cutover:freeze-source', held);
+      const killed = await freezeWrites(ctx, source, held.accounts, held.events);
+      ctx.log.info(
+        `source-master frozen: ${held.accounts.length} account(s) locked, ${killed} session(s) ended, ${held.events.length} event(s) disabled`,
+      );
+      return { ...held, startedAtMs } satisfies FreezeRecord;
+    },
+  );
 
   await journaled(ctx, 'cutover:drain', "wait until the target applied the source's last write", async () => {
     const sourceFinal = (await masterPosition(source))!;
@@ -149,7 +191,14 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
     const from = ctx.journal.data<{ targetStart: BinlogPosition }>('cutover:open-target')!.targetStart;
     const outputs = ctx.targetOutputs();
     // The user exists on the target since point-target; it gets a new password, and that ALTER replicates to the old source harmlessly.
-    const { resumed } = await follow(ctx, { step: 'cutover:reverse-replication', follower: source, leader: target, host: ctx.config.migration.targetHostForSource ?? outputs.host, port: ctx.config.migration.targetPortForSource ?? outputs.port, position: from });
+    const { resumed } = await follow(ctx, {
+      step: 'cutover:reverse-replication',
+      follower: source,
+      leader: target,
+      host: ctx.config.migration.targetHostForSource ?? outputs.host,
+      port: ctx.config.migration.targetPortForSource ?? outputs.port,
+      position: from,
+    });
     return { from, resumed };
   });
 }

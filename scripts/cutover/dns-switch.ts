@@ -18,7 +18,12 @@ export interface DnsSwitchOptions {
 export function changeBatch(dns: DnsConfig, request: SwitchRequest): object {
   return {
     Comment: `rds-live-migrate: ${dns.name} to ${request.role} (${request.direction})`,
-    Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: dns.name, Type: 'CNAME', TTL: dns.ttl, ResourceRecords: [{ Value: request.endpoint.host }] } }],
+    Changes: [
+      {
+        Action: 'UPSERT',
+        ResourceRecordSet: { Name: dns.name, Type: 'CNAME', TTL: dns.ttl, ResourceRecords: [{ Value: request.endpoint.host }] },
+      },
+    ],
   };
 }
 
@@ -34,13 +39,26 @@ export function dnsSwitch(dns: DnsConfig, log: Log, options: DnsSwitchOptions = 
     const changeId = await submit(dns, request);
     log.info(`Route 53 accepted ${dns.name} → ${request.endpoint.host} (change ${changeId}); waiting until it is in sync`);
     await waitInSync(dns, request, changeId, options);
-    log.info(`${dns.name} points at ${request.role} ${request.endpoint.host}: in sync after ${((Date.now() - started) / 1000).toFixed(1)} s; clients follow within the TTL (${dns.ttl} s) and their pool's connection lifetime`);
+    log.info(
+      `${dns.name} points at ${request.role} ${request.endpoint.host}: in sync after ${((Date.now() - started) / 1000).toFixed(1)} s; clients follow within the TTL (${dns.ttl} s) and their pool's connection lifetime`,
+    );
   };
 }
 
 async function submit(dns: DnsConfig, request: SwitchRequest): Promise<string> {
   try {
-    const out = JSON.parse(await awsCli(['route53', 'change-resource-record-sets', '--hosted-zone-id', dns.zoneId, '--change-batch', JSON.stringify(changeBatch(dns, request)), '--output', 'json'])) as { ChangeInfo?: { Id?: string } };
+    const out = JSON.parse(
+      await awsCli([
+        'route53',
+        'change-resource-record-sets',
+        '--hosted-zone-id',
+        dns.zoneId,
+        '--change-batch',
+        JSON.stringify(changeBatch(dns, request)),
+        '--output',
+        'json',
+      ]),
+    ) as { ChangeInfo?: { Id?: string } };
     const id = out.ChangeInfo?.Id;
     if (!id) throw new Error(`no ChangeInfo.Id in the answer: ${JSON.stringify(out).slice(0, 200)}`);
     return id;
@@ -58,7 +76,9 @@ async function waitInSync(dns: DnsConfig, request: SwitchRequest, changeId: stri
   let last = 'PENDING';
   for (;;) {
     try {
-      const out = JSON.parse(await awsCli(['route53', 'get-change', '--id', changeId, '--output', 'json'])) as { ChangeInfo?: { Status?: string } };
+      const out = JSON.parse(await awsCli(['route53', 'get-change', '--id', changeId, '--output', 'json'])) as {
+        ChangeInfo?: { Status?: string };
+      };
       last = out.ChangeInfo?.Status ?? 'no status';
       if (last === 'INSYNC') return;
     } catch (err) {

@@ -46,11 +46,19 @@ export async function heldBackNow(ctx: MigrationContext, server: Server, previou
   const existingEvents = await eventsNow(server, migratedDatabases(ctx));
   const eventKeys = new Set(existingEvents.map(eventKey));
   const enabled = existingEvents.filter((e) => e.status === 'ENABLED').map(({ schema, name }) => ({ schema, name, status: 'ENABLED' }));
-  const events = union((previous?.events ?? []).filter((e) => eventKeys.has(eventKey(e))), enabled, eventKey);
+  const events = union(
+    (previous?.events ?? []).filter((e) => eventKeys.has(eventKey(e))),
+    enabled,
+    eventKey,
+  );
 
   const users = await applicationUsers(server, ctx);
   const userKeys = new Set(users.map(accountKey));
-  const accounts = union((previous?.accounts ?? []).filter((a) => userKeys.has(accountKey(a))), await unlockedAccounts(server, users), accountKey);
+  const accounts = union(
+    (previous?.accounts ?? []).filter((a) => userKeys.has(accountKey(a))),
+    await unlockedAccounts(server, users),
+    accountKey,
+  );
   return { accounts, events };
 }
 

@@ -12,7 +12,12 @@ import { OperatorError } from '../support/errors.js';
 export async function finalize(ctx: MigrationContext): Promise<Record<string, unknown>> {
   const release = acquireRunLock(ctx.journal);
   try {
-    if (!ctx.journal.isDone('cutover')) throw new OperatorError('finalize comes after a completed cutover', 'run `rds-live-migrate cutover` first (or `rollback`)', 'finalize');
+    if (!ctx.journal.isDone('cutover'))
+      throw new OperatorError(
+        'finalize comes after a completed cutover',
+        'run `rds-live-migrate cutover` first (or `rollback`)',
+        'finalize',
+      );
     await commandPreflight(ctx);
     return await journaled(ctx, 'finalize', 'end reverse replication and remove the replication users', async () => {
       const source = await ctx.server('source-master');
@@ -26,7 +31,9 @@ export async function finalize(ctx: MigrationContext): Promise<Record<string, un
       await source.query('DROP USER IF EXISTS ?@?', user);
       ctx.log.info('finalized: the old source no longer follows the target and is left untouched otherwise; delete it when you are ready');
       if (ctx.journal.data<{ method?: string }>('seed-method')?.method === 'snapshot') {
-        ctx.log.info('the target stack no longer declares the unencrypted snapshot of the replica: the next `cdktf deploy target` deletes it (the encrypted copy stays)');
+        ctx.log.info(
+          'the target stack no longer declares the unencrypted snapshot of the replica: the next `cdktf deploy target` deletes it (the encrypted copy stays)',
+        );
       }
       return { finalizedAt: new Date().toISOString() };
     });

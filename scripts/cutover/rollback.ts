@@ -6,7 +6,7 @@ import { acquireRunLock } from '../core/journal.js';
 import { journaled } from '../core/journaled.js';
 import { follow } from '../core/replication-link.js';
 import { OperatorError } from '../support/errors.js';
-import { cutoverStructure, freezeRecord, switchHooks } from './cutover.js';
+import { cutoverStructure, type freezeRecord, switchHooks } from './cutover.js';
 import { phaseOf } from '../core/phases.js';
 import type { ROLLED_BACK_REASONS } from '../core/journal-format.js';
 import { phaseChangeHooks, runHooks } from '../hooks/runner.js';
@@ -20,7 +20,8 @@ export interface RollbackReport extends Record<string, unknown> {
   rollbackMs: number;
 }
 
-const isCutoverOrRollback = (name: string) => name === 'cutover' || name.startsWith('cutover:') || name.startsWith('rollback:') || name === 'verify';
+const isCutoverOrRollback = (name: string) =>
+  name === 'cutover' || name.startsWith('cutover:') || name.startsWith('rollback:') || name === 'verify';
 
 /** Moves the cutover's records to the history: the phase changes with it. */
 async function archive(ctx: MigrationContext, reason: (typeof ROLLED_BACK_REASONS)[number]): Promise<void> {
@@ -41,7 +42,8 @@ async function archive(ctx: MigrationContext, reason: (typeof ROLLED_BACK_REASON
 export async function rollback(ctx: MigrationContext, options: { trafficSwitch?: TrafficSwitch } = {}): Promise<RollbackReport> {
   const release = acquireRunLock(ctx.journal);
   try {
-    if (!ctx.journal.step('cutover:freeze-source')) throw new OperatorError('there is no cutover to roll back', 'nothing to do: the source still takes the writes', 'rollback');
+    if (!ctx.journal.step('cutover:freeze-source'))
+      throw new OperatorError('there is no cutover to roll back', 'nothing to do: the source still takes the writes', 'rollback');
     await commandPreflight(ctx);
     const started = Date.now();
     await runHooks(ctx, 'before-rollback');
@@ -53,7 +55,9 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     const targetStatus = await ctx.dialect.replicaStatus(target);
     if (!ctx.journal.isDone('cutover:detach-target') && targetStatus.configured) {
       // The target never left replication, so it took no write: undo the freeze and make sure it replicates.
-      const { accounts, events } = (ctx.journal.step('cutover:freeze-source')!.data ?? { accounts: [], events: [] }) as ReturnType<typeof freezeRecord>;
+      const { accounts, events } = (ctx.journal.step('cutover:freeze-source')!.data ?? { accounts: [], events: [] }) as ReturnType<
+        typeof freezeRecord
+      >;
       if (!targetStatus.sqlRunning || targetStatus.ioRunning === 'No') await ctx.dialect.startReplication(target);
       await unlockAccounts(source, accounts ?? []);
       await setEvents(source, await existingEvents(ctx, source, events ?? []), 'ENABLE');
@@ -89,7 +93,14 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     await journaled(ctx, 'rollback:refollow', 'make the target follow the source again', async () => {
       const from = ctx.journal.data<{ sourceStart: BinlogPosition }>('rollback:reopen-source')!.sourceStart;
       const outputs = ctx.outputs();
-      await follow(ctx, { step: 'rollback:refollow', follower: target, leader: source, host: ctx.config.migration.sourceHostForTarget ?? outputs.source.host, port: ctx.config.migration.sourcePortForTarget ?? outputs.source.port, position: from });
+      await follow(ctx, {
+        step: 'rollback:refollow',
+        follower: target,
+        leader: source,
+        host: ctx.config.migration.sourceHostForTarget ?? outputs.source.host,
+        port: ctx.config.migration.sourcePortForTarget ?? outputs.source.port,
+        position: from,
+      });
       return { from };
     });
     await journaled(ctx, 'rollback:enable-events', 'enable the events on the source again', async () => {
@@ -105,7 +116,9 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     });
     await archive(ctx, 'cutover rolled back');
     const rollbackMs = Date.now() - started;
-    ctx.log.info(`rolled back in ${rollbackMs} ms: source-master takes the writes, target-master replicates from it; verify before the next cutover`);
+    ctx.log.info(
+      `rolled back in ${rollbackMs} ms: source-master takes the writes, target-master replicates from it; verify before the next cutover`,
+    );
     return { ok: true, kind: 'rolled-back', rollbackMs };
   } finally {
     release();

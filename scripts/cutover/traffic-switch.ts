@@ -18,7 +18,8 @@ export type TrafficSwitch = (request: SwitchRequest) => Promise<void>;
 export function configuredSwitch(ctx: Pick<MigrationContext, 'config' | 'log'>): TrafficSwitch {
   const dns = ctx.config.dns;
   if (!dns) return commandSwitch(ctx);
-  if (ctx.config.migration.trafficSwitchCommand) ctx.log.warn(`dns and migration.trafficSwitchCommand are both set: the DNS name ${dns.name} is switched, the command is not run`);
+  if (ctx.config.migration.trafficSwitchCommand)
+    ctx.log.warn(`dns and migration.trafficSwitchCommand are both set: the DNS name ${dns.name} is switched, the command is not run`);
   return dnsSwitch(dns, ctx.log);
 }
 
@@ -26,7 +27,9 @@ export function commandSwitch(ctx: Pick<MigrationContext, 'config' | 'log'>): Tr
   return async (request) => {
     const command = ctx.config.migration.trafficSwitchCommand;
     if (!command) {
-      ctx.log.warn(`no migration.trafficSwitchCommand: point the application at ${request.role} ${request.endpoint.host}:${request.endpoint.port} NOW (the other side no longer accepts its logins)`);
+      ctx.log.warn(
+        `no migration.trafficSwitchCommand: point the application at ${request.role} ${request.endpoint.host}:${request.endpoint.port} NOW (the other side no longer accepts its logins)`,
+      );
       return;
     }
     const [file, ...args] = command;

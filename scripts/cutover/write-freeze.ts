@@ -14,7 +14,11 @@ import { OperatorError } from '../support/errors.js';
 export async function unlockedAccounts(server: Server, accounts: Account[]): Promise<Account[]> {
   if (!accounts.length) return [];
   const locked = new Set(
-    (await server.query<{ user: string; host: string }>("SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')")).map((r) => JSON.stringify([r.user, r.host])),
+    (
+      await server.query<{ user: string; host: string }>(
+        "SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')",
+      )
+    ).map((r) => JSON.stringify([r.user, r.host])),
   );
   return accounts.filter((a) => !locked.has(JSON.stringify([a.user, a.host])));
 }
@@ -34,10 +38,17 @@ export async function endSessions(ctx: MigrationContext, server: Server, account
   const deadline = Date.now() + timeoutMs;
   let killed = 0;
   for (;;) {
-    const sessions = await server.query<{ id: string }>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER IN (?) AND ID <> CONNECTION_ID()', [users]);
+    const sessions = await server.query<{ id: string }>(
+      'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER IN (?) AND ID <> CONNECTION_ID()',
+      [users],
+    );
     if (!sessions.length) return killed;
     if (Date.now() > deadline) {
-      throw new OperatorError(`${server.where}: ${sessions.length} application session(s) still open ${timeoutMs / 1000} s after being killed`, 'a long rollback may be running; check SHOW PROCESSLIST and run the same command again', 'freeze');
+      throw new OperatorError(
+        `${server.where}: ${sessions.length} application session(s) still open ${timeoutMs / 1000} s after being killed`,
+        'a long rollback may be running; check SHOW PROCESSLIST and run the same command again',
+        'freeze',
+      );
     }
     for (const s of sessions) await ctx.dialect.killConnection(server, Number(s.id));
     killed += sessions.length;

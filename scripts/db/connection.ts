@@ -85,7 +85,11 @@ export class Server {
       await this.connection.query(sql, params);
     } catch (err) {
       const e = err as { code?: string; sqlMessage?: string };
-      throw new OperatorError(`${this.where}: ${what} failed: ${e.code ?? 'error'}`, 'see the server error log; the statement is not shown because it holds a password', 'sql');
+      throw new OperatorError(
+        `${this.where}: ${what} failed: ${e.code ?? 'error'}`,
+        'see the server error log; the statement is not shown because it holds a password',
+        'sql',
+      );
     }
   }
 
@@ -146,13 +150,30 @@ export class Server {
     const masked = redact(sql);
     const statement = masked.length > 200 ? `${masked.slice(0, 200)}…` : masked;
     const detail = e.sqlMessage ?? e.message ?? String(err);
-    if (e.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' || e.code === 'ER_PROCACCESS_DENIED_ERROR' || e.code === 'ER_TABLEACCESS_DENIED_ERROR' || e.code === 'ER_DBACCESS_DENIED_ERROR') {
-      return new OperatorError(`${this.where}: ${detail} (running: ${statement})`, `give ${this.access.credentials.username} the privilege named, or use the RDS master user`, 'privilege');
+    if (
+      e.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' ||
+      e.code === 'ER_PROCACCESS_DENIED_ERROR' ||
+      e.code === 'ER_TABLEACCESS_DENIED_ERROR' ||
+      e.code === 'ER_DBACCESS_DENIED_ERROR'
+    ) {
+      return new OperatorError(
+        `${this.where}: ${detail} (running: ${statement})`,
+        `give ${this.access.credentials.username} the privilege named, or use the RDS master user`,
+        'privilege',
+      );
     }
     if (e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'ECONNRESET' || e.code === 'EPIPE') {
-      return new OperatorError(`${this.where}: connection lost (running: ${statement})`, 'check the instance is available, then run the same command again; it resumes from the journal', 'connection');
+      return new OperatorError(
+        `${this.where}: connection lost (running: ${statement})`,
+        'check the instance is available, then run the same command again; it resumes from the journal',
+        'connection',
+      );
     }
-    return new OperatorError(`${this.where}: ${detail} (running: ${statement})`, 'fix the cause above, then run the same command again; it resumes from the journal', 'sql');
+    return new OperatorError(
+      `${this.where}: ${detail} (running: ${statement})`,
+      'fix the cause above, then run the same command again; it resumes from the journal',
+      'sql',
+    );
   }
 }
 
@@ -187,13 +208,16 @@ async function open(access: ServerAccess, options: { connectTimeoutMs?: number }
 
 function checkIpIdentity(connection: Connection, ip: string): void {
   const stream = (connection as unknown as { connection: { stream: unknown } }).connection.stream;
-  const refused = stream instanceof TLSSocket ? checkServerIdentity(ip, stream.getPeerCertificate()) : new Error('the connection is not encrypted');
+  const refused =
+    stream instanceof TLSSocket ? checkServerIdentity(ip, stream.getPeerCertificate()) : new Error('the connection is not encrypted');
   if (refused) throw Object.assign(refused, { code: (refused as { code?: string }).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID' });
 }
 
 /** The CAs of RDS, as bundled with mysql2 (its 'Amazon RDS' SSL profile). */
 export function rdsCaBundle(): string[] {
-  return (mysqlCore as unknown as { ConnectionConfig: { getSSLProfile(name: string): { ca: string[] } } }).ConnectionConfig.getSSLProfile('Amazon RDS').ca;
+  return (mysqlCore as unknown as { ConnectionConfig: { getSSLProfile(name: string): { ca: string[] } } }).ConnectionConfig.getSSLProfile(
+    'Amazon RDS',
+  ).ca;
 }
 
 // The driver escapes literals with backslashes; under NO_BACKSLASH_ESCAPES the server would read them as data.
@@ -213,27 +237,51 @@ function connectError(access: ServerAccess, err: unknown): OperatorError {
   if (e.code === 'HANDSHAKE_SSL_ERROR' || (e.code && CERTIFICATE_PROBLEM.test(e.code))) {
     return new OperatorError(
       `${where}: the server's TLS certificate was refused: ${e.message ?? e.code} (trusted: ${access.tls?.trust ?? 'the default CAs'})`,
-      'set migration.tlsCaFile to the CA that signed this server\'s certificate (on RDS leave it unset: the RDS CA bundle is built in), and check that the outputs name this server by a name its certificate carries',
+      "set migration.tlsCaFile to the CA that signed this server's certificate (on RDS leave it unset: the RDS CA bundle is built in), and check that the outputs name this server by a name its certificate carries",
       'tls',
     );
   }
   switch (e.code) {
     case 'HANDSHAKE_NO_SSL_SUPPORT':
-      return new OperatorError(`${where}: the server does not offer TLS, and migration.requireTls is on`, 'enable TLS on the server (RDS offers it by default), or set migration.requireTls to false to allow unencrypted connections (secrets are still never sent over them)', 'tls');
+      return new OperatorError(
+        `${where}: the server does not offer TLS, and migration.requireTls is on`,
+        'enable TLS on the server (RDS offers it by default), or set migration.requireTls to false to allow unencrypted connections (secrets are still never sent over them)',
+        'tls',
+      );
     case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_DBACCESS_DENIED_ERROR':
-      return new OperatorError(`${where}: user ${access.credentials.username} was refused: wrong user name or password`, `check the password behind the ${access.role} secret reference and the user name in the config`, 'credentials');
+      return new OperatorError(
+        `${where}: user ${access.credentials.username} was refused: wrong user name or password`,
+        `check the password behind the ${access.role} secret reference and the user name in the config`,
+        'credentials',
+      );
     case 'ECONNREFUSED':
-      return new OperatorError(`${where}: connection refused`, 'check the endpoint and port in the stack outputs and that the instance is running', 'unreachable');
+      return new OperatorError(
+        `${where}: connection refused`,
+        'check the endpoint and port in the stack outputs and that the instance is running',
+        'unreachable',
+      );
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return new OperatorError(`${where}: no answer (${e.code})`, 'check security groups, routing and that this job runs inside the VPC (or has a path to it)', 'unreachable');
+      return new OperatorError(
+        `${where}: no answer (${e.code})`,
+        'check security groups, routing and that this job runs inside the VPC (or has a path to it)',
+        'unreachable',
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new OperatorError(`${where}: host name does not resolve`, 'check the endpoint in the stack outputs (cdktf deploy --outputs-file)', 'unreachable');
+      return new OperatorError(
+        `${where}: host name does not resolve`,
+        'check the endpoint in the stack outputs (cdktf deploy --outputs-file)',
+        'unreachable',
+      );
     default:
-      return new OperatorError(`${where}: cannot connect: ${e.message ?? String(err)}`, 'check the endpoint and credentials', 'unreachable');
+      return new OperatorError(
+        `${where}: cannot connect: ${e.message ?? String(err)}`,
+        'check the endpoint and credentials',
+        'unreachable',
+      );
   }
 }
 

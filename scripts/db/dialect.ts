@@ -50,7 +50,10 @@ async function rdsRetention(server: Server): Promise<number | null> {
 }
 
 /** RDS MariaDB and RDS MySQL 8 differ only in the names of the procedures and of the status statement. */
-function rdsDialect(name: string, names: { setExternal: string; setExternalGtid?: string; resetExternal: string; status: string }): ReplicationDialect {
+function rdsDialect(
+  name: string,
+  names: { setExternal: string; setExternalGtid?: string; resetExternal: string; status: string },
+): ReplicationDialect {
   return {
     name,
     async setBinlogRetentionHours(server, hours) {
@@ -65,10 +68,18 @@ function rdsDialect(name: string, names: { setExternal: string; setExternalGtid?
     },
     async setExternalMaster(server, m) {
       if (m.gtid && names.setExternalGtid) {
-        await server.querySecret(`CALL mysql.${names.setExternalGtid}(?, ?, ?, ?, ?, ?)`, [m.host, m.port, m.user, m.password, m.gtid, m.tls ? 1 : 0], `mysql.${names.setExternalGtid}`);
+        await server.querySecret(
+          `CALL mysql.${names.setExternalGtid}(?, ?, ?, ?, ?, ?)`,
+          [m.host, m.port, m.user, m.password, m.gtid, m.tls ? 1 : 0],
+          `mysql.${names.setExternalGtid}`,
+        );
         return;
       }
-      await server.querySecret(`CALL mysql.${names.setExternal}(?, ?, ?, ?, ?, ?, ?)`, [m.host, m.port, m.user, m.password, m.position.file, m.position.pos, m.tls ? 1 : 0], `mysql.${names.setExternal}`);
+      await server.querySecret(
+        `CALL mysql.${names.setExternal}(?, ?, ?, ?, ?, ?, ?)`,
+        [m.host, m.port, m.user, m.password, m.position.file, m.position.pos, m.tls ? 1 : 0],
+        `mysql.${names.setExternal}`,
+      );
     },
     async resetExternalMaster(server) {
       await server.query(`CALL mysql.${names.resetExternal}`);
@@ -81,8 +92,17 @@ function rdsDialect(name: string, names: { setExternal: string; setExternalGtid?
 }
 
 // RDS MySQL's auto-position needs the target's gtid_executed to cover the seed, which a logical seed does not give: file and position there.
-export const rdsMariadb = rdsDialect('RDS MariaDB', { setExternal: 'rds_set_external_master', setExternalGtid: 'rds_set_external_master_gtid', resetExternal: 'rds_reset_external_master', status: 'SHOW SLAVE STATUS' });
-export const rdsMysql = rdsDialect('RDS MySQL 8', { setExternal: 'rds_set_external_source', resetExternal: 'rds_reset_external_source', status: 'SHOW REPLICA STATUS' });
+export const rdsMariadb = rdsDialect('RDS MariaDB', {
+  setExternal: 'rds_set_external_master',
+  setExternalGtid: 'rds_set_external_master_gtid',
+  resetExternal: 'rds_reset_external_master',
+  status: 'SHOW SLAVE STATUS',
+});
+export const rdsMysql = rdsDialect('RDS MySQL 8', {
+  setExternal: 'rds_set_external_source',
+  resetExternal: 'rds_reset_external_source',
+  status: 'SHOW REPLICA STATUS',
+});
 
 /** A self-managed MariaDB/MySQL where the admin user may run CHANGE MASTER itself. */
 export const selfManaged: ReplicationDialect = {
@@ -101,14 +121,19 @@ export const selfManaged: ReplicationDialect = {
     await server.query('START SLAVE');
   },
   async setExternalMaster(server, m) {
-    const common = 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_SSL = ?, MASTER_CONNECT_RETRY = ?';
+    const common =
+      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_SSL = ?, MASTER_CONNECT_RETRY = ?';
     const params = [m.host, m.port, m.user, m.password, m.tls ? 1 : 0, CONNECT_RETRY_SECONDS];
     if (m.gtid) {
       await server.query('SET GLOBAL gtid_slave_pos = ?', [m.gtid]);
       await server.querySecret(`${common}, MASTER_USE_GTID = slave_pos`, params, 'CHANGE MASTER TO');
       return;
     }
-    await server.querySecret(`${common}, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?`, [...params, m.position.file, m.position.pos], 'CHANGE MASTER TO');
+    await server.querySecret(
+      `${common}, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?`,
+      [...params, m.position.file, m.position.pos],
+      'CHANGE MASTER TO',
+    );
   },
   async resetExternalMaster(server) {
     await server.query('STOP SLAVE');

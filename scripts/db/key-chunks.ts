@@ -9,8 +9,18 @@ export interface TableShape {
 }
 
 export async function tableShape(server: Server, schema: string, name: string): Promise<TableShape> {
-  const columns = (await server.query<{ c: string }>('SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [schema, name])).map((r) => r.c);
-  const key = (await server.query<{ c: string }>("SELECT COLUMN_NAME AS c FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX", [schema, name])).map((r) => r.c);
+  const columns = (
+    await server.query<{ c: string }>(
+      'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [schema, name],
+    )
+  ).map((r) => r.c);
+  const key = (
+    await server.query<{ c: string }>(
+      "SELECT COLUMN_NAME AS c FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+      [schema, name],
+    )
+  ).map((r) => r.c);
   return { schema, name, columns, key };
 }
 
@@ -52,7 +62,10 @@ export async function* chunks(server: Server, shape: TableShape, size: number): 
     return;
   }
   for (;;) {
-    const upper = await server.value(`SELECT ${ident(first)} FROM ${table} WHERE ${ident(first)} >= ? ORDER BY ${ident(first)} LIMIT 1 OFFSET ${size - 1}`, [lower]);
+    const upper = await server.value(
+      `SELECT ${ident(first)} FROM ${table} WHERE ${ident(first)} >= ? ORDER BY ${ident(first)} LIMIT 1 OFFSET ${size - 1}`,
+      [lower],
+    );
     if (upper === undefined || upper === null) {
       yield { lower };
       return;
@@ -72,14 +85,21 @@ const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigin
  */
 export async function copyChunks(server: Server, shape: TableShape, size: number, estimatedRows: number): Promise<Chunk[]> {
   const first = shape.key[0];
-  const type = first ? await server.value<string>('SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [shape.schema, shape.name, first]) : undefined;
+  const type = first
+    ? await server.value<string>(
+        'SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+        [shape.schema, shape.name, first],
+      )
+    : undefined;
   if (!first || !type || !INTEGER_TYPES.has(type.toLowerCase())) {
     const out: Chunk[] = [];
     for await (const chunk of chunks(server, shape, size)) out.push(chunk);
     return out;
   }
   const table = `${ident(shape.schema)}.${ident(shape.name)}`;
-  const bounds = await server.one<{ lo: string | null; hi: string | null }>(`SELECT MIN(${ident(first)}) AS lo, MAX(${ident(first)}) AS hi FROM ${table}`);
+  const bounds = await server.one<{ lo: string | null; hi: string | null }>(
+    `SELECT MIN(${ident(first)}) AS lo, MAX(${ident(first)}) AS hi FROM ${table}`,
+  );
   if (!bounds || bounds.lo === null || bounds.hi === null) return [{}];
   const lo = BigInt(bounds.lo);
   const hi = BigInt(bounds.hi);

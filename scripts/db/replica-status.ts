@@ -27,7 +27,21 @@ const pick = (row: Row, ...names: string[]): unknown => names.map((n) => row[n])
 
 export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
   if (!row) {
-    return { configured: false, ioRunning: 'No', sqlRunning: false, masterHost: '', masterPort: 0, masterServerId: 0, read: { file: '', pos: 0 }, executed: { file: '', pos: 0 }, secondsBehind: null, lastIoError: '', lastIoErrno: 0, lastSqlError: '', lastSqlErrno: 0 };
+    return {
+      configured: false,
+      ioRunning: 'No',
+      sqlRunning: false,
+      masterHost: '',
+      masterPort: 0,
+      masterServerId: 0,
+      read: { file: '', pos: 0 },
+      executed: { file: '', pos: 0 },
+      secondsBehind: null,
+      lastIoError: '',
+      lastIoErrno: 0,
+      lastSqlError: '',
+      lastSqlErrno: 0,
+    };
   }
   const behind = pick(row, 'Seconds_Behind_Master', 'Seconds_Behind_Source');
   return {
@@ -37,8 +51,14 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
     masterHost: String(pick(row, 'Master_Host', 'Source_Host') ?? ''),
     masterPort: Number(pick(row, 'Master_Port', 'Source_Port') ?? 0),
     masterServerId: Number(pick(row, 'Master_Server_Id', 'Source_Server_Id') ?? 0),
-    read: { file: String(pick(row, 'Master_Log_File', 'Source_Log_File') ?? ''), pos: Number(pick(row, 'Read_Master_Log_Pos', 'Read_Source_Log_Pos') ?? 0) },
-    executed: { file: String(pick(row, 'Relay_Master_Log_File', 'Relay_Source_Log_File') ?? ''), pos: Number(pick(row, 'Exec_Master_Log_Pos', 'Exec_Source_Log_Pos') ?? 0) },
+    read: {
+      file: String(pick(row, 'Master_Log_File', 'Source_Log_File') ?? ''),
+      pos: Number(pick(row, 'Read_Master_Log_Pos', 'Read_Source_Log_Pos') ?? 0),
+    },
+    executed: {
+      file: String(pick(row, 'Relay_Master_Log_File', 'Relay_Source_Log_File') ?? ''),
+      pos: Number(pick(row, 'Exec_Master_Log_Pos', 'Exec_Source_Log_Pos') ?? 0),
+    },
     secondsBehind: behind === null || behind === undefined ? null : Number(behind),
     lastIoError: String(pick(row, 'Last_IO_Error') ?? ''),
     lastIoErrno: Number(pick(row, 'Last_IO_Errno') ?? 0),
@@ -88,12 +108,19 @@ export type ReplicationFault = 'network' | 'auth' | 'binlog-gone' | 'apply' | 'u
  * 1158-1161 network read/write), or the relay log broke because of it (1594 read,
  * 1595 write: an event group cut in the middle, re-fetched whole with GTID).
  */
-export const TRANSIENT_REPLICATION_ERRNOS: readonly number[] = [1040, 1158, 1159, 1160, 1161, 1594, 1595, 2002, 2003, 2005, 2006, 2013, 2026];
+export const TRANSIENT_REPLICATION_ERRNOS: readonly number[] = [
+  1040, 1158, 1159, 1160, 1161, 1594, 1595, 2002, 2003, 2005, 2006, 2013, 2026,
+];
 const AUTH_ERRNOS: readonly number[] = [1045, 1044, 1251, 2061, 3159];
 
 /** 1236 is "fatal error reading the binlog": only a missing file or GTID means the position is gone. */
 export function isBinlogGone(errno: number, message: string): boolean {
-  return errno === 1236 && /could not find first log file|purged|not in the master's binlog|could not find gtid|which is not in the master|binary log.*not found/i.test(message);
+  return (
+    errno === 1236 &&
+    /could not find first log file|purged|not in the master's binlog|could not find gtid|which is not in the master|binary log.*not found/i.test(
+      message,
+    )
+  );
 }
 
 export function classifyReplicationError(errno: number, message: string, thread: 'io' | 'sql'): ReplicationFault {

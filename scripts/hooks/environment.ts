@@ -17,7 +17,12 @@ const position = (p: BinlogPosition | undefined) => (p?.file ? `${p.file}:${p.po
 function endpoints(ctx: MigrationContext): Record<string, string | undefined> {
   try {
     const { source, target } = ctx.outputs();
-    return { RLM_SOURCE_HOST: source.host, RLM_SOURCE_PORT: String(source.port), RLM_TARGET_HOST: target?.host, RLM_TARGET_PORT: target && String(target.port) };
+    return {
+      RLM_SOURCE_HOST: source.host,
+      RLM_SOURCE_PORT: String(source.port),
+      RLM_TARGET_HOST: target?.host,
+      RLM_TARGET_PORT: target && String(target.port),
+    };
   } catch {
     return {};
   }
@@ -49,7 +54,12 @@ function fromJournal(ctx: MigrationContext): Record<string, string | undefined> 
  * secret, see child-env.ts) plus the RLM_* context. `extra` comes last, so an
  * event's own value (the lag status measured now) wins over the journal's.
  */
-export function hookEnvironment(ctx: MigrationContext, session: HookSession, event: HookEvent, extra: Record<string, string | undefined> = {}): Record<string, string> {
+export function hookEnvironment(
+  ctx: MigrationContext,
+  session: HookSession,
+  event: HookEvent,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string> {
   const phase = phaseOf(ctx.journal.snapshot());
   const rlm: Record<string, string | undefined> = {
     RLM_MIGRATION: ctx.journal.migration,

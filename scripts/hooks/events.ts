@@ -9,7 +9,8 @@ export const HOOK_EVENTS = {
   'before-verify': 'verify starts comparing',
   'after-verify': 'verify finished (RLM_VERIFY_OK, RLM_VERIFY_VERDICT)',
   'before-cutover': 'cutover is ready and about to freeze the source; a non-zero exit stops it with nothing changed',
-  'switch-traffic': 'the switch-traffic step of cutover or rollback, after migration.trafficSwitchCommand: move the application (RLM_DIRECTION, RLM_HOST, RLM_PORT)',
+  'switch-traffic':
+    'the switch-traffic step of cutover or rollback, after migration.trafficSwitchCommand: move the application (RLM_DIRECTION, RLM_HOST, RLM_PORT)',
   'after-switch': 'the application was switched (cutover:switch-traffic or rollback:switch-traffic)',
   'before-rollback': 'rollback is about to start',
   status: 'the status command read the state (lag in RLM_LAG_SECONDS, RLM_LAG_BYTES)',

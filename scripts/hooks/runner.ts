@@ -11,7 +11,10 @@ const sessions = new WeakMap<MigrationContext, HookSession>();
 
 function sessionOf(ctx: MigrationContext): HookSession {
   let session = sessions.get(ctx);
-  if (!session) sessions.set(ctx, (session = { command: 'api', startedAtMs: Date.now() }));
+  if (!session) {
+    session = { command: 'api', startedAtMs: Date.now() };
+    sessions.set(ctx, session);
+  }
   return session;
 }
 
@@ -21,14 +24,22 @@ export function hooksFor(folder: string, event: HookEvent): string[] {
   try {
     names = readdirSync(folder);
   } catch (err) {
-    throw new OperatorError(`migration.hooksPath ${folder}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'create the folder, or correct migration.hooksPath (or --hooks-path)', 'hooks');
+    throw new OperatorError(
+      `migration.hooksPath ${folder}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      'create the folder, or correct migration.hooksPath (or --hooks-path)',
+      'hooks',
+    );
   }
   const files = names.filter((n) => eventOfFile(n) === event && statSync(join(folder, n)).isFile()).sort();
   for (const name of files) {
     try {
       accessSync(join(folder, name), constants.X_OK);
     } catch {
-      throw new OperatorError(`hook ${join(folder, name)} is not executable`, `chmod +x ${join(folder, name)}, or rename it so that it does not start with rds-live-migrate-on-`, 'hooks');
+      throw new OperatorError(
+        `hook ${join(folder, name)} is not executable`,
+        `chmod +x ${join(folder, name)}, or rename it so that it does not start with rds-live-migrate-on-`,
+        'hooks',
+      );
     }
   }
   return files;
@@ -45,21 +56,36 @@ export async function runHooks(ctx: MigrationContext, event: HookEvent, extra: R
   for (const name of hooksFor(folder, event)) {
     const env = hookEnvironment(ctx, sessionOf(ctx), event, extra);
     const started = Date.now();
-    const result = await execa(join(folder, name), [], { cwd: folder, env, extendEnv: false, stdin: 'ignore', all: true, reject: false, timeout: ctx.config.migration.hookTimeoutSeconds * 1000 });
-    for (const line of String(result.all ?? '').split('\n').filter(Boolean)) ctx.log.info(`hook ${name}: ${line}`);
+    const result = await execa(join(folder, name), [], {
+      cwd: folder,
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+      all: true,
+      reject: false,
+      timeout: ctx.config.migration.hookTimeoutSeconds * 1000,
+    });
+    for (const line of String(result.all ?? '')
+      .split('\n')
+      .filter(Boolean))
+      ctx.log.info(`hook ${name}: ${line}`);
     if (result.exitCode === 0 && !result.timedOut) {
       ctx.log.info(`hook ${name} (${event}) done in ${Date.now() - started} ms`);
       continue;
     }
-    const why = result.timedOut ? `was killed after ${ctx.config.migration.hookTimeoutSeconds} s (migration.hookTimeoutSeconds)` : `exited with ${result.exitCode ?? result.signal ?? '?'}`;
+    const why = result.timedOut
+      ? `was killed after ${ctx.config.migration.hookTimeoutSeconds} s (migration.hookTimeoutSeconds)`
+      : `exited with ${result.exitCode ?? result.signal ?? '?'}`;
     throw new OperatorError(`hook ${name} (${event}) ${why}`, failureFix(event), 'hook');
   }
 }
 
 function failureFix(event: HookEvent): string {
-  if (event === 'before-cutover') return 'nothing was changed: the cutover did not start. Fix what the hook reports (or remove the hook), then run cutover again';
+  if (event === 'before-cutover')
+    return 'nothing was changed: the cutover did not start. Fix what the hook reports (or remove the hook), then run cutover again';
   if (event === 'startup') return 'nothing was changed: the command did not start. Fix what the hook reports, then run it again';
-  if (event === 'switch-traffic' || event === 'after-switch') return 'the step is not recorded as done: fix what the hook reports, then run the same command again (the switch and its hooks run again, so they must be idempotent)';
+  if (event === 'switch-traffic' || event === 'after-switch')
+    return 'the step is not recorded as done: fix what the hook reports, then run the same command again (the switch and its hooks run again, so they must be idempotent)';
   return 'fix what the hook reports (see its output above), then run the same command again; it resumes from the journal';
 }
 

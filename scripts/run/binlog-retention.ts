@@ -13,7 +13,11 @@ export async function setBinlogRetention(ctx: MigrationContext): Promise<{ hours
   await ctx.dialect.setBinlogRetentionHours(source, wanted);
   const now = await ctx.dialect.binlogRetentionHours(source);
   if (now === null || now < wanted) {
-    throw new OperatorError(`source-master: binlog retention is ${now ?? 'NULL'} h after setting it to ${wanted} h`, 'set it by hand (CALL mysql.rds_set_configuration(\'binlog retention hours\', N)) and run again', 'retention');
+    throw new OperatorError(
+      `source-master: binlog retention is ${now ?? 'NULL'} h after setting it to ${wanted} h`,
+      "set it by hand (CALL mysql.rds_set_configuration('binlog retention hours', N)) and run again",
+      'retention',
+    );
   }
   ctx.log.info(`binlog retention on source-master: ${previous ?? 'NULL'} h -> ${now} h`);
   return { hours: now, previous };

@@ -7,12 +7,31 @@ export interface Account {
 }
 
 // Accounts that belong to RDS or to the server itself, never to the application.
-const SYSTEM_USERS = ['root', 'rdsadmin', 'rdsrepladmin', 'rdstopmgr', 'mariadb.sys', 'mysql.sys', 'mysql.session', 'mysql.infoschema', 'mysql.rdsadmin', 'PUBLIC', ''];
+const SYSTEM_USERS = [
+  'root',
+  'rdsadmin',
+  'rdsrepladmin',
+  'rdstopmgr',
+  'mariadb.sys',
+  'mysql.sys',
+  'mysql.session',
+  'mysql.infoschema',
+  'mysql.rdsadmin',
+  'PUBLIC',
+  '',
+];
 
 /** Users of the application: everything but system accounts, the master users and our replication user. */
 export async function applicationUsers(server: Server, ctx: MigrationContext): Promise<Account[]> {
-  const skip = new Set([...SYSTEM_USERS, ctx.config.source.masterUsername, ctx.config.target.masterUsername, ctx.config.migration.replicationUser]);
-  const rows = await server.query<{ user: string; host: string; role: string }>("SELECT User AS user, Host AS host, is_role AS role FROM mysql.user ORDER BY User, Host");
+  const skip = new Set([
+    ...SYSTEM_USERS,
+    ctx.config.source.masterUsername,
+    ctx.config.target.masterUsername,
+    ctx.config.migration.replicationUser,
+  ]);
+  const rows = await server.query<{ user: string; host: string; role: string }>(
+    'SELECT User AS user, Host AS host, is_role AS role FROM mysql.user ORDER BY User, Host',
+  );
   return rows.filter((r) => !skip.has(r.user) && r.role !== 'Y').map((r) => ({ user: r.user, host: r.host }));
 }
 

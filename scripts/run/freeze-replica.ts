@@ -21,7 +21,12 @@ async function waitStopped(ctx: MigrationContext, replica: Server): Promise<Repl
   for (;;) {
     const status = await ctx.dialect.replicaStatus(replica);
     if (!status.sqlRunning && status.ioRunning === 'No') return status;
-    if (Date.now() > deadline) throw new OperatorError('source-slave: replication threads did not stop within 120 s', 'check SHOW SLAVE STATUS on the replica (a long transaction may be applying) and run again', 'freeze');
+    if (Date.now() > deadline)
+      throw new OperatorError(
+        'source-slave: replication threads did not stop within 120 s',
+        'check SHOW SLAVE STATUS on the replica (a long transaction may be applying) and run again',
+        'freeze',
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -31,11 +36,21 @@ export async function freezeReplica(ctx: MigrationContext): Promise<FrozenPositi
   const replica = await ctx.server('source-slave');
   await ctx.dialect.stopReplication(replica);
   const status = await waitStopped(ctx, replica);
-  if (!status.configured) throw new OperatorError('source-slave is not a replica', 'deploy the source-replica stack and run again', 'freeze');
-  if (status.lastSqlError) throw new OperatorError(`source-slave stopped with a replication error: ${status.lastSqlError}`, 'the replica may have diverged: destroy and redeploy the source-replica stack, then run again', 'freeze');
-  const gtid = String((await replica.value(ctx.config.engine === 'mariadb' ? 'SELECT @@GLOBAL.gtid_slave_pos' : 'SELECT @@GLOBAL.gtid_executed')) ?? '');
+  if (!status.configured)
+    throw new OperatorError('source-slave is not a replica', 'deploy the source-replica stack and run again', 'freeze');
+  if (status.lastSqlError)
+    throw new OperatorError(
+      `source-slave stopped with a replication error: ${status.lastSqlError}`,
+      'the replica may have diverged: destroy and redeploy the source-replica stack, then run again',
+      'freeze',
+    );
+  const gtid = String(
+    (await replica.value(ctx.config.engine === 'mariadb' ? 'SELECT @@GLOBAL.gtid_slave_pos' : 'SELECT @@GLOBAL.gtid_executed')) ?? '',
+  );
   const frozen: FrozenPosition = { executed: resumePosition(status), read: { ...status.read }, gtid, frozenAt: new Date().toISOString() };
-  ctx.log.info(`source-slave frozen at executed position ${formatPosition(frozen.executed)}${gtid ? ` (GTID ${gtid})` : ''}; read position ${formatPosition(frozen.read)}`);
+  ctx.log.info(
+    `source-slave frozen at executed position ${formatPosition(frozen.executed)}${gtid ? ` (GTID ${gtid})` : ''}; read position ${formatPosition(frozen.read)}`,
+  );
   return frozen;
 }
 
@@ -46,7 +61,7 @@ export async function assertStillFrozen(ctx: MigrationContext, frozen: FrozenPos
   if (status.sqlRunning || formatPosition(status.executed) !== formatPosition(frozen.executed)) {
     throw new OperatorError(
       `source-slave moved since it was frozen at ${formatPosition(frozen.executed)} (now ${formatPosition(status.executed)}, SQL thread ${status.sqlRunning ? 'running' : 'stopped'})`,
-      'someone restarted replication on the replica; the copy is no longer consistent. Remove the journal\'s seed-target and freeze-replica entries, empty the target and run again',
+      "someone restarted replication on the replica; the copy is no longer consistent. Remove the journal's seed-target and freeze-replica entries, empty the target and run again",
       'freeze',
     );
   }

@@ -20,6 +20,15 @@ export async function pointTarget(ctx: MigrationContext): Promise<Record<string,
     password ??= await ensureReplicationUser(ctx, [source]);
     await applyReplicationUser(ctx, [target], password);
   }
-  const { resumed } = await follow(ctx, { step: 'point-target', follower: target, leader: source, host, port, position: frozen.executed, gtid: frozen.gtid || undefined, password });
+  const { resumed } = await follow(ctx, {
+    step: 'point-target',
+    follower: target,
+    leader: source,
+    host,
+    port,
+    position: frozen.executed,
+    gtid: frozen.gtid || undefined,
+    password,
+  });
   return { host, port, position: frozen.executed, resumed };
 }

@@ -26,7 +26,9 @@ interface ServerFacts {
 }
 
 async function facts(server: Server): Promise<ServerFacts> {
-  const row = (await server.one<{ version: string; comment: string; id: string }>('SELECT VERSION() AS version, @@version_comment AS comment, @@server_id AS id'))!;
+  const row = (await server.one<{ version: string; comment: string; id: string }>(
+    'SELECT VERSION() AS version, @@version_comment AS comment, @@server_id AS id',
+  ))!;
   const [major, minor] = row.version.split('.').map(Number);
   const flavor = /mariadb/i.test(`${row.version} ${row.comment}`) ? 'MariaDB' : 'MySQL';
   return { version: row.version, flavor, major: major!, minor: minor!, serverId: Number(row.id) };
@@ -48,12 +50,20 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
   const servers = new Map<ServerRole, Server>();
   const seed = await seedChoice(ctx, add);
   for (const role of roles) {
-    if (role === 'target-master' && seed && (seed.method === 'snapshot' || config.migration.seedMethod === 'auto') && !(await ctx.access(role).catch(() => undefined))) {
+    if (
+      role === 'target-master' &&
+      seed &&
+      (seed.method === 'snapshot' || config.migration.seedMethod === 'auto') &&
+      !(await ctx.access(role).catch(() => undefined))
+    ) {
       add({
         id: 'target-deferred',
         severity: 'info',
         server: 'target-master',
-        message: seed.method === 'snapshot' ? 'target-master is not deployed yet: run deploys the target stack after the freeze, restored from a snapshot of the frozen replica' : 'target-master is not deployed yet: run deploys it empty after choosing the seed method, then checks it',
+        message:
+          seed.method === 'snapshot'
+            ? 'target-master is not deployed yet: run deploys the target stack after the freeze, restored from a snapshot of the frozen replica'
+            : 'target-master is not deployed yet: run deploys it empty after choosing the seed method, then checks it',
         fix: 'nothing to do',
       });
       continue;
@@ -80,17 +90,50 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     const row = (await source.one<{ logBin: string; format: string; image: string; tls: string }>(
       "SELECT @@log_bin AS logBin, @@binlog_format AS format, @@binlog_row_image AS image, COALESCE(@@have_ssl, 'NO') AS tls",
     ))!;
-    if (String(row.logBin) !== '1') add({ id: 'binlog-off', severity: 'block', server: 'source-master', message: 'binary logging is off on source-master', fix: 'on RDS, set the backup retention period to 1 day or more (this turns binlogs on), then run again' });
-    if (row.format !== 'ROW') add({ id: 'binlog-format', severity: 'block', server: 'source-master', message: `binlog_format is ${row.format}; replicating into a freshly seeded target is only safe with ROW`, fix: "set binlog_format = ROW in source-master's parameter group (dynamic, no reboot), then run again" });
-    if (row.image && row.image.toUpperCase() !== 'FULL') add({ id: 'binlog-row-image', severity: 'warn', server: 'source-master', message: `binlog_row_image is ${row.image}`, fix: 'FULL is safest; MINIMAL works only when every table has a primary key' });
+    if (String(row.logBin) !== '1')
+      add({
+        id: 'binlog-off',
+        severity: 'block',
+        server: 'source-master',
+        message: 'binary logging is off on source-master',
+        fix: 'on RDS, set the backup retention period to 1 day or more (this turns binlogs on), then run again',
+      });
+    if (row.format !== 'ROW')
+      add({
+        id: 'binlog-format',
+        severity: 'block',
+        server: 'source-master',
+        message: `binlog_format is ${row.format}; replicating into a freshly seeded target is only safe with ROW`,
+        fix: "set binlog_format = ROW in source-master's parameter group (dynamic, no reboot), then run again",
+      });
+    if (row.image && row.image.toUpperCase() !== 'FULL')
+      add({
+        id: 'binlog-row-image',
+        severity: 'warn',
+        server: 'source-master',
+        message: `binlog_row_image is ${row.image}`,
+        fix: 'FULL is safest; MINIMAL works only when every table has a primary key',
+      });
     if (config.migration.requireTls && String(row.tls).toUpperCase() !== 'YES') {
-      add({ id: 'no-tls', severity: 'block', server: 'source-master', message: 'source-master does not offer TLS, and migration.requireTls is on', fix: 'enable TLS on the source, or set migration.requireTls to false to replicate unencrypted (not for production)' });
+      add({
+        id: 'no-tls',
+        severity: 'block',
+        server: 'source-master',
+        message: 'source-master does not offer TLS, and migration.requireTls is on',
+        fix: 'enable TLS on the source, or set migration.requireTls to false to replicate unencrypted (not for production)',
+      });
     }
     const borrowed = await replicationUserFinding(source, config.migration.replicationUser);
     if (borrowed) add(borrowed);
     const retention = await ctx.dialect.binlogRetentionHours(source);
     if (!journal.isDone('binlog-retention') && (retention === null || retention < config.binlogRetentionHours)) {
-      add({ id: 'binlog-retention', severity: 'info', server: 'source-master', message: `binlog retention is ${retention === null ? 'NULL (binlogs purged as soon as possible)' : `${retention} h`}; it will be set to ${config.binlogRetentionHours} h`, fix: 'nothing to do; raise binlogRetentionHours if the seed and catch-up may take longer' });
+      add({
+        id: 'binlog-retention',
+        severity: 'info',
+        server: 'source-master',
+        message: `binlog retention is ${retention === null ? 'NULL (binlogs purged as soon as possible)' : `${retention} h`}; it will be set to ${config.binlogRetentionHours} h`,
+        fix: 'nothing to do; raise binlogRetentionHours if the seed and catch-up may take longer',
+      });
     }
   }
 
@@ -100,16 +143,51 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     const present = await applicationDatabases(inventoryServer);
     databases = config.migration.databases ?? present;
     const missing = databases.filter((d) => !present.includes(d));
-    if (missing.length) add({ id: 'missing-database', severity: 'block', server: 'config', message: `migration.databases names ${missing.join(', ')}, which ${inventoryServer.role} does not have`, fix: 'correct migration.databases' });
+    if (missing.length)
+      add({
+        id: 'missing-database',
+        severity: 'block',
+        server: 'config',
+        message: `migration.databases names ${missing.join(', ')}, which ${inventoryServer.role} does not have`,
+        fix: 'correct migration.databases',
+      });
     const system = databases.filter((d) => SYSTEM_SCHEMAS.includes(d.toLowerCase()));
-    if (system.length) add({ id: 'system-database', severity: 'block', server: 'config', message: `migration.databases names system schema ${system.join(', ')}`, fix: 'remove it: the target has its own system schemas, and users are migrated separately' });
-    if (!databases.length) add({ id: 'nothing-to-migrate', severity: 'block', server: inventoryServer.role, message: 'no application database found', fix: 'check the source, or name them in migration.databases' });
+    if (system.length)
+      add({
+        id: 'system-database',
+        severity: 'block',
+        server: 'config',
+        message: `migration.databases names system schema ${system.join(', ')}`,
+        fix: 'remove it: the target has its own system schemas, and users are migrated separately',
+      });
+    if (!databases.length)
+      add({
+        id: 'nothing-to-migrate',
+        severity: 'block',
+        server: inventoryServer.role,
+        message: 'no application database found',
+        fix: 'check the source, or name them in migration.databases',
+      });
 
     const tables = await baseTables(inventoryServer, databases);
     const noPk = tables.filter((t) => !t.hasPrimaryKey);
-    if (noPk.length) add({ id: 'no-primary-key', severity: 'warn', server: inventoryServer.role, message: `${noPk.length} table(s) without a primary key: ${names(noPk.map((t) => `${t.schema}.${t.name}`))}`, fix: 'add primary keys before migrating if you can: every row event on such a table makes the target scan it' });
+    if (noPk.length)
+      add({
+        id: 'no-primary-key',
+        severity: 'warn',
+        server: inventoryServer.role,
+        message: `${noPk.length} table(s) without a primary key: ${names(noPk.map((t) => `${t.schema}.${t.name}`))}`,
+        fix: 'add primary keys before migrating if you can: every row event on such a table makes the target scan it',
+      });
     const notInnodb = tables.filter((t) => t.engine && t.engine.toUpperCase() !== 'INNODB');
-    if (notInnodb.length) add({ id: 'non-innodb', severity: 'warn', server: inventoryServer.role, message: `${notInnodb.length} table(s) not on InnoDB: ${names(notInnodb.map((t) => `${t.schema}.${t.name} (${t.engine})`))}`, fix: 'convert them to InnoDB: other engines are not crash-safe under replication' });
+    if (notInnodb.length)
+      add({
+        id: 'non-innodb',
+        severity: 'warn',
+        server: inventoryServer.role,
+        message: `${notInnodb.length} table(s) not on InnoDB: ${names(notInnodb.map((t) => `${t.schema}.${t.name} (${t.engine})`))}`,
+        fix: 'convert them to InnoDB: other engines are not crash-safe under replication',
+      });
 
     if (target && seed?.method !== 'snapshot') {
       const targetUser = String(await target.value('SELECT CURRENT_USER()'));
@@ -130,14 +208,27 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
         });
       }
       const enabledEvents = (await events(inventoryServer, databases)).filter((e) => e.status !== 'DISABLED');
-      if (enabledEvents.length) add({ id: 'events', severity: 'info', server: 'target-master', message: `${enabledEvents.length} event(s) will stay disabled on the target until cutover so they do not run twice`, fix: 'nothing to do' });
+      if (enabledEvents.length)
+        add({
+          id: 'events',
+          severity: 'info',
+          server: 'target-master',
+          message: `${enabledEvents.length} event(s) will stay disabled on the target until cutover so they do not run twice`,
+          fix: 'nothing to do',
+        });
     }
   }
 
   // A restored target holds the copy (checked against the frozen GTID position instead) and is never loaded with LOAD DATA.
   const logicalTarget = target && seed?.method !== 'snapshot' ? target : undefined;
   if (logicalTarget && !journal.isDone('seed-target') && String(await logicalTarget.value('SELECT @@GLOBAL.local_infile')) !== '1') {
-    add({ id: 'local-infile', severity: 'block', server: 'target-master', message: 'target-master has local_infile off; the seed loads with LOAD DATA LOCAL', fix: 'set local_infile = 1 in the target parameter group (the target stack does), then run again' });
+    add({
+      id: 'local-infile',
+      severity: 'block',
+      server: 'target-master',
+      message: 'target-master has local_infile off; the seed loads with LOAD DATA LOCAL',
+      fix: 'set local_infile = 1 in the target parameter group (the target stack does), then run again',
+    });
   }
 
   if (logicalTarget && (options.freshTarget || !journal.step('seed-target'))) {
@@ -146,28 +237,80 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     );
     const schemas = (await applicationDatabases(logicalTarget)).filter((d) => databases.includes(d) || used.some((u) => u.schema === d));
     if (used.length || schemas.length) {
-      add({ id: 'target-not-empty', severity: 'block', server: 'target-master', message: `target-master is not empty: ${names([...new Set([...used.map((u) => `${u.schema} (${u.tables} tables)`), ...schemas])])}`, fix: 'point the config at a new, empty target, or drop those schemas on the target if they are left over from a test' });
+      add({
+        id: 'target-not-empty',
+        severity: 'block',
+        server: 'target-master',
+        message: `target-master is not empty: ${names([...new Set([...used.map((u) => `${u.schema} (${u.tables} tables)`), ...schemas])])}`,
+        fix: 'point the config at a new, empty target, or drop those schemas on the target if they are left over from a test',
+      });
     }
     const status = await ctx.dialect.replicaStatus(logicalTarget);
-    if (status.configured) add({ id: 'target-replicating', severity: 'block', server: 'target-master', message: `target-master already replicates from ${status.masterHost}:${status.masterPort}`, fix: 'reset it (CALL mysql.rds_reset_external_master) if that is left over, or use another target' });
+    if (status.configured)
+      add({
+        id: 'target-replicating',
+        severity: 'block',
+        server: 'target-master',
+        message: `target-master already replicates from ${status.masterHost}:${status.masterPort}`,
+        fix: 'reset it (CALL mysql.rds_reset_external_master) if that is left over, or use another target',
+      });
   }
 
   if (replica && !journal.isDone('freeze-replica') && sourceFacts) {
     const status = await ctx.dialect.replicaStatus(replica);
-    if (!status.configured) add({ id: 'not-a-replica', severity: 'block', server: 'source-slave', message: 'source-slave is not a replica', fix: 'deploy the source-replica stack and wait until the replica is available' });
+    if (!status.configured)
+      add({
+        id: 'not-a-replica',
+        severity: 'block',
+        server: 'source-slave',
+        message: 'source-slave is not a replica',
+        fix: 'deploy the source-replica stack and wait until the replica is available',
+      });
     else {
-      if (status.masterServerId && status.masterServerId !== sourceFacts.serverId) add({ id: 'wrong-source', severity: 'block', server: 'source-slave', message: `source-slave replicates from server_id ${status.masterServerId}, but source-master is server_id ${sourceFacts.serverId}`, fix: 'check source.instanceIdentifier and the replica stack outputs: they must be the same source' });
-      if (status.lastSqlError) add({ id: 'replica-error', severity: 'block', server: 'source-slave', message: `source-slave has a replication error: ${status.lastSqlError}`, fix: 'a replica with an error may have diverged: destroy and redeploy the source-replica stack' });
-      if (!status.sqlRunning && !status.lastSqlError) add({ id: 'replica-stopped', severity: 'warn', server: 'source-slave', message: 'source-slave is not applying (SQL thread stopped)', fix: 'the seed will be as old as what it has applied; the target catches up from there. Start it (CALL mysql.rds_start_replication) for a fresher seed' });
+      if (status.masterServerId && status.masterServerId !== sourceFacts.serverId)
+        add({
+          id: 'wrong-source',
+          severity: 'block',
+          server: 'source-slave',
+          message: `source-slave replicates from server_id ${status.masterServerId}, but source-master is server_id ${sourceFacts.serverId}`,
+          fix: 'check source.instanceIdentifier and the replica stack outputs: they must be the same source',
+        });
+      if (status.lastSqlError)
+        add({
+          id: 'replica-error',
+          severity: 'block',
+          server: 'source-slave',
+          message: `source-slave has a replication error: ${status.lastSqlError}`,
+          fix: 'a replica with an error may have diverged: destroy and redeploy the source-replica stack',
+        });
+      if (!status.sqlRunning && !status.lastSqlError)
+        add({
+          id: 'replica-stopped',
+          severity: 'warn',
+          server: 'source-slave',
+          message: 'source-slave is not applying (SQL thread stopped)',
+          fix: 'the seed will be as old as what it has applied; the target catches up from there. Start it (CALL mysql.rds_start_replication) for a fresher seed',
+        });
     }
   }
 
-  const ids = [[source?.role, sourceFacts], [replica?.role, replicaFacts], [target?.role, targetFacts]] as const;
+  const ids = [
+    [source?.role, sourceFacts],
+    [replica?.role, replicaFacts],
+    [target?.role, targetFacts],
+  ] as const;
   const seen = new Map<number, string>();
   for (const [role, f] of ids) {
     if (!role || !f) continue;
     const other = seen.get(f.serverId);
-    if (other) add({ id: 'server-id', severity: 'block', server: role, message: `${role} and ${other} have the same server_id ${f.serverId}`, fix: 'each server in a replication chain needs its own server_id' });
+    if (other)
+      add({
+        id: 'server-id',
+        severity: 'block',
+        server: role,
+        message: `${role} and ${other} have the same server_id ${f.serverId}`,
+        fix: 'each server in a replication chain needs its own server_id',
+      });
     seen.set(f.serverId, role);
   }
 
@@ -176,7 +319,13 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
     const facts = (replicaFacts ?? sourceFacts)!;
     const [major, minor] = config.target.engineVersion.split('.').map(Number);
     if (major !== facts.major || minor !== facts.minor) {
-      add({ id: 'snapshot-engine-version', severity: 'block', server: 'config', message: `target.engineVersion ${config.target.engineVersion} is not the replica's ${facts.major}.${facts.minor} (${facts.version}); a target restored from its snapshot runs the snapshot's major version`, fix: `set target.engineVersion to ${facts.version.split('-')[0]} (upgrade after the migration), or use seedMethod logical to change versions now` });
+      add({
+        id: 'snapshot-engine-version',
+        severity: 'block',
+        server: 'config',
+        message: `target.engineVersion ${config.target.engineVersion} is not the replica's ${facts.major}.${facts.minor} (${facts.version}); a target restored from its snapshot runs the snapshot's major version`,
+        fix: `set target.engineVersion to ${facts.version.split('-')[0]} (upgrade after the migration), or use seedMethod logical to change versions now`,
+      });
     }
     const replicaId = ctx.outputs().replica?.identifier;
     if (config.migration.awsChecks && config.migration.serverKind === 'rds' && replicaId) {
@@ -185,10 +334,38 @@ export async function preflight(ctx: MigrationContext, options: { freshTarget?: 
   }
 
   if (sourceFacts && targetFacts) {
-    if (sourceFacts.flavor !== targetFacts.flavor) add({ id: 'engine-mismatch', severity: 'block', server: 'target-master', message: `source-master is ${sourceFacts.flavor} ${sourceFacts.version}, target-master is ${targetFacts.flavor} ${targetFacts.version}`, fix: 'the target must run the same engine as the source' });
-    else if (targetFacts.major * 1000 + targetFacts.minor < sourceFacts.major * 1000 + sourceFacts.minor) add({ id: 'version', severity: 'block', server: 'target-master', message: `target-master runs ${targetFacts.version}, older than source-master's ${sourceFacts.version}; replication from a newer to an older version is not supported`, fix: `set target.engineVersion to ${sourceFacts.major}.${sourceFacts.minor} or newer and redeploy the target stack` });
-    if (config.engine === 'mysql' && sourceFacts.flavor === 'MariaDB') add({ id: 'engine-config', severity: 'block', server: 'config', message: 'the config says engine mysql, but the source is MariaDB', fix: 'set engine to "mariadb"' });
-    if (config.engine === 'mariadb' && sourceFacts.flavor === 'MySQL') add({ id: 'engine-config', severity: 'block', server: 'config', message: 'the config says engine mariadb, but the source is MySQL', fix: 'set engine to "mysql"' });
+    if (sourceFacts.flavor !== targetFacts.flavor)
+      add({
+        id: 'engine-mismatch',
+        severity: 'block',
+        server: 'target-master',
+        message: `source-master is ${sourceFacts.flavor} ${sourceFacts.version}, target-master is ${targetFacts.flavor} ${targetFacts.version}`,
+        fix: 'the target must run the same engine as the source',
+      });
+    else if (targetFacts.major * 1000 + targetFacts.minor < sourceFacts.major * 1000 + sourceFacts.minor)
+      add({
+        id: 'version',
+        severity: 'block',
+        server: 'target-master',
+        message: `target-master runs ${targetFacts.version}, older than source-master's ${sourceFacts.version}; replication from a newer to an older version is not supported`,
+        fix: `set target.engineVersion to ${sourceFacts.major}.${sourceFacts.minor} or newer and redeploy the target stack`,
+      });
+    if (config.engine === 'mysql' && sourceFacts.flavor === 'MariaDB')
+      add({
+        id: 'engine-config',
+        severity: 'block',
+        server: 'config',
+        message: 'the config says engine mysql, but the source is MariaDB',
+        fix: 'set engine to "mariadb"',
+      });
+    if (config.engine === 'mariadb' && sourceFacts.flavor === 'MySQL')
+      add({
+        id: 'engine-config',
+        severity: 'block',
+        server: 'config',
+        message: 'the config says engine mariadb, but the source is MySQL',
+        fix: 'set engine to "mysql"',
+      });
   }
   // What the application sees after cutover: global settings that change results (settings-diff.ts).
   if (source && target) for (const f of await settingsFindings(source, target, config.migration.acceptSettingsDifferences)) add(f);
@@ -206,12 +383,25 @@ async function seedChoice(ctx: MigrationContext, add: (f: Finding) => void): Pro
       throw err;
     }
   }
-  add({ id: 'seed-method', severity: 'info', server: 'config', message: `seed method: ${choice.method} (${choice.reason})`, fix: 'set migration.seedMethod to choose it yourself' });
+  add({
+    id: 'seed-method',
+    severity: 'info',
+    server: 'config',
+    message: `seed method: ${choice.method} (${choice.reason})`,
+    fix: 'set migration.seedMethod to choose it yourself',
+  });
   return choice;
 }
 
 // What our replication user holds; an account with only these is ours from an earlier run (or harmless to re-key).
-const REPLICATION_PRIVILEGES = new Set(['USAGE', 'REPLICATION SLAVE', 'REPLICATION CLIENT', 'BINLOG MONITOR', 'SLAVE MONITOR', 'REPLICA MONITOR']);
+const REPLICATION_PRIVILEGES = new Set([
+  'USAGE',
+  'REPLICATION SLAVE',
+  'REPLICATION CLIENT',
+  'BINLOG MONITOR',
+  'SLAVE MONITOR',
+  'REPLICA MONITOR',
+]);
 
 /** Privileges in SHOW GRANTS lines beyond replication, e.g. "SELECT ON `shop`.*" or "role app_rw". */
 export function extraGrants(grants: string[]): string[] {
@@ -222,7 +412,10 @@ export function extraGrants(grants: string[]): string[] {
       extra.push(`role ${/^GRANT (.+?) TO /.exec(grant)?.[1] ?? grant.slice(0, 60)}`);
       continue;
     }
-    const privileges = onObject[1]!.split(',').map((p) => p.trim().toUpperCase()).filter((p) => !REPLICATION_PRIVILEGES.has(p));
+    const privileges = onObject[1]!
+      .split(',')
+      .map((p) => p.trim().toUpperCase())
+      .filter((p) => !REPLICATION_PRIVILEGES.has(p));
     if (privileges.length || /WITH GRANT OPTION/i.test(grant)) extra.push(`${privileges.join(', ') || 'GRANT OPTION'} ON ${onObject[2]}`);
   }
   return extra;
@@ -255,7 +448,8 @@ function tlsFindings(ctx: MigrationContext, servers: Map<ServerRole, Server>): F
       id: 'tls-off',
       severity: 'warn',
       server: 'config',
-      message: 'migration.requireTls is false: replication (source to target, and back after cutover) may run UNENCRYPTED, every row of the databases crossing the network in clear, and servers without TLS are accepted for the tool\'s own reads',
+      message:
+        "migration.requireTls is false: replication (source to target, and back after cutover) may run UNENCRYPTED, every row of the databases crossing the network in clear, and servers without TLS are accepted for the tool's own reads",
       fix: 'set migration.requireTls to true (the default) for anything but a test; passwords and password hashes are never sent over an unencrypted link either way',
     });
   }
@@ -285,7 +479,9 @@ export function normalizeAccount(account: string): string {
 
 async function hasPrivilege(server: Server, privileges: string[]): Promise<boolean> {
   const grants = (await server.query('SHOW GRANTS')).map((row) => String(Object.values(row)[0]).toUpperCase());
-  return grants.some((g) => g.includes('ALL PRIVILEGES ON *.*') || privileges.some((p) => new RegExp(`GRANT\\b.*\\b${p}\\b.*ON \\*\\.\\*`).test(g)));
+  return grants.some(
+    (g) => g.includes('ALL PRIVILEGES ON *.*') || privileges.some((p) => new RegExp(`GRANT\\b.*\\b${p}\\b.*ON \\*\\.\\*`).test(g)),
+  );
 }
 
 export function blocking(findings: Finding[]): Finding[] {

@@ -10,7 +10,9 @@ import type { MigrationContext } from '../core/context.js';
  */
 export function replicationUserStatements(engine: EngineFamily, user: string, passwordHash: string, tls: boolean): string[] {
   const requirement = tls ? 'REQUIRE SSL' : 'REQUIRE NONE';
-  const identified = mysql.format(engine === 'mariadb' ? 'IDENTIFIED BY PASSWORD ?' : 'IDENTIFIED WITH mysql_native_password AS ?', [passwordHash]);
+  const identified = mysql.format(engine === 'mariadb' ? 'IDENTIFIED BY PASSWORD ?' : 'IDENTIFIED WITH mysql_native_password AS ?', [
+    passwordHash,
+  ]);
   const who = account(user, '%');
   return [
     `CREATE USER IF NOT EXISTS ${who} ${identified} ${requirement}`,
@@ -34,6 +36,11 @@ export async function ensureReplicationUser(ctx: MigrationContext, servers: Serv
 
 /** Creates the replication user with a known password (its hash) on more servers. */
 export async function applyReplicationUser(ctx: MigrationContext, servers: Server[], password: string): Promise<void> {
-  const statements = replicationUserStatements(ctx.config.engine, ctx.config.migration.replicationUser, nativePasswordHash(password), ctx.config.migration.requireTls);
+  const statements = replicationUserStatements(
+    ctx.config.engine,
+    ctx.config.migration.replicationUser,
+    nativePasswordHash(password),
+    ctx.config.migration.requireTls,
+  );
   for (const server of servers) for (const sql of statements) await server.query(sql);
 }

@@ -21,7 +21,11 @@ const AFTER_CUTOVER: readonly Phase[] = ['cutting-over', 'rolling-back', 'cut-ov
 export async function reseed(ctx: MigrationContext, why: string): Promise<{ dropped: string[] }> {
   const phase = phaseOf(ctx.journal.snapshot());
   if (AFTER_CUTOVER.includes(phase)) {
-    throw new OperatorError(`--reseed refused: the migration is in phase ${phase}; the target may hold writes the source lacks`, 'roll back first (rds-live-migrate rollback), or finish the cutover; a reseed only starts over from the source', 'reseed');
+    throw new OperatorError(
+      `--reseed refused: the migration is in phase ${phase}; the target may hold writes the source lacks`,
+      'roll back first (rds-live-migrate rollback), or finish the cutover; a reseed only starts over from the source',
+      'reseed',
+    );
   }
   const method = ctx.journal.data<{ method?: string }>('seed-method')?.method;
   const outputs = ctx.outputs();
@@ -40,7 +44,9 @@ export async function reseed(ctx: MigrationContext, why: string): Promise<{ drop
       await ctx.dialect.stopReplication(target);
       await ctx.dialect.resetExternalMaster(target);
     }
-    const seeded = ctx.journal.data<{ databases?: string[] }>('seed-target')?.databases ?? (await applicationDatabases(target, ctx.config.migration.databases));
+    const seeded =
+      ctx.journal.data<{ databases?: string[] }>('seed-target')?.databases ??
+      (await applicationDatabases(target, ctx.config.migration.databases));
     for (const db of seeded) {
       await target.query(`DROP DATABASE IF EXISTS ${ident(db)}`);
       dropped.push(db);
@@ -50,7 +56,12 @@ export async function reseed(ctx: MigrationContext, why: string): Promise<{ drop
   }
   // The next replica is another server: it is pinned afresh at first contact.
   ctx.journal.unpin('source-slave');
-  ctx.journal.archive((name) => name === RESEED || (REDONE as readonly string[]).includes(name) || name === CUTOVER_DONE, `${RESEED_REASON}: ${why}`);
-  ctx.log.info(`reseed: the target's replication is reset and ${dropped.length} database(s) dropped (${dropped.join(', ') || 'none'}); a new replica is declared and the seed starts over from a new freeze`);
+  ctx.journal.archive(
+    (name) => name === RESEED || (REDONE as readonly string[]).includes(name) || name === CUTOVER_DONE,
+    `${RESEED_REASON}: ${why}`,
+  );
+  ctx.log.info(
+    `reseed: the target's replication is reset and ${dropped.length} database(s) dropped (${dropped.join(', ') || 'none'}); a new replica is declared and the seed starts over from a new freeze`,
+  );
   return { dropped };
 }

@@ -52,7 +52,9 @@ export async function restoreTarget(ctx: MigrationContext): Promise<RestoreResul
     for (const t of tables) rows += await rowCount(target, t.schema, t.name);
   }
   const eventsHeldBack = await holdBackEvents(await ctx.server('source-master'), target, databases);
-  ctx.log.info(`restore: target-master holds ${databases.length} database(s), ${tables.length} tables, ${rowsExact ? '' : 'about '}${rows} rows, ${(sizes.bytes / 1e6).toFixed(1)} MB, as of ${frozen.executed.file}:${frozen.executed.pos}`);
+  ctx.log.info(
+    `restore: target-master holds ${databases.length} database(s), ${tables.length} tables, ${rowsExact ? '' : 'about '}${rows} rows, ${(sizes.bytes / 1e6).toFixed(1)} MB, as of ${frozen.executed.file}:${frozen.executed.pos}`,
+  );
   return {
     method: 'snapshot',
     databases,
@@ -75,7 +77,9 @@ export async function restoreTarget(ctx: MigrationContext): Promise<RestoreResul
 async function assertRestoredFromFrozen(ctx: MigrationContext, frozen: FrozenPosition): Promise<void> {
   if (!frozen.gtid) return;
   const target = await ctx.server('target-master');
-  const gtid = String((await target.value(ctx.config.engine === 'mariadb' ? 'SELECT @@GLOBAL.gtid_slave_pos' : 'SELECT @@GLOBAL.gtid_executed')) ?? '');
+  const gtid = String(
+    (await target.value(ctx.config.engine === 'mariadb' ? 'SELECT @@GLOBAL.gtid_slave_pos' : 'SELECT @@GLOBAL.gtid_executed')) ?? '',
+  );
   if (gtid !== frozen.gtid) {
     throw new OperatorError(
       `target-master is not a restore of the replica as frozen: its GTID position is '${gtid}', the frozen replica's was '${frozen.gtid}'`,

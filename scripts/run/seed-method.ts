@@ -23,7 +23,8 @@ export async function chooseSeedMethod(ctx: MigrationContext): Promise<SeedChoic
   const databases = await applicationDatabases(server, named);
   const { bytes } = await dataSize(server, databases);
   const size = `${(bytes / GiB).toFixed(bytes < GiB ? 3 : 1)} GiB`;
-  if (seedMethod !== 'auto') return { method: seedMethod, reason: `seedMethod is ${seedMethod} in the config (the databases hold ${size})`, dataBytes: bytes };
+  if (seedMethod !== 'auto')
+    return { method: seedMethod, reason: `seedMethod is ${seedMethod} in the config (the databases hold ${size})`, dataBytes: bytes };
   const method: SeedMethod = bytes > snapshotAboveGiB * GiB ? 'snapshot' : 'logical';
   const reason =
     method === 'snapshot'

@@ -28,7 +28,8 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
   const replica = await ctx.server('source-slave');
   const target = await ctx.server('target-master');
   const progressFile = join(resolve(ctx.config.migration.workDir), 'seed-progress.json');
-  const resuming = ctx.journal.step('seed-target') !== undefined && ctx.journal.data<{ databases?: string[] }>('seed-target')?.databases !== undefined;
+  const resuming =
+    ctx.journal.step('seed-target') !== undefined && ctx.journal.data<{ databases?: string[] }>('seed-target')?.databases !== undefined;
   if (!resuming) rmSync(progressFile, { force: true });
   await assertStillFrozen(ctx, frozen);
 
@@ -58,7 +59,15 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
     `seed: ${databases.length} database(s), ${result.tables} tables, ${rowsCopied} rows, ${(result.bytesCopied / 1e6).toFixed(1)} MB with ${result.threads} threads ` +
       `(schema ${result.phasesMs.schema} ms, data ${result.phasesMs.data} ms, indexes ${result.phasesMs.indexes} ms, objects ${result.phasesMs.objects} ms)`,
   );
-  return { databases, tables: result.tables, rowsCopied, bytesCopied: result.bytesCopied, threads: result.threads, phasesMs: result.phasesMs, eventsHeldBack };
+  return {
+    databases,
+    tables: result.tables,
+    rowsCopied,
+    bytesCopied: result.bytesCopied,
+    threads: result.threads,
+    phasesMs: result.phasesMs,
+    eventsHeldBack,
+  };
 }
 
 /**

@@ -22,18 +22,29 @@ export interface ParameterPlan {
 
 type Aws = (args: string[]) => Promise<unknown>;
 
-const awsJson = (region: string): Aws => async (args) => JSON.parse(await awsCli([...args, '--region', region, '--output', 'json']));
+const awsJson =
+  (region: string): Aws =>
+  async (args) =>
+    JSON.parse(await awsCli([...args, '--region', region, '--output', 'json']));
 
 /** The source's parameter group and the parameters a user set in it (`--source user`). */
-export async function readSourceParameters(config: MigrationConfig, aws: Aws = awsJson(config.region)): Promise<{ group: string; values: Record<string, string> }> {
+export async function readSourceParameters(
+  config: MigrationConfig,
+  aws: Aws = awsJson(config.region),
+): Promise<{ group: string; values: Record<string, string> }> {
   const id = config.source.instanceIdentifier;
-  const described = (await aws(['rds', 'describe-db-instances', '--db-instance-identifier', id])) as { DBInstances?: { DBParameterGroups?: { DBParameterGroupName?: string }[] }[] };
+  const described = (await aws(['rds', 'describe-db-instances', '--db-instance-identifier', id])) as {
+    DBInstances?: { DBParameterGroups?: { DBParameterGroupName?: string }[] }[];
+  };
   const group = described.DBInstances?.[0]?.DBParameterGroups?.[0]?.DBParameterGroupName;
   if (!group) throw new Error(`aws rds describe-db-instances named no parameter group for ${id}`);
   // The CLI follows the pages itself and merges them.
-  const listed = (await aws(['rds', 'describe-db-parameters', '--db-parameter-group-name', group, '--source', 'user'])) as { Parameters?: { ParameterName?: string; ParameterValue?: string }[] };
+  const listed = (await aws(['rds', 'describe-db-parameters', '--db-parameter-group-name', group, '--source', 'user'])) as {
+    Parameters?: { ParameterName?: string; ParameterValue?: string }[];
+  };
   const values: Record<string, string> = {};
-  for (const p of listed.Parameters ?? []) if (p.ParameterName && p.ParameterValue !== undefined) values[p.ParameterName] = p.ParameterValue;
+  for (const p of listed.Parameters ?? [])
+    if (p.ParameterName && p.ParameterValue !== undefined) values[p.ParameterName] = p.ParameterValue;
   return { group, values };
 }
 
@@ -46,9 +57,15 @@ export function planTargetParameters(config: MigrationConfig, sourceGroup: strin
   const skipped: SkippedParameter[] = [];
   for (const [name, value] of Object.entries(source).sort(([a], [b]) => a.localeCompare(b))) {
     if (name in ours) {
-      if (ours[name]!.toLowerCase() !== value.toLowerCase()) skipped.push({ name, sourceValue: value, reason: `set by rds-live-migrate to ${ours[name]} (replication or transport security; docs/target-settings.md)` });
+      if (ours[name]!.toLowerCase() !== value.toLowerCase())
+        skipped.push({
+          name,
+          sourceValue: value,
+          reason: `set by rds-live-migrate to ${ours[name]} (replication or transport security; docs/target-settings.md)`,
+        });
     } else if (name in configured) {
-      if (configured[name] !== value) skipped.push({ name, sourceValue: value, reason: `target.parameters sets it to ${configured[name]}; kept` });
+      if (configured[name] !== value)
+        skipped.push({ name, sourceValue: value, reason: `target.parameters sets it to ${configured[name]}; kept` });
     } else {
       parameters[name] = value;
       added.push(name);
@@ -76,9 +93,13 @@ export function writeTargetParameters(configFile: string, plan: ParameterPlan): 
   try {
     raw = JSON.parse(readFileSync(configFile, 'utf8')) as typeof raw;
   } catch (err) {
-    throw new OperatorError(`cannot rewrite ${configFile}: ${(err as Error).message}`, 'fix the file, or add the printed parameters to target.parameters by hand');
+    throw new OperatorError(
+      `cannot rewrite ${configFile}: ${(err as Error).message}`,
+      'fix the file, or add the printed parameters to target.parameters by hand',
+    );
   }
-  if (!raw.target) throw new OperatorError(`${configFile} has no "target" object`, 'add the target section (see migration.config.example.json)');
+  if (!raw.target)
+    throw new OperatorError(`${configFile} has no "target" object`, 'add the target section (see migration.config.example.json)');
   raw.target.parameters = { ...raw.target.parameters, ...Object.fromEntries(plan.added.map((name) => [name, plan.parameters[name]!])) };
   // Whole or not at all: a config cut short by a crash would stop every later command.
   writeFileSync(`${configFile}.tmp`, `${JSON.stringify(raw, null, 2)}\n`);

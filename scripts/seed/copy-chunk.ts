@@ -12,7 +12,13 @@ const BLOCK_BYTES = 256 * 1024;
  * or not at all. The lines are rendered by the source server, so this process
  * only forwards bytes; memory is a block per worker, whatever the chunk size.
  */
-export async function copyChunk(source: Server, target: Server, def: TableDefinition, where: { sql: string; params: unknown[] }, onBlock: (rows: number, bytes: number) => void): Promise<{ rows: number; bytes: number }> {
+export async function copyChunk(
+  source: Server,
+  target: Server,
+  def: TableDefinition,
+  where: { sql: string; params: unknown[] },
+  onBlock: (rows: number, bytes: number) => void,
+): Promise<{ rows: number; bytes: number }> {
   let bytes = 0;
   async function* lines(): AsyncGenerator<Buffer> {
     let block: Buffer[] = [];
@@ -41,7 +47,11 @@ export async function copyChunk(source: Server, target: Server, def: TableDefini
   const result = await target.loadLocal(loadDataSql(def), [], Readable.from(lines(), { objectMode: false }));
   if (result.warnings > 0) {
     const warnings = (await target.query('SHOW WARNINGS LIMIT 3')).map((w) => String(w.Message)).join(' | ');
-    throw new OperatorError(`target-master: loading ${def.schema}.${def.name} gave ${result.warnings} warning(s): ${warnings}`, 'a value did not survive the copy as is; report this with the table definition', 'seed');
+    throw new OperatorError(
+      `target-master: loading ${def.schema}.${def.name} gave ${result.warnings} warning(s): ${warnings}`,
+      'a value did not survive the copy as is; report this with the table definition',
+      'seed',
+    );
   }
   return { rows: result.rows, bytes };
 }
@@ -50,7 +60,9 @@ const NEWLINE = Buffer.from('\n');
 
 /** Session settings for bulk loading that RDS allows without SUPER; strict, so a value that would change is an error. */
 export async function prepareLoadSession(target: Server): Promise<void> {
-  await target.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00', unique_checks = 0, foreign_key_checks = 0");
+  await target.query(
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00', unique_checks = 0, foreign_key_checks = 0",
+  );
 }
 
 /** Results in the columns' own bytes (no conversion), times in UTC. */

@@ -66,7 +66,13 @@ async function openLane(id: number, options: ParallelSeedOptions): Promise<Lane>
  * connections). After the first failure no new item starts, and the pool
  * returns only once every worker has stopped.
  */
-async function pool<T>(items: T[], n: number, options: ParallelSeedOptions, lanes: Lane[], work: (item: T, lane: Lane) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  n: number,
+  options: ParallelSeedOptions,
+  lanes: Lane[],
+  work: (item: T, lane: Lane) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async (id: number) => {
@@ -110,7 +116,10 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
   try {
     let t0 = Date.now();
     for (const db of options.databases) {
-      const create = String(Object.values((await source.one(`SHOW CREATE DATABASE ${ident(db)}`))!)[1]).replace(/^CREATE DATABASE (\/\*!32312 IF NOT EXISTS\*\/ )?/, 'CREATE DATABASE IF NOT EXISTS ');
+      const create = String(Object.values((await source.one(`SHOW CREATE DATABASE ${ident(db)}`))!)[1]).replace(
+        /^CREATE DATABASE (\/\*!32312 IF NOT EXISTS\*\/ )?/,
+        'CREATE DATABASE IF NOT EXISTS ',
+      );
       await target.query(create);
     }
     const tables = await baseTables(source, options.databases);
@@ -148,10 +157,16 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
     // Indexes in parallel across tables; foreign keys afterwards, one table at a time: an FK
     // added while its parent table is being altered fails (and has been seen to crash the server).
     const isForeignKey = (clause: string) => clause.includes(' FOREIGN KEY ');
-    await pool(defs.filter((d) => d.deferred.some((c) => !isForeignKey(c))), threads, options, [], async (def, lane) => {
-      const missing = (await missingClauses(lane.target, def)).filter((c) => !isForeignKey(c));
-      if (missing.length) await lane.target.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
-    });
+    await pool(
+      defs.filter((d) => d.deferred.some((c) => !isForeignKey(c))),
+      threads,
+      options,
+      [],
+      async (def, lane) => {
+        const missing = (await missingClauses(lane.target, def)).filter((c) => !isForeignKey(c));
+        if (missing.length) await lane.target.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
+      },
+    );
     for (const def of defs) {
       const missing = (await missingClauses(target, def)).filter(isForeignKey);
       if (missing.length) await target.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
@@ -161,7 +176,15 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
     t0 = Date.now();
     const storedObjects = await copyStoredObjects(source, target, options.databases, options.rewriteDefiners);
     phasesMs.objects = Date.now() - t0;
-    return { tables: defs.length, chunks: progress.counts().chunks, rowsCopied: copied.rows, bytesCopied: copied.bytes, storedObjects, threads, phasesMs };
+    return {
+      tables: defs.length,
+      chunks: progress.counts().chunks,
+      rowsCopied: copied.rows,
+      bytesCopied: copied.bytes,
+      storedObjects,
+      threads,
+      phasesMs,
+    };
   } finally {
     await Promise.all([source.close(), target.close()]);
   }
@@ -187,7 +210,12 @@ async function clearPendingChunks(target: Server, tasks: Task[], log: Log): Prom
 }
 
 /** The data phase: every pending chunk through the pool, under the watchdog. */
-async function copyAllChunks(tasks: Task[], threads: number, defs: TableDefinition[], options: ParallelSeedOptions): Promise<{ rows: number; bytes: number }> {
+async function copyAllChunks(
+  tasks: Task[],
+  threads: number,
+  defs: TableDefinition[],
+  options: ParallelSeedOptions,
+): Promise<{ rows: number; bytes: number }> {
   const { progress, log } = options;
   const stallSeconds = options.stallSeconds ?? 120;
   const totals = progress.counts();
@@ -201,7 +229,9 @@ async function copyAllChunks(tasks: Task[], threads: number, defs: TableDefiniti
     const { rows, bytes } = copied;
     const seconds = Math.max(0.001, (Date.now() - t0) / 1000);
     const eta = estimated > rows && rows > 0 ? `${Math.round((estimated - rows) / (rows / seconds))} s` : '?';
-    log.progress(`seed: ${rows} rows (~${Math.round((100 * rows) / Math.max(1, estimated))}%), ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(rows / seconds)} rows/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s, ETA ${eta}, ${threads} threads${quietNote}`);
+    log.progress(
+      `seed: ${rows} rows (~${Math.round((100 * rows) / Math.max(1, estimated))}%), ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(rows / seconds)} rows/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s, ETA ${eta}, ${threads} threads${quietNote}`,
+    );
   };
   const lanes: Lane[] = [];
   const stopWatchdog = startWatchdog(
@@ -209,7 +239,9 @@ async function copyAllChunks(tasks: Task[], threads: number, defs: TableDefiniti
     stallSeconds * 1000,
     (lane, idleMs) => killStalled(lane, idleMs, options),
     (quiet) => {
-      quietNote = quiet.map((q) => `; worker ${q.lane.id} on ${q.lane.watched?.what ?? '?'}: no progress for ${Math.round(q.idleMs / 1000)} s`).join('');
+      quietNote = quiet
+        .map((q) => `; worker ${q.lane.id} on ${q.lane.watched?.what ?? '?'}: no progress for ${Math.round(q.idleMs / 1000)} s`)
+        .join('');
       report();
     },
   );
@@ -232,10 +264,14 @@ async function copyAllChunks(tasks: Task[], threads: number, defs: TableDefiniti
 function killStalled(lane: Lane, idleMs: number, options: ParallelSeedOptions): void {
   const { source, target, targetThread } = lane;
   const what = lane.watched?.what ?? '?';
-  options.log.warn(`seed: worker ${lane.id} on ${what}: no progress for ${Math.round(idleMs / 1000)} s; ${options.killTarget ? 'killed' : 'dropped (no kill function)'} its connection ${targetThread} on target-master`);
+  options.log.warn(
+    `seed: worker ${lane.id} on ${what}: no progress for ${Math.round(idleMs / 1000)} s; ${options.killTarget ? 'killed' : 'dropped (no kill function)'} its connection ${targetThread} on target-master`,
+  );
   const kill = options.killTarget ?? (async () => {});
   void kill(targetThread)
-    .catch((err: Error) => options.log.warn(`seed: could not kill connection ${targetThread} on target-master (${err.message}); dropping it from this side`))
+    .catch((err: Error) =>
+      options.log.warn(`seed: could not kill connection ${targetThread} on target-master (${err.message}); dropping it from this side`),
+    )
     .finally(() => {
       abortConnection(target);
       abortConnection(source);
@@ -247,7 +283,14 @@ function killStalled(lane: Lane, idleMs: number, options: ParallelSeedOptions): 
  * statement's rows are cleared first (with no load into the table in flight),
  * since a load can commit just as it is killed.
  */
-async function copyWatched(task: Task, lane: Lane, gate: TableGate, options: ParallelSeedOptions, copied: { rows: number; bytes: number }, report: () => void): Promise<void> {
+async function copyWatched(
+  task: Task,
+  lane: Lane,
+  gate: TableGate,
+  options: ParallelSeedOptions,
+  copied: { rows: number; bytes: number },
+  report: () => void,
+): Promise<void> {
   const stallSeconds = options.stallSeconds ?? 120;
   const maxRetries = options.maxChunkRetries ?? 3;
   const what = describeChunk(task.def.schema, task.def.name, task.chunk);
@@ -256,7 +299,11 @@ async function copyWatched(task: Task, lane: Lane, gate: TableGate, options: Par
     const mine = { rows: 0, bytes: 0 };
     try {
       if (attempt > 0) {
-        await gate.clear(() => watched(lane, what, stallSeconds, () => lane.target.query(`DELETE FROM ${ident(task.def.schema)}.${ident(task.def.name)} ${where.sql}`, where.params)));
+        await gate.clear(() =>
+          watched(lane, what, stallSeconds, () =>
+            lane.target.query(`DELETE FROM ${ident(task.def.schema)}.${ident(task.def.name)} ${where.sql}`, where.params),
+          ),
+        );
       }
       await gate.load(() =>
         watched(lane, what, stallSeconds, (progressed) =>
@@ -300,15 +347,32 @@ async function reopenLane(lane: Lane, options: ParallelSeedOptions): Promise<voi
 /** Until the killed session has finished rolling back (or `limitMs` passes: the clear that follows is watched too). */
 async function waitGone(target: Server, connectionId: number, limitMs: number): Promise<void> {
   const until = Date.now() + limitMs;
-  while (Date.now() < until && Number(await target.value('SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?', [connectionId])) > 0) {
+  while (
+    Date.now() < until &&
+    Number(await target.value('SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?', [connectionId])) > 0
+  ) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** The deferred clauses whose index or foreign key the target does not have yet (a resumed run may have built some). */
 async function missingClauses(target: Server, def: TableDefinition): Promise<string[]> {
-  const indexes = new Set((await target.query<{ n: string }>('SELECT DISTINCT INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [def.schema, def.name])).map((r) => r.n));
-  const constraints = new Set((await target.query<{ n: string }>("SELECT CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY'", [def.schema, def.name])).map((r) => r.n));
+  const indexes = new Set(
+    (
+      await target.query<{ n: string }>(
+        'SELECT DISTINCT INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+        [def.schema, def.name],
+      )
+    ).map((r) => r.n),
+  );
+  const constraints = new Set(
+    (
+      await target.query<{ n: string }>(
+        "SELECT CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY'",
+        [def.schema, def.name],
+      )
+    ).map((r) => r.n),
+  );
   return def.deferred.filter((clause) => {
     const name = /`((?:[^`]|``)+)`/.exec(clause)?.[1]?.replace(/``/g, '`');
     return !name || !(clause.includes('FOREIGN KEY') ? constraints.has(name) : indexes.has(name));

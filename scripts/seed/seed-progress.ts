@@ -16,7 +16,8 @@ const encode = (_key: string, value: unknown) =>
   value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)
     ? { $hex: Buffer.from((value as { data: number[] }).data).toString('hex') }
     : value;
-const decode = (_key: string, value: unknown) => (value && typeof value === 'object' && '$hex' in (value as object) ? Buffer.from((value as { $hex: string }).$hex, 'hex') : value);
+const decode = (_key: string, value: unknown) =>
+  value && typeof value === 'object' && '$hex' in (value as object) ? Buffer.from((value as { $hex: string }).$hex, 'hex') : value;
 
 /** The progress key of a table: unambiguous whatever dots its names hold (`a.b`+`c` vs `a`+`b.c`). */
 export function tableKey(schema: string, name: string): string {

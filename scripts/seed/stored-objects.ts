@@ -14,10 +14,20 @@ interface ObjectSource {
 /** The statement and the session it was created in (sql_mode, charset, time zone), from SHOW CREATE. */
 async function showCreate(server: Server, o: ObjectSource): Promise<{ sql: string; session: Row }> {
   const row = (await server.one(`SHOW CREATE ${o.kind} ${ident(o.schema)}.${ident(o.name)}`))!;
-  const key = { FUNCTION: 'Create Function', PROCEDURE: 'Create Procedure', VIEW: 'Create View', TRIGGER: 'SQL Original Statement', EVENT: 'Create Event' }[o.kind];
+  const key = {
+    FUNCTION: 'Create Function',
+    PROCEDURE: 'Create Procedure',
+    VIEW: 'Create View',
+    TRIGGER: 'SQL Original Statement',
+    EVENT: 'Create Event',
+  }[o.kind];
   const sql = row[key];
   if (typeof sql !== 'string' || !sql) {
-    throw new OperatorError(`source-slave: cannot read the definition of ${o.kind.toLowerCase()} ${o.schema}.${o.name}`, `give the master user SELECT on mysql.proc / SHOW VIEW, or create it on the target by hand`, 'seed');
+    throw new OperatorError(
+      `source-slave: cannot read the definition of ${o.kind.toLowerCase()} ${o.schema}.${o.name}`,
+      `give the master user SELECT on mysql.proc / SHOW VIEW, or create it on the target by hand`,
+      'seed',
+    );
   }
   return { sql, session: row };
 }
@@ -26,7 +36,8 @@ async function createIn(target: Server, o: ObjectSource, created: { sql: string;
   const sql = rewriteDefiners ? created.sql.replace(DEFINER, 'DEFINER=CURRENT_USER') : created.sql;
   await target.query(`USE ${ident(o.schema)}`);
   await target.query('SET SESSION sql_mode = ?', [created.session.sql_mode ?? '']);
-  if (created.session.character_set_client) await target.query(`SET NAMES ${String(created.session.character_set_client)} COLLATE ${String(created.session.collation_connection)}`);
+  if (created.session.character_set_client)
+    await target.query(`SET NAMES ${String(created.session.character_set_client)} COLLATE ${String(created.session.collation_connection)}`);
   if (created.session.time_zone) await target.query('SET SESSION time_zone = ?', [created.session.time_zone]);
   await target.query(`DROP ${o.kind} IF EXISTS ${ident(o.schema)}.${ident(o.name)}`);
   await target.query(sql);
@@ -47,7 +58,9 @@ export async function copyStoredObjects(source: Server, target: Server, database
   );
   const order = ['FUNCTION', 'PROCEDURE', 'VIEW', 'TRIGGER', 'EVENT'];
   let pending: ObjectSource[] = [...objects].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
-  const saved = (await target.one<{ mode: string; cs: string; coll: string; tz: string }>('SELECT @@SESSION.sql_mode AS mode, @@character_set_client AS cs, @@collation_connection AS coll, @@SESSION.time_zone AS tz'))!;
+  const saved = (await target.one<{ mode: string; cs: string; coll: string; tz: string }>(
+    'SELECT @@SESSION.sql_mode AS mode, @@character_set_client AS cs, @@collation_connection AS coll, @@SESSION.time_zone AS tz',
+  ))!;
   try {
     while (pending.length) {
       const failed: { o: ObjectSource; err: unknown }[] = [];
@@ -64,7 +77,9 @@ export async function copyStoredObjects(source: Server, target: Server, database
         const message = err instanceof Error ? err.message : String(err);
         throw new OperatorError(
           `creating ${o.kind.toLowerCase()} ${o.schema}.${o.name} on target-master failed: ${message}`,
-          /SUPER|SET USER|definer/i.test(message) ? 'set migration.definers to "rewrite", or recreate the object on the source with a DEFINER the target can create' : 'fix the cause and run again; the copy resumes',
+          /SUPER|SET USER|definer/i.test(message)
+            ? 'set migration.definers to "rewrite", or recreate the object on the source with a DEFINER the target can create'
+            : 'fix the cause and run again; the copy resumes',
           'seed',
         );
       }

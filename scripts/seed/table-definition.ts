@@ -31,7 +31,11 @@ export function splitCreateTable(createSql: string, autoIncrementColumn?: string
   const keep: string[] = [];
   const deferred: string[] = [];
   for (const line of lines) {
-    const needsAuto = autoIncrementColumn !== undefined && identifiersIn(line).includes(autoIncrementColumn) && /KEY /.test(line) && !/FOREIGN KEY/.test(line);
+    const needsAuto =
+      autoIncrementColumn !== undefined &&
+      identifiersIn(line).includes(autoIncrementColumn) &&
+      /KEY /.test(line) &&
+      !/FOREIGN KEY/.test(line);
     if (DEFERRABLE.test(line) && !needsAuto) deferred.push(`ADD ${line.trim().replace(/,$/, '')}`);
     else keep.push(line);
   }
@@ -49,28 +53,73 @@ function identifiersIn(line: string): string[] {
 export async function tableDefinition(server: Server, schema: string, name: string): Promise<TableDefinition> {
   const create = String(Object.values((await server.one(`SHOW CREATE TABLE ${ident(schema)}.${ident(name)}`))!)[1]);
   const columns = await server.query<{ name: string; dataType: string; extra: string; generated: string }>(
-    "SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, EXTRA AS extra, IS_GENERATED AS generated FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, EXTRA AS extra, IS_GENERATED AS generated FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
     [schema, name],
   );
   const auto = columns.find((c) => /auto_increment/i.test(c.extra))?.name;
   const { base, deferred } = splitCreateTable(create, auto);
-  const rows = Number(await server.value('SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, name]));
+  const rows = Number(
+    await server.value('SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, name]),
+  );
   return {
     schema,
     name,
     createBase: base,
     deferred,
-    columns: columns.map((c) => ({ name: c.name, dataType: c.dataType.toLowerCase(), generated: c.generated === 'ALWAYS' || /VIRTUAL|STORED|PERSISTENT/i.test(c.extra) })),
+    columns: columns.map((c) => ({
+      name: c.name,
+      dataType: c.dataType.toLowerCase(),
+      generated: c.generated === 'ALWAYS' || /VIRTUAL|STORED|PERSISTENT/i.test(c.extra),
+    })),
     estimatedRows: Number.isFinite(rows) ? rows : 0,
   };
 }
 
-const GEOMETRY_TYPES = new Set(['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection']);
-const PLAIN_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'decimal', 'double', 'year', 'date', 'datetime', 'timestamp', 'time']);
-const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'enum', 'set', 'json']);
+const GEOMETRY_TYPES = new Set([
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+]);
+const PLAIN_TYPES = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'bigint',
+  'decimal',
+  'double',
+  'year',
+  'date',
+  'datetime',
+  'timestamp',
+  'time',
+]);
+const TEXT_TYPES = new Set([
+  'char',
+  'varchar',
+  'tinytext',
+  'text',
+  'mediumtext',
+  'longtext',
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'enum',
+  'set',
+  'json',
+]);
 
 /** Escapes a value for LOAD DATA's defaults (tab-separated, backslash escapes), byte by byte. */
-const escaped = (expr: string) => `REPLACE(REPLACE(REPLACE(REPLACE(CAST(${expr} AS BINARY), 0x5C, 0x5C5C), 0x09, 0x5C74), 0x0A, 0x5C6E), 0x00, 0x5C30)`;
+const escaped = (expr: string) =>
+  `REPLACE(REPLACE(REPLACE(REPLACE(CAST(${expr} AS BINARY), 0x5C, 0x5C5C), 0x09, 0x5C74), 0x0A, 0x5C6E), 0x00, 0x5C30)`;
 
 interface LoadColumn {
   /** What the source selects for this column: never NULL (NULL is rendered as \N). */
@@ -93,7 +142,8 @@ function loadColumn(column: ColumnInfo, i: number): LoadColumn {
   const nullable = (expr: string) => `IFNULL(${expr}, 0x5C4E)`;
   if (TEXT_TYPES.has(column.dataType)) return { select: nullable(escaped(c)), target: c };
   if (column.dataType === 'float') return { select: nullable(`CAST(${c} AS DOUBLE)`), target: c };
-  if (column.dataType === 'bit') return { select: nullable(`CAST(${c} AS UNSIGNED)`), target: `@v${i}`, set: `${c} = CAST(@v${i} AS UNSIGNED)` };
+  if (column.dataType === 'bit')
+    return { select: nullable(`CAST(${c} AS UNSIGNED)`), target: `@v${i}`, set: `${c} = CAST(@v${i} AS UNSIGNED)` };
   if (GEOMETRY_TYPES.has(column.dataType)) return { select: nullable(`HEX(${c})`), target: `@v${i}`, set: `${c} = UNHEX(@v${i})` };
   if (PLAIN_TYPES.has(column.dataType)) return { select: nullable(c), target: c };
   // INET4, INET6, UUID and other types with a text form: binary input would be read as their binary form.

@@ -42,6 +42,6 @@ export class TableGate {
   }
 
   private wake(): void {
-    this.waiters.splice(0).forEach((w) => w());
+    for (const w of this.waiters.splice(0)) w();
   }
 }

@@ -20,7 +20,10 @@ export interface Watched {
 
 /** Thrown in place of the error of a statement the watchdog killed. */
 export class StallError extends Error {
-  constructor(readonly what: string, readonly seconds: number) {
+  constructor(
+    readonly what: string,
+    readonly seconds: number,
+  ) {
     super(`${what}: no progress for ${seconds} s`);
     this.name = 'StallError';
   }
@@ -60,7 +63,12 @@ export async function watched<T>(lane: Lane, what: string, stallSeconds: number,
  * statement without progress for `stallMs`, `onTick` with the lanes that have
  * been quiet for a quarter of it (for the progress line).
  */
-export function startWatchdog(lanes: Lane[], stallMs: number, onStall: (lane: Lane, idleMs: number) => void, onTick: (quiet: { lane: Lane; idleMs: number }[]) => void): () => void {
+export function startWatchdog(
+  lanes: Lane[],
+  stallMs: number,
+  onStall: (lane: Lane, idleMs: number) => void,
+  onTick: (quiet: { lane: Lane; idleMs: number }[]) => void,
+): () => void {
   const tickMs = Math.min(5000, Math.max(100, stallMs / 5));
   const timer = setInterval(() => {
     const now = Date.now();

@@ -19,7 +19,14 @@ export async function awsCli(args: string[]): Promise<string> {
   const result = await execa('aws', args, { reject: false, timeout: 60_000, env: childEnv(), extendEnv: false });
   if (result.failed) {
     const missing = (result as { code?: string }).code === 'ENOENT';
-    throw new AwsCliError(`aws ${args.slice(0, 2).join(' ')}`, missing, String(result.stderr || result.message).trim().split('\n').pop() ?? '');
+    throw new AwsCliError(
+      `aws ${args.slice(0, 2).join(' ')}`,
+      missing,
+      String(result.stderr || result.message)
+        .trim()
+        .split('\n')
+        .pop() ?? '',
+    );
   }
   return result.stdout;
 }

@@ -21,7 +21,8 @@ export class OperatorError extends Error {
 
 export function describeError(err: unknown): { message: string; fix?: string; code: string } {
   if (err instanceof OperatorError) return { message: redact(err.message), fix: redact(err.fix), code: err.code };
-  if (err instanceof Error && err.name === 'ConfigError') return { message: redact(err.message), fix: 'correct the config file and run again', code: 'config' };
+  if (err instanceof Error && err.name === 'ConfigError')
+    return { message: redact(err.message), fix: 'correct the config file and run again', code: 'config' };
   // Driver errors carry the SQL text (err.sql), which may hold a password: only the message is used.
   const message = err instanceof Error ? err.message : String(err);
   return { message: redact(message), code: 'unexpected' };

@@ -17,7 +17,12 @@ export async function resolveSecret(ref: string, what: string): Promise<Credenti
   if (ref.startsWith('env:')) {
     const name = ref.slice(4);
     const value = process.env[name];
-    if (!value) throw new OperatorError(`${what}: environment variable ${name} is not set or empty`, `export ${name} with the password (from your secret store) before running`, 'secret');
+    if (!value)
+      throw new OperatorError(
+        `${what}: environment variable ${name} is not set or empty`,
+        `export ${name} with the password (from your secret store) before running`,
+        'secret',
+      );
     credentials = { password: value };
   } else if (ref.startsWith('file:')) {
     const path = ref.slice(5);
@@ -25,7 +30,11 @@ export async function resolveSecret(ref: string, what: string): Promise<Credenti
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new OperatorError(`${what}: cannot read secret file ${path} (${(err as NodeJS.ErrnoException).code})`, 'check the path in the config or outputs file', 'secret');
+      throw new OperatorError(
+        `${what}: cannot read secret file ${path} (${(err as NodeJS.ErrnoException).code})`,
+        'check the path in the config or outputs file',
+        'secret',
+      );
     }
     credentials = parseSecretJson(text, `${what} (${path})`);
   } else if (ref.startsWith('arn:')) {
@@ -42,20 +51,45 @@ function parseSecretJson(text: string, what: string): Credentials {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new OperatorError(`${what}: the secret is not JSON`, 'store it as {"username": "...", "password": "..."} (the format RDS-managed secrets use)', 'secret');
+    throw new OperatorError(
+      `${what}: the secret is not JSON`,
+      'store it as {"username": "...", "password": "..."} (the format RDS-managed secrets use)',
+      'secret',
+    );
   }
   const { username, password } = (parsed ?? {}) as Record<string, unknown>;
-  if (typeof password !== 'string' || !password) throw new OperatorError(`${what}: the secret has no "password" field`, 'store it as {"username": "...", "password": "..."}', 'secret');
+  if (typeof password !== 'string' || !password)
+    throw new OperatorError(`${what}: the secret has no "password" field`, 'store it as {"username": "...", "password": "..."}', 'secret');
   return { password, ...(typeof username === 'string' ? { username } : {}) };
 }
 
 async function fetchSecretsManager(arn: string, what: string): Promise<string> {
   const region = arn.split(':')[3];
   try {
-    return await awsCli(['secretsmanager', 'get-secret-value', '--secret-id', arn, '--region', region!, '--query', 'SecretString', '--output', 'text']);
+    return await awsCli([
+      'secretsmanager',
+      'get-secret-value',
+      '--secret-id',
+      arn,
+      '--region',
+      region!,
+      '--query',
+      'SecretString',
+      '--output',
+      'text',
+    ]);
   } catch (err) {
     if (!(err instanceof AwsCliError)) throw err;
-    if (err.missing) throw new OperatorError(`${what}: the aws CLI is not installed`, 'install the AWS CLI v2 and give this job secretsmanager:GetSecretValue (and kms:Decrypt on the secret key)', 'secret');
-    throw new OperatorError(`${what}: aws secretsmanager get-secret-value failed: ${err.reason}`, 'check the job has secretsmanager:GetSecretValue on the secret and kms:Decrypt on its key', 'secret');
+    if (err.missing)
+      throw new OperatorError(
+        `${what}: the aws CLI is not installed`,
+        'install the AWS CLI v2 and give this job secretsmanager:GetSecretValue (and kms:Decrypt on the secret key)',
+        'secret',
+      );
+    throw new OperatorError(
+      `${what}: aws secretsmanager get-secret-value failed: ${err.reason}`,
+      'check the job has secretsmanager:GetSecretValue on the secret and kms:Decrypt on its key',
+      'secret',
+    );
   }
 }

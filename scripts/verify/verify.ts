@@ -46,8 +46,10 @@ export interface ReplicationDirection {
 
 export function replicationDirection(journal: Journal): ReplicationDirection {
   // Rollback and cutover steps move to the journal's history once finished, so only the attempt under way shows here.
-  if (journal.isDone('rollback:detach-source')) return { leader: 'source-master', ...(journal.isDone('rollback:refollow') ? { follower: 'target-master' as const } : {}) };
-  if (journal.isDone('cutover:detach-target')) return { leader: 'target-master', ...(journal.isDone('cutover:reverse-replication') ? { follower: 'source-master' as const } : {}) };
+  if (journal.isDone('rollback:detach-source'))
+    return { leader: 'source-master', ...(journal.isDone('rollback:refollow') ? { follower: 'target-master' as const } : {}) };
+  if (journal.isDone('cutover:detach-target'))
+    return { leader: 'target-master', ...(journal.isDone('cutover:reverse-replication') ? { follower: 'source-master' as const } : {}) };
   return { leader: 'source-master', follower: 'target-master' };
 }
 
@@ -89,7 +91,10 @@ export async function verifyMigration(ctx: MigrationContext, options: VerifyOpti
   const leader = await ctx.server(pair.leader);
   const follower = pair.follower ? await ctx.server(pair.follower) : undefined;
   const direction = pair.follower ? `${pair.leader} → ${pair.follower}` : `${pair.leader} (nothing follows)`;
-  if (!follower) ctx.log.warn(`verify: nothing replicates from ${pair.leader} now: the rows cannot be compared at one point, every chunk is reported as not verified`);
+  if (!follower)
+    ctx.log.warn(
+      `verify: nothing replicates from ${pair.leader} now: the rows cannot be compared at one point, every chunk is reported as not verified`,
+    );
 
   // A connection of its own for the locked reads: its transactions must not mix with anything else.
   const locker = await Server.connect((await ctx.access(pair.leader))!);
@@ -97,16 +102,33 @@ export async function verifyMigration(ctx: MigrationContext, options: VerifyOpti
   await locker.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   // TIMESTAMP values are rendered in the session's time zone: compare both sides in one zone, whatever each server's default.
   for (const server of [locker, follower]) if (server) await server.query("SET SESSION time_zone = '+00:00'");
-  const report: VerifyReport = { ok: false, at: new Date().toISOString(), tablesCompared: 0, chunksCompared: 0, rowsCompared: 0, differences: [], schemaDifferences: [], unverifiedChunks: 0, direction, verdict: '', durationMs: 0 };
+  const report: VerifyReport = {
+    ok: false,
+    at: new Date().toISOString(),
+    tablesCompared: 0,
+    chunksCompared: 0,
+    rowsCompared: 0,
+    differences: [],
+    schemaDifferences: [],
+    unverifiedChunks: 0,
+    direction,
+    verdict: '',
+    durationMs: 0,
+  };
   const compare: Compare = { ctx, locker, follower, leaderIsSource: pair.leader === 'source-master', maxWaitMs };
   try {
-    report.schemaDifferences = [...(await diffSchema(source, target, databases)), ...(await diffUsers(source, target, await applicationUsers(source, ctx)))];
+    report.schemaDifferences = [
+      ...(await diffSchema(source, target, databases)),
+      ...(await diffUsers(source, target, await applicationUsers(source, ctx))),
+    ];
     for (const t of await baseTables(leader, databases)) {
       const shape = await tableShape(leader, t.schema, t.name);
       report.tablesCompared += 1;
       for await (const chunk of chunks(leader, shape, chunkSize)) {
         await compareChunk(compare, shape, chunk, report);
-        ctx.log.progress(`verify: ${t.schema}.${t.name}: ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared, ${report.differences.length} differing chunk(s)`);
+        ctx.log.progress(
+          `verify: ${t.schema}.${t.name}: ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared, ${report.differences.length} differing chunk(s)`,
+        );
       }
     }
   } finally {
@@ -126,7 +148,11 @@ async function comparedPair(ctx: MigrationContext, maxLagSeconds: number): Promi
   const status = await ctx.dialect.replicaStatus(await ctx.server(pair.follower));
   if (!status.configured || !status.sqlRunning) return { leader: pair.leader };
   if (status.secondsBehind === null || status.secondsBehind > maxLagSeconds) {
-    throw new OperatorError(`${pair.follower} is ${status.secondsBehind ?? '?'} s behind ${pair.leader}`, 'wait for it to catch up (`status`), then verify', 'verify');
+    throw new OperatorError(
+      `${pair.follower} is ${status.secondsBehind ?? '?'} s behind ${pair.leader}`,
+      'wait for it to catch up (`status`), then verify',
+      'verify',
+    );
   }
   return pair;
 }
@@ -158,7 +184,14 @@ interface ChunkOutcome {
   followerRows: number;
 }
 
-async function compareChunkWithRetries(ctx: MigrationContext, locker: Server, follower: Server, shape: TableShape, chunk: Chunk, maxWaitMs: number): Promise<ChunkOutcome | 'unverified'> {
+async function compareChunkWithRetries(
+  ctx: MigrationContext,
+  locker: Server,
+  follower: Server,
+  shape: TableShape,
+  chunk: Chunk,
+  maxWaitMs: number,
+): Promise<ChunkOutcome | 'unverified'> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const outcome = await compareChunkAtOnePoint(ctx, locker, follower, shape, chunk, maxWaitMs);
     if (outcome !== 'retry') return outcome;
@@ -169,7 +202,14 @@ async function compareChunkWithRetries(ctx: MigrationContext, locker: Server, fo
 
 type Checksum = { n: string; a: string; b: string };
 
-async function compareChunkAtOnePoint(ctx: MigrationContext, locker: Server, follower: Server, shape: TableShape, chunk: Chunk, maxWaitMs: number): Promise<ChunkOutcome | 'retry'> {
+async function compareChunkAtOnePoint(
+  ctx: MigrationContext,
+  locker: Server,
+  follower: Server,
+  shape: TableShape,
+  chunk: Chunk,
+  maxWaitMs: number,
+): Promise<ChunkOutcome | 'retry'> {
   const table = `${ident(shape.schema)}.${ident(shape.name)}`;
   const where = chunkWhere(shape, chunk);
   const sql = `SELECT ${chunkChecksumSql(shape)} FROM ${table} ${where.sql}`;
@@ -214,12 +254,15 @@ async function describeDifference(c: Compare, shape: TableShape, chunk: Chunk, o
   } finally {
     await c.locker.query('ROLLBACK');
   }
-  const [sourceRows, targetRows] = c.leaderIsSource ? [outcome.leaderRows, outcome.followerRows] : [outcome.followerRows, outcome.leaderRows];
-  c.ctx.log.warn(`verify: ${shape.schema}.${shape.name} differs in chunk ${formatChunk(chunk)} (source ${sourceRows} rows, target ${targetRows}); keys: ${keys.join(' ')}`);
+  const [sourceRows, targetRows] = c.leaderIsSource
+    ? [outcome.leaderRows, outcome.followerRows]
+    : [outcome.followerRows, outcome.leaderRows];
+  c.ctx.log.warn(
+    `verify: ${shape.schema}.${shape.name} differs in chunk ${formatChunk(chunk)} (source ${sourceRows} rows, target ${targetRows}); keys: ${keys.join(' ')}`,
+  );
   return { table: `${shape.schema}.${shape.name}`, chunk, sourceRows, targetRows, keys };
 }
 
 function formatChunk(chunk: Chunk): string {
   return `[${chunk.lower ?? '-∞'} .. ${chunk.upper ?? '+∞'}]`;
 }
-

@@ -12,7 +12,11 @@ const quiet = createLog({ quiet: true });
 export async function runThroughCrashes(sb: TestSandbox, crashPoints: string[]): Promise<void> {
   for (const point of crashPoints) {
     const crashed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
-    assert.equal(crashed.signal, 'SIGKILL', `expected the run to be killed at ${point}; it ended with ${crashed.exitCode}:\n${crashed.all}`);
+    assert.equal(
+      crashed.signal,
+      'SIGKILL',
+      `expected the run to be killed at ${point}; it ended with ${crashed.exitCode}:\n${crashed.all}`,
+    );
     assert.match(String(crashed.all), new RegExp(`crash injected at ${point}`));
   }
   const finished = await sb.cli(['run', '--json']);
@@ -25,7 +29,11 @@ export async function assertNothingLost(sb: TestSandbox, workload: ReturnType<Te
   const written = await workload.stop();
   assert.ok(written.committed > 50, `the workload should have kept writing (committed ${written.committed})`);
   const result = await verifyAtRest(sb.state, written, quiet);
-  assert.deepEqual(result.tables.filter((t) => !t.equal), [], 'every table checksum must match');
+  assert.deepEqual(
+    result.tables.filter((t) => !t.equal),
+    [],
+    'every table checksum must match',
+  );
   assert.equal(result.tables.length, 8);
   assert.equal(result.acknowledgedWritesLost, 0);
 }
@@ -37,4 +45,3 @@ export function knownSecrets(sb: TestSandbox): string[] {
   assert.ok(replicationPassword.length >= 20, 'expected to find the replication password in master.info');
   return [secretOf(sb.state, 'source-master'), secretOf(sb.state, 'target-master'), replicationPassword];
 }
-

@@ -34,12 +34,20 @@ export async function shopSandbox(scale = 0.05, options: Parameters<typeof sandb
     app,
     output,
     async cli(args, env = {}) {
-      const result = await execa(process.execPath, ['--import', 'tsx', CLI, '--config', state.configFile, ...args], { env, reject: false, all: true });
+      const result = await execa(process.execPath, ['--import', 'tsx', CLI, '--config', state.configFile, ...args], {
+        env,
+        reject: false,
+        all: true,
+      });
       output.push(result.all ?? '');
       return result;
     },
     spawnCli(args) {
-      return execa(process.execPath, ['--import', 'tsx', CLI, '--config', state.configFile, ...args], { reject: false, all: true, buffer: true });
+      return execa(process.execPath, ['--import', 'tsx', CLI, '--config', state.configFile, ...args], {
+        reject: false,
+        all: true,
+        buffer: true,
+      });
     },
     workload() {
       const w = startWorkload(state, app);

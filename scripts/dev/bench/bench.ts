@@ -113,29 +113,52 @@ export const EFFECT: Record<TargetSetting, Record<Method, string>> = {
 async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: number, log: Log): Promise<BenchSize> {
   const sourceDir = join(state.dir, 'servers', 'source-master');
   const targetDir = join(state.dir, 'servers', 'target-master');
-  const run: Run = { state, threads, work: join(state.dir, 'bench-files'), source: await rootConnection(sourceDir), target: await rootConnection(targetDir), sourceDir, targetDir, peakRssMb: 0 };
+  const run: Run = {
+    state,
+    threads,
+    work: join(state.dir, 'bench-files'),
+    source: await rootConnection(sourceDir),
+    target: await rootConnection(targetDir),
+    sourceDir,
+    targetDir,
+    peakRssMb: 0,
+  };
   try {
     log.info(`bench: generating ${BENCH_TABLES.length} tables x ${rowsPerTable} rows`);
     await createBenchData(run.source, rowsPerTable);
     // Fresh statistics, or information_schema reports the sizes of the empty tables.
     for (const t of BENCH_TABLES) await run.source.query(`ANALYZE TABLE ${BENCH_DATABASE}.${t}`);
-    const [size] = (await run.source.query(`SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${BENCH_DATABASE}'`)) as unknown as [{ b: string }[]];
+    const [size] = (await run.source.query(
+      `SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${BENCH_DATABASE}'`,
+    )) as unknown as [{ b: string }[]];
     const dataMb = Number(size[0]!.b) / 1e6;
     const expected = await checksums(run.source);
     const targetCpuSeconds: BenchSize['targetCpuSeconds'] = { binlog: {}, loadMode: {} };
-    const time = async (label: string, method: () => Promise<number | void>, cpuKey?: [keyof BenchSize['targetCpuSeconds'], string]): Promise<number> => {
+    const time = async (
+      label: string,
+      method: () => Promise<number | void>,
+      cpuKey?: [keyof BenchSize['targetCpuSeconds'], string],
+    ): Promise<number> => {
       const { ms, targetCpuS } = await timeOne(run, expected, label, method);
       if (cpuKey) targetCpuSeconds[cpuKey[0]][cpuKey[1]] = targetCpuS;
-      log.info(`bench ${rowsPerTable} rows/table: ${label.padEnd(32)} ${(ms / 1000).toFixed(1).padStart(6)} s, target CPU ${targetCpuS.toFixed(1)} s  (copy verified by CHECKSUM TABLE)`);
+      log.info(
+        `bench ${rowsPerTable} rows/table: ${label.padEnd(32)} ${(ms / 1000).toFixed(1).padStart(6)} s, target CPU ${targetCpuS.toFixed(1)} s  (copy verified by CHECKSUM TABLE)`,
+      );
       return ms;
     };
 
     const ms = {} as BenchSize['ms'];
     const msBinlog = {} as BenchSize['msBinlog'];
     const msLoadMode = {} as BenchSize['msLoadMode'];
-    for (const name of ['original', 'pipe', 'mydumper', 'floor', 'ours', 'physical'] as const) ms[name] = await time(name === 'physical' ? name : `${name} (binlog${name === 'mydumper' ? ', skipped by myloader' : ''})`, methods(run, name), name === 'physical' ? undefined : ['binlog', name === 'mydumper' ? 'mydumperDefault' : name]);
+    for (const name of ['original', 'pipe', 'mydumper', 'floor', 'ours', 'physical'] as const)
+      ms[name] = await time(
+        name === 'physical' ? name : `${name} (binlog${name === 'mydumper' ? ', skipped by myloader' : ''})`,
+        methods(run, name),
+        name === 'physical' ? undefined : ['binlog', name === 'mydumper' ? 'mydumperDefault' : name],
+      );
     const oursPeakRssMb = run.peakRssMb;
-    for (const name of LOGICAL) msBinlog[name] = name === 'mydumper' ? await time('mydumper --enable-binlog', methods(run, name, true), ['binlog', name]) : ms[name];
+    for (const name of LOGICAL)
+      msBinlog[name] = name === 'mydumper' ? await time('mydumper --enable-binlog', methods(run, name, true), ['binlog', name]) : ms[name];
 
     await restartTarget(run, true);
     try {
@@ -175,7 +198,12 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
 const LOGICAL = ['original', 'pipe', 'mydumper', 'floor', 'ours'] as const;
 
 /** Runs one method into an empty target and checks the copy; its time counts only if equal. */
-async function timeOne(run: Run, expected: string[], label: string, method: () => Promise<number | void>): Promise<{ ms: number; targetCpuS: number }> {
+async function timeOne(
+  run: Run,
+  expected: string[],
+  label: string,
+  method: () => Promise<number | void>,
+): Promise<{ ms: number; targetCpuS: number }> {
   await run.target.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE}`);
   rmSync(run.work, { recursive: true, force: true });
   mkdirSync(run.work, { recursive: true });
@@ -192,7 +220,12 @@ async function timeOne(run: Run, expected: string[], label: string, method: () =
     await stopMariadb(run.physicalDir);
     run.physicalDir = undefined;
   }
-  if (!equal) throw new OperatorError(`bench: the ${label} copy is not equal to the source; its time does not count`, 'this is a bug in that method or in the bench; report it', 'bench');
+  if (!equal)
+    throw new OperatorError(
+      `bench: the ${label} copy is not equal to the source; its time does not count`,
+      'this is a bug in that method or in the bench; report it',
+      'bench',
+    );
   return { ms: Math.round(typeof inner === 'number' ? inner : wall), targetCpuS };
 }
 
@@ -225,8 +258,32 @@ function methods(run: Run, name: Method, myloaderBinlog = false): () => Promise<
       await sh(`${dumpArgs} | mariadb -S ${T} -uroot`);
     },
     mydumper: async () => {
-      await execa('mydumper', ['-S', S, '-u', 'root', '-t', String(threads), '-r', '100000', '-B', BENCH_DATABASE, '-o', `${work}/mydumper`]);
-      await execa('myloader', ['-S', T, '-u', 'root', '-t', String(threads), '-d', `${work}/mydumper`, '-o', ...(myloaderBinlog ? ['--enable-binlog'] : [])]);
+      await execa('mydumper', [
+        '-S',
+        S,
+        '-u',
+        'root',
+        '-t',
+        String(threads),
+        '-r',
+        '100000',
+        '-B',
+        BENCH_DATABASE,
+        '-o',
+        `${work}/mydumper`,
+      ]);
+      await execa('myloader', [
+        '-S',
+        T,
+        '-u',
+        'root',
+        '-t',
+        String(threads),
+        '-d',
+        `${work}/mydumper`,
+        '-o',
+        ...(myloaderBinlog ? ['--enable-binlog'] : []),
+      ]);
     },
     floor: () => serverSideFloor(run),
     ours: async () => {
@@ -252,7 +309,11 @@ function methods(run: Run, name: Method, myloaderBinlog = false): () => Promise<
       // whole server (mariadb-backup), prepared and started as a server of its own.
       const dir = join(work, 'physical');
       mkdirSync(dir, { recursive: true });
-      await execa('mariadb-backup', ['--backup', `--target-dir=${join(dir, 'data')}`, `--socket=${S}`, '--user=root', `--parallel=${threads}`], { stdio: 'ignore' });
+      await execa(
+        'mariadb-backup',
+        ['--backup', `--target-dir=${join(dir, 'data')}`, `--socket=${S}`, '--user=root', `--parallel=${threads}`],
+        { stdio: 'ignore' },
+      );
       await execa('mariadb-backup', ['--prepare', `--target-dir=${join(dir, 'data')}`], { stdio: 'ignore' });
       await startMariadb({ name: 'physical', dir, port: await freePort(), serverId: 9 });
       run.physicalDir = dir;
@@ -305,18 +366,53 @@ export function printBench(log: Log, sizes: BenchSize[]): void {
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const head = `| method | target | what it does to the target | ${sizes.map((s) => `${s.rowsPerTable * BENCH_TABLES.length} rows (${Math.round(s.dataMb)} MB): wall (target CPU)`).join(' | ')} |`;
   const rule = `|---|---|---|${sizes.map(() => '---|').join('')}`;
-  const row = (method: Method, target: string, effect: string, pick: (s: BenchSize) => number, cpu?: (s: BenchSize) => number | undefined) =>
+  const row = (
+    method: Method,
+    target: string,
+    effect: string,
+    pick: (s: BenchSize) => number,
+    cpu?: (s: BenchSize) => number | undefined,
+  ) =>
     `| ${LABEL[method]} | ${target} | ${effect} | ${sizes.map((s) => `${sec(pick(s))}${cpu?.(s) !== undefined ? ` (${cpu(s)!.toFixed(1)} s)` : ''}`).join(' | ')} |`;
   const lines = ['', head, rule];
-  for (const m of LOGICAL) lines.push(row(m, 'binlog on', EFFECT.binlog[m], (s) => s.msBinlog[m], (s) => s.targetCpuSeconds.binlog[m]));
-  lines.push(row('mydumper', 'binlog on', 'myloader default: its sessions skip the binlog (needs SUPER; not on RDS)', (s) => s.ms.mydumper, (s) => s.targetCpuSeconds.binlog.mydumperDefault));
-  for (const m of LOGICAL) lines.push(row(m, 'load mode', EFFECT.loadMode[m], (s) => s.msLoadMode[m], (s) => s.targetCpuSeconds.loadMode[m]));
+  for (const m of LOGICAL)
+    lines.push(
+      row(
+        m,
+        'binlog on',
+        EFFECT.binlog[m],
+        (s) => s.msBinlog[m],
+        (s) => s.targetCpuSeconds.binlog[m],
+      ),
+    );
+  lines.push(
+    row(
+      'mydumper',
+      'binlog on',
+      'myloader default: its sessions skip the binlog (needs SUPER; not on RDS)',
+      (s) => s.ms.mydumper,
+      (s) => s.targetCpuSeconds.binlog.mydumperDefault,
+    ),
+  );
+  for (const m of LOGICAL)
+    lines.push(
+      row(
+        m,
+        'load mode',
+        EFFECT.loadMode[m],
+        (s) => s.msLoadMode[m],
+        (s) => s.targetCpuSeconds.loadMode[m],
+      ),
+    );
   lines.push(row('physical', '-', EFFECT.binlog.physical, (s) => s.ms.physical));
   lines.push(
     '',
     '| rows/table | ours vs myloader, binlog on both | ours vs myloader, load mode both | ours load mode vs myloader default | ours vs original | ours peak RSS (binlog / load mode) | ours s per GB (binlog / load mode) |',
     '|---|---|---|---|---|---|---|',
-    ...sizes.map((s) => `| ${s.rowsPerTable} | ${s.speedupVsMyloaderEqualBinlog}x | ${s.speedupVsMyloaderLoadMode}x | ${s.speedupLoadModeVsMyloaderDefault}x | ${s.speedupVsOriginal}x | ${s.oursPeakRssMb} / ${s.oursLoadModePeakRssMb} MB | ${(s.msBinlog.ours / s.dataMb).toFixed(1)} / ${(s.msLoadMode.ours / s.dataMb).toFixed(1)} |`),
+    ...sizes.map(
+      (s) =>
+        `| ${s.rowsPerTable} | ${s.speedupVsMyloaderEqualBinlog}x | ${s.speedupVsMyloaderLoadMode}x | ${s.speedupLoadModeVsMyloaderDefault}x | ${s.speedupVsOriginal}x | ${s.oursPeakRssMb} / ${s.oursLoadModePeakRssMb} MB | ${(s.msBinlog.ours / s.dataMb).toFixed(1)} / ${(s.msLoadMode.ours / s.dataMb).toFixed(1)} |`,
+    ),
   );
   log.info(lines.join('\n'));
 }

@@ -63,7 +63,9 @@ export async function runCatchUpBench(options: CatchUpOptions): Promise<CatchUpR
     await createTables(target, options.rowsPerTable);
     const start = await headOf(source);
     await linkTarget(source, target, state, start);
-    options.log.info(`catch-up bench: ${options.writers} writers on source-master for ${options.seconds} s, target-master's replication stopped`);
+    options.log.info(
+      `catch-up bench: ${options.writers} writers on source-master for ${options.seconds} s, target-master's replication stopped`,
+    );
     const commits = await writeLoad(join(state.dir, 'servers', 'source-master'), options);
     const head = await headOf(source);
     const backlogBytes = await bytesFrom(source, start, head);
@@ -72,9 +74,22 @@ export async function runCatchUpBench(options: CatchUpOptions): Promise<CatchUpR
     for (const mode of ['single', 'conservative', 'optimistic'] as const) {
       const threads = mode === 'single' ? 0 : options.applyThreads;
       const applyMs = await timeApply(source, target, state, start, head, mode, threads, options.rowsPerTable);
-      if ((await checksums(target)).join() !== expected.join()) throw new OperatorError(`catch-up bench: target-master differs from source-master after applying in ${mode} mode`, 'this is a bug in the bench or the server; report it', 'bench');
-      modes.push({ mode, threads, applyMs: Math.round(applyMs), commitsPerSec: Math.round(commits / (applyMs / 1000)), bytesPerSec: Math.round(backlogBytes / (applyMs / 1000)) });
-      options.log.info(`catch-up bench: ${mode.padEnd(12)} ${threads} threads: ${(applyMs / 1000).toFixed(1)} s, ${Math.round(commits / (applyMs / 1000))} commits/s (target verified by CHECKSUM TABLE)`);
+      if ((await checksums(target)).join() !== expected.join())
+        throw new OperatorError(
+          `catch-up bench: target-master differs from source-master after applying in ${mode} mode`,
+          'this is a bug in the bench or the server; report it',
+          'bench',
+        );
+      modes.push({
+        mode,
+        threads,
+        applyMs: Math.round(applyMs),
+        commitsPerSec: Math.round(commits / (applyMs / 1000)),
+        bytesPerSec: Math.round(backlogBytes / (applyMs / 1000)),
+      });
+      options.log.info(
+        `catch-up bench: ${mode.padEnd(12)} ${threads} threads: ${(applyMs / 1000).toFixed(1)} s, ${Math.round(commits / (applyMs / 1000))} commits/s (target verified by CHECKSUM TABLE)`,
+      );
     }
     const best = modes.reduce((a, b) => (b.applyMs < a.applyMs ? b : a));
     const writeCommitsPerSec = commits / options.seconds;
@@ -111,7 +126,9 @@ async function createTables(root: Connection, rowsPerTable: number): Promise<voi
       KEY ix_account (account),
       KEY ix_status_updated (status, updated)
     ) ENGINE=InnoDB`);
-    await root.query(`INSERT INTO ${DB}.${t} SELECT seq, seq * 7919 % 50000, seq % 5, (seq * 31 % 100000) / 100, REPEAT(MD5(seq), 3), '2020-01-01' + INTERVAL seq SECOND FROM ${DB}.seq_1_to_${rowsPerTable}`);
+    await root.query(
+      `INSERT INTO ${DB}.${t} SELECT seq, seq * 7919 % 50000, seq % 5, (seq * 31 % 100000) / 100, REPEAT(MD5(seq), 3), '2020-01-01' + INTERVAL seq SECOND FROM ${DB}.seq_1_to_${rowsPerTable}`,
+    );
   }
   await root.query('SET SESSION sql_log_bin = 1');
 }
@@ -123,7 +140,12 @@ async function headOf(c: Connection): Promise<{ file: string; pos: number }> {
 }
 
 /** A replication user on the source with a throw-away password, and the target pointed at `start` (nothing started). */
-async function linkTarget(source: Connection, target: Connection, state: SandboxState, start: { file: string; pos: number }): Promise<void> {
+async function linkTarget(
+  source: Connection,
+  target: Connection,
+  state: SandboxState,
+  start: { file: string; pos: number },
+): Promise<void> {
   const password = randomBytes(18).toString('base64url');
   await source.query('SET SESSION sql_log_bin = 0');
   await source.query("CREATE OR REPLACE USER 'rlm_bench_repl'@'127.0.0.1' IDENTIFIED BY ?", [password]);
@@ -131,7 +153,10 @@ async function linkTarget(source: Connection, target: Connection, state: Sandbox
   await source.query('SET SESSION sql_log_bin = 1');
   await target.query('STOP SLAVE');
   await target.query('RESET SLAVE ALL');
-  await target.query(`CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${state.servers['source-master'].port}, MASTER_USER = 'rlm_bench_repl', MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ${start.pos}`, [password, start.file]);
+  await target.query(
+    `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${state.servers['source-master'].port}, MASTER_USER = 'rlm_bench_repl', MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ${start.pos}`,
+    [password, start.file],
+  );
 }
 
 /** `writers` connections commit single-statement inserts, updates and deletes for `seconds`; returns the commits. */
@@ -152,8 +177,18 @@ async function writeLoad(sourceDir: string, options: CatchUpOptions): Promise<nu
       const t = TABLES[Math.floor(random() * TABLES.length)];
       const id = 1 + Math.floor(random() * options.rowsPerTable);
       const op = random();
-      if (op < 0.4) await c.query(`INSERT INTO ${DB}.${t} (account, status, amount, note, updated) VALUES (?, ?, ?, REPEAT(MD5(?), 3), NOW(6))`, [Math.floor(random() * 50000), Math.floor(random() * 5), Math.floor(random() * 100000) / 100, id]);
-      else if (op < 0.85) await c.query(`UPDATE ${DB}.${t} SET amount = amount + 1, status = (status + 1) % 5, account = ?, updated = NOW(6) WHERE id = ?`, [Math.floor(random() * 50000), id]);
+      if (op < 0.4)
+        await c.query(`INSERT INTO ${DB}.${t} (account, status, amount, note, updated) VALUES (?, ?, ?, REPEAT(MD5(?), 3), NOW(6))`, [
+          Math.floor(random() * 50000),
+          Math.floor(random() * 5),
+          Math.floor(random() * 100000) / 100,
+          id,
+        ]);
+      else if (op < 0.85)
+        await c.query(`UPDATE ${DB}.${t} SET amount = amount + 1, status = (status + 1) % 5, account = ?, updated = NOW(6) WHERE id = ?`, [
+          Math.floor(random() * 50000),
+          id,
+        ]);
       else await c.query(`DELETE FROM ${DB}.${t} WHERE id = ?`, [id]);
       commits += 1;
     }
@@ -170,11 +205,22 @@ async function writeLoad(sourceDir: string, options: CatchUpOptions): Promise<nu
  * Restores the target's starting rows, reads the whole backlog into its relay
  * log first (IO thread only), then times the SQL side alone up to `head`.
  */
-async function timeApply(source: Connection, target: Connection, state: SandboxState, start: { file: string; pos: number }, head: { file: string; pos: number }, mode: ApplyMode, threads: number, rowsPerTable: number): Promise<number> {
+async function timeApply(
+  source: Connection,
+  target: Connection,
+  state: SandboxState,
+  start: { file: string; pos: number },
+  head: { file: string; pos: number },
+  mode: ApplyMode,
+  threads: number,
+  rowsPerTable: number,
+): Promise<number> {
   await target.query('STOP SLAVE');
   await createTables(target, rowsPerTable);
   await linkTarget(source, target, state, start);
-  await target.query(`SET GLOBAL slave_parallel_threads = ${threads}, slave_parallel_mode = '${mode === 'single' ? 'conservative' : mode}'`);
+  await target.query(
+    `SET GLOBAL slave_parallel_threads = ${threads}, slave_parallel_mode = '${mode === 'single' ? 'conservative' : mode}'`,
+  );
   await target.query('START SLAVE IO_THREAD');
   await waitReplica(target, (s) => s.Master_Log_File === head.file && Number(s.Read_Master_Log_Pos) >= head.pos, 'read the backlog');
   const t0 = process.hrtime.bigint();
@@ -190,7 +236,10 @@ async function bytesFrom(source: Connection, from: { file: string; pos: number }
   const [rows] = await source.query('SHOW BINARY LOGS');
   return (rows as { Log_name: string; File_size: number }[])
     .filter((l) => l.Log_name >= from.file && l.Log_name <= to.file)
-    .reduce((n, l) => n + (l.Log_name === from.file ? Number(l.File_size) - from.pos : l.Log_name === to.file ? to.pos : Number(l.File_size)), 0);
+    .reduce(
+      (n, l) => n + (l.Log_name === from.file ? Number(l.File_size) - from.pos : l.Log_name === to.file ? to.pos : Number(l.File_size)),
+      0,
+    );
 }
 
 type SlaveRow = Record<string, string | number | null>;
@@ -199,8 +248,18 @@ async function waitReplica(target: Connection, done: (s: SlaveRow) => boolean, w
   for (;;) {
     const [rows] = await target.query('SHOW SLAVE STATUS');
     const s = (rows as SlaveRow[])[0];
-    if (!s) throw new OperatorError(`catch-up bench: target-master has no replication configured while waiting to ${what}`, 'this is a bug in the bench; report it', 'bench');
-    if (s.Last_SQL_Error || s.Last_IO_Error) throw new OperatorError(`catch-up bench: target-master failed to ${what}: ${String(s.Last_SQL_Error || s.Last_IO_Error)}`, 'see the error; this is a bug in the bench or the server', 'bench');
+    if (!s)
+      throw new OperatorError(
+        `catch-up bench: target-master has no replication configured while waiting to ${what}`,
+        'this is a bug in the bench; report it',
+        'bench',
+      );
+    if (s.Last_SQL_Error || s.Last_IO_Error)
+      throw new OperatorError(
+        `catch-up bench: target-master failed to ${what}: ${String(s.Last_SQL_Error || s.Last_IO_Error)}`,
+        'see the error; this is a bug in the bench or the server',
+        'bench',
+      );
     if (done(s)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -218,7 +277,10 @@ export function printCatchUp(log: Log, r: CatchUpReport): void {
     '',
     '| apply mode | threads | apply time | commits/s | MB/s | apply / write |',
     '|---|---|---|---|---|---|',
-    ...r.modes.map((m) => `| ${m.mode} | ${m.threads || 1} | ${(m.applyMs / 1000).toFixed(1)} s | ${m.commitsPerSec} | ${(m.bytesPerSec / 1e6).toFixed(2)} | ${round(m.commitsPerSec / r.writeCommitsPerSec)}x |`),
+    ...r.modes.map(
+      (m) =>
+        `| ${m.mode} | ${m.threads || 1} | ${(m.applyMs / 1000).toFixed(1)} s | ${m.commitsPerSec} | ${(m.bytesPerSec / 1e6).toFixed(2)} | ${round(m.commitsPerSec / r.writeCommitsPerSec)}x |`,
+    ),
     '',
     `winner: ${r.winner}, applying ${r.applyToWriteRatio}x the source's commit rate`,
   ];

@@ -10,7 +10,11 @@ import { resolveSecret } from '../../support/secrets.js';
 const [sourcePort, targetPort, sourceSecret, targetSecret, database, threads, progressFile, chunkRows] = process.argv.slice(2);
 const connect = async (port: string, secret: string) => {
   const credentials = await resolveSecret(`file:${secret}`, 'bench');
-  return Server.connect({ role: 'source-master', endpoint: { host: '127.0.0.1', port: Number(port) }, credentials: { username: credentials.username!, password: credentials.password } });
+  return Server.connect({
+    role: 'source-master',
+    endpoint: { host: '127.0.0.1', port: Number(port) },
+    credentials: { username: credentials.username!, password: credentials.password },
+  });
 };
 rmSync(progressFile!, { force: true });
 const started = process.hrtime.bigint();
@@ -25,4 +29,6 @@ const result = await parallelSeed({
   connectTarget: () => connect(targetPort!, targetSecret!),
 });
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
-process.stdout.write(`${JSON.stringify({ ms, peakRssMb: process.resourceUsage().maxRSS / 1024, rows: result.rowsCopied, bytes: result.bytesCopied, phasesMs: result.phasesMs })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ms, peakRssMb: process.resourceUsage().maxRSS / 1024, rows: result.rowsCopied, bytes: result.bytesCopied, phasesMs: result.phasesMs })}\n`,
+);

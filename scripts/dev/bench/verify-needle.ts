@@ -42,7 +42,11 @@ export async function verifyNeedle(options: { dir: string; scale: number; log: L
       const reportedKeys = hit.flatMap((d) => d.keys.map(String));
       const changedKey = `${orderId},2`;
       return {
-        ok: report.differences.length === 1 && reportedKeys.length === 1 && reportedKeys[0] === changedKey && report.schemaDifferences.length === 0,
+        ok:
+          report.differences.length === 1 &&
+          reportedKeys.length === 1 &&
+          reportedKeys[0] === changedKey &&
+          report.schemaDifferences.length === 0,
         table: 'shop.order_items',
         tableRows,
         rowsCompared: report.rowsCompared,

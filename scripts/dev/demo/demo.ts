@@ -82,7 +82,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
 
     const verifyOnline = async (name: string): Promise<VerifyReport> => {
       const report = await timed(durationsMs, name, () => recordVerify(ctx));
-      log.info(`online verify under writes: ${report.ok ? 'no difference' : 'DIFFERENCES'} (${report.chunksCompared} chunks, ${report.rowsCompared} rows; ${live.committed} commits so far)`);
+      log.info(
+        `online verify under writes: ${report.ok ? 'no difference' : 'DIFFERENCES'} (${report.chunksCompared} chunks, ${report.rowsCompared} rows; ${live.committed} commits so far)`,
+      );
       return report;
     };
     const online = await verifyOnline('verify');
@@ -111,7 +113,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       tablesCompared: atRest.tables.length,
       checksumsMatch: atRest.checksumsMatch,
       mismatchedTables: mismatched,
-      onlineVerify: { ok: online.ok, chunksCompared: online.chunksCompared, rowsCompared: online.rowsCompared, differences: online.differences.length },
+      onlineVerify: {
+        ok: online.ok,
+        chunksCompared: online.chunksCompared,
+        rowsCompared: online.rowsCompared,
+        differences: online.differences.length,
+      },
       acknowledgedWrites: written.committed,
       acknowledgedWritesLost: atRest.acknowledgedWritesLost,
       writeDowntimeMs: written.longestWriteGapMs,
@@ -128,7 +135,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await workload?.stop();
     await ctx.close();
     if (!options.keep) await sandboxDown(options.dir);
-    else log.info(`sandbox left running in ${state.dir} (config: ${state.configFile}); stop it with: npm run cli -- sandbox down --dir ${options.dir}`);
+    else
+      log.info(
+        `sandbox left running in ${state.dir} (config: ${state.configFile}); stop it with: npm run cli -- sandbox down --dir ${options.dir}`,
+      );
   }
 }
 
@@ -145,7 +155,9 @@ function printSummary(log: Log, r: DemoReport): void {
       `tables compared at rest: ${r.tablesCompared}, checksums match: ${r.checksumsMatch}${r.mismatchedTables.length ? ` (differ: ${r.mismatchedTables.join(', ')})` : ''}`,
       `acknowledged writes: ${r.acknowledgedWrites}, lost: ${r.acknowledgedWritesLost}`,
       `write downtime: ${r.writeDowntimeMs} ms (longest gap between commits), cutover: ${r.cutoverMs} ms, rollback tested: ${r.rollbackTested}${r.rollbackMs !== null ? ` (${r.rollbackMs} ms)` : ''}`,
-      `durations (ms): ${Object.entries(r.durationsMs).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      `durations (ms): ${Object.entries(r.durationsMs)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
     ].join('\n  '),
   );
 }

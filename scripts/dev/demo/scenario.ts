@@ -62,7 +62,12 @@ export interface Verification {
  * acknowledged write on the writable side. `writable` is the source before
  * cutover and the target after it.
  */
-export async function verifyAtRest(state: SandboxState, written: WorkloadResult, log: Log, writable: AdminRole = 'source-master'): Promise<Verification> {
+export async function verifyAtRest(
+  state: SandboxState,
+  written: WorkloadResult,
+  log: Log,
+  writable: AdminRole = 'source-master',
+): Promise<Verification> {
   for (const role of ['source-master', 'target-master'] as const) {
     const root = await rootConnection(join(state.dir, 'servers', role));
     await root.query('SET GLOBAL event_scheduler = OFF');
@@ -75,7 +80,9 @@ export async function verifyAtRest(state: SandboxState, written: WorkloadResult,
   try {
     await waitForPosition(ctx, follower, (await masterPosition(leader))!);
     const tables = await compareTableChecksums(source, target, [DEMO_DATABASE]);
-    const present = new Set((await leader.query<{ k: string }>(`SELECT CONCAT(writer, ':', seq) AS k FROM ${DEMO_DATABASE}.workload_writes`)).map((r) => r.k));
+    const present = new Set(
+      (await leader.query<{ k: string }>(`SELECT CONCAT(writer, ':', seq) AS k FROM ${DEMO_DATABASE}.workload_writes`)).map((r) => r.k),
+    );
     const lost = written.acknowledged.filter((w) => !present.has(`${w.writer}:${w.seq}`)).length;
     return { tables, checksumsMatch: tables.length > 0 && tables.every((t) => t.equal), acknowledgedWritesLost: lost };
   } finally {

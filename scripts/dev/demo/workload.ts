@@ -45,7 +45,13 @@ export class Workload {
   async stop(): Promise<WorkloadResult> {
     this.running = false;
     await Promise.all(this.loops);
-    return { writers: this.writers, committed: this.acknowledged.length, failed: this.failed, longestWriteGapMs: this.longestGap, acknowledged: this.acknowledged };
+    return {
+      writers: this.writers,
+      committed: this.acknowledged.length,
+      failed: this.failed,
+      longestWriteGapMs: this.longestGap,
+      acknowledged: this.acknowledged,
+    };
   }
 
   get committed(): number {
@@ -53,7 +59,14 @@ export class Workload {
   }
 
   private async connect(): Promise<Connection> {
-    return mysql.createConnection({ host: this.endpoint.host, port: this.endpoint.port, user: this.credentials.user, password: this.credentials.password, database: DEMO_DATABASE, connectTimeout: 2000 });
+    return mysql.createConnection({
+      host: this.endpoint.host,
+      port: this.endpoint.port,
+      user: this.credentials.user,
+      password: this.credentials.password,
+      database: DEMO_DATABASE,
+      connectTimeout: 2000,
+    });
   }
 
   private async writerLoop(writer: number): Promise<void> {
@@ -69,10 +82,18 @@ export class Workload {
         }
         seq += 1;
         await connection.beginTransaction();
-        await connection.query('INSERT INTO workload_writes (writer, seq, payload) VALUES (?, ?, ?)', [writer, seq, `writer ${writer} write ${seq} ✓`]);
+        await connection.query('INSERT INTO workload_writes (writer, seq, payload) VALUES (?, ?, ?)', [
+          writer,
+          seq,
+          `writer ${writer} write ${seq} ✓`,
+        ]);
         await connection.query('UPDATE accounts SET balance = balance + 1 WHERE id = ?', [1 + ((writer * 7 + seq) % 100)]);
         if (seq % 10 === 0) {
-          const [res] = await connection.query('INSERT INTO orders (customer_id, total, note) VALUES (?, ?, ?)', [1 + (seq % 10), seq % 1000, `live order ${writer}/${seq}`]);
+          const [res] = await connection.query('INSERT INTO orders (customer_id, total, note) VALUES (?, ?, ?)', [
+            1 + (seq % 10),
+            seq % 1000,
+            `live order ${writer}/${seq}`,
+          ]);
           await connection.query('CALL pay_order(?)', [(res as { insertId: number }).insertId]);
         }
         await connection.commit();
