@@ -10,7 +10,21 @@ import { OperatorError } from '../../support/errors.js';
 import { nativePasswordHash, randomPassword } from '../../support/password.js';
 import { isAlive } from '../../support/process.js';
 import { installMariadb, rootConnection, socketPath, startMariadb, stopMariadb } from './mariadb-server.js';
-import { ADMIN_USER, createEmptyTarget, destroyReplica, readOutputs, readSandbox, secretFile, serverDir, serverSpec, targetStackOutputs, writeOutputs, writeSandbox, writeSecret, type SandboxState } from './sandbox.js';
+import {
+  ADMIN_USER,
+  createEmptyTarget,
+  destroyReplica,
+  readOutputs,
+  readSandbox,
+  secretFile,
+  serverDir,
+  serverSpec,
+  targetStackOutputs,
+  writeOutputs,
+  writeSandbox,
+  writeSecret,
+  type SandboxState,
+} from './sandbox.js';
 
 /**
  * The sandbox's stand-in for `cdktf deploy source-replica target`. It builds
@@ -63,7 +77,9 @@ export async function sandboxDeploy(dirArg: string, log: (m: string) => void = (
       await setManagedMasterPassword(dir);
     }
     writeSandbox(state);
-    changed.push(`target created (${target.kind === 'empty' ? 'empty' : `restored from a physical copy of the frozen replica at ${target.frozen.executed.file}:${target.frozen.executed.pos}`})`);
+    changed.push(
+      `target created (${target.kind === 'empty' ? 'empty' : `restored from a physical copy of the frozen replica at ${target.frozen.executed.file}:${target.frozen.executed.pos}`})`,
+    );
   }
   if (target.kind === 'empty' && (state.servers['target-master'].loadMode ?? false) !== target.loadMode) {
     // RDS restarts the instance when backup retention goes between 0 and more; here: a restart with or without the binlog.
@@ -71,14 +87,22 @@ export async function sandboxDeploy(dirArg: string, log: (m: string) => void = (
     state.servers['target-master'].loadMode = target.loadMode;
     state.servers['target-master'].pid = await startMariadb(serverSpec(state, 'target-master'));
     writeSandbox(state);
-    changed.push(target.loadMode ? 'target switched to load mode (no binary log)' : 'target switched to its production settings (backups, hence the binary log, on)');
+    changed.push(
+      target.loadMode
+        ? 'target switched to load mode (no binary log)'
+        : 'target switched to its production settings (backups, hence the binary log, on)',
+    );
   }
   if (target.kind !== 'deferred') {
     const now = readOutputs(dir);
-    const snapshot: Record<string, string> = target.kind === 'restore' && target.snapshots ? { frozen_snapshot_identifier: `sandbox-target-encrypted-${target.frozen.executed.file}-${target.frozen.executed.pos}` } : {};
+    const snapshot: Record<string, string> =
+      target.kind === 'restore' && target.snapshots
+        ? { frozen_snapshot_identifier: `sandbox-target-encrypted-${target.frozen.executed.file}-${target.frozen.executed.pos}` }
+        : {};
     const next = { ...targetStackOutputs(state), ...snapshot };
     if (JSON.stringify(now[TARGET_STACK]) !== JSON.stringify(next)) {
-      if (now[TARGET_STACK]?.frozen_snapshot_identifier !== undefined && snapshot.frozen_snapshot_identifier === undefined) changed.push('snapshots deleted');
+      if (now[TARGET_STACK]?.frozen_snapshot_identifier !== undefined && snapshot.frozen_snapshot_identifier === undefined)
+        changed.push('snapshots deleted');
       writeOutputs(dir, { ...now, [TARGET_STACK]: next });
     }
   }
@@ -114,14 +138,25 @@ async function createReplica(state: SandboxState, identifier: string, log: (m: s
     const password = randomPassword();
     await source.query('SET SESSION sql_log_bin = 0');
     await source.query(`ALTER USER 'rdsrepladmin'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash(password)}'`);
-    await replica.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no', ['127.0.0.1', state.servers['source-master'].port, 'rdsrepladmin', password, file, Number(pos)]);
+    await replica.query(
+      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no',
+      ['127.0.0.1', state.servers['source-master'].port, 'rdsrepladmin', password, file, Number(pos)],
+    );
     await replica.query('START SLAVE');
   } finally {
     await source.end();
     await replica.end();
   }
   const outputs = readOutputs(state.dir);
-  writeOutputs(state.dir, { ...outputs, [SOURCE_REPLICA_STACK]: { ...outputs[SOURCE_REPLICA_STACK], replica_identifier: identifier, replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port } });
+  writeOutputs(state.dir, {
+    ...outputs,
+    [SOURCE_REPLICA_STACK]: {
+      ...outputs[SOURCE_REPLICA_STACK],
+      replica_identifier: identifier,
+      replica_address: '127.0.0.1',
+      replica_port: state.servers['source-slave'].port,
+    },
+  });
 }
 
 /** mariadb-backup --backup then --prepare into `work`; the failure says what to check. */
@@ -129,15 +164,30 @@ async function backupAndPrepare(socket: string, work: string, extra: string[]): 
   rmSync(work, { recursive: true, force: true });
   mkdirSync(dirname(work), { recursive: true });
   try {
-    await execa('mariadb-backup', ['--backup', `--target-dir=${work}`, `--socket=${socket}`, '--user=root', '--parallel=2', ...extra], { all: true });
+    await execa('mariadb-backup', ['--backup', `--target-dir=${work}`, `--socket=${socket}`, '--user=root', '--parallel=2', ...extra], {
+      all: true,
+    });
     await execa('mariadb-backup', ['--prepare', `--target-dir=${work}`], { all: true });
   } catch (err) {
-    const out = String((err as { all?: string }).all ?? '').trim().split('\n').slice(-5).join('\n');
-    throw new OperatorError(`sandbox: the physical copy through ${socket} failed:\n${out}`, 'check that mariadb-backup is installed (bash scripts/setup-machine.sh) and that the server is running', 'sandbox');
+    const out = String((err as { all?: string }).all ?? '')
+      .trim()
+      .split('\n')
+      .slice(-5)
+      .join('\n');
+    throw new OperatorError(
+      `sandbox: the physical copy through ${socket} failed:\n${out}`,
+      'check that mariadb-backup is installed (bash scripts/setup-machine.sh) and that the server is running',
+      'sandbox',
+    );
   }
 }
 
-async function physicalCopyOfFrozenReplica(state: SandboxState, dataDir: string, frozen: FrozenPosition, log: (m: string) => void): Promise<void> {
+async function physicalCopyOfFrozenReplica(
+  state: SandboxState,
+  dataDir: string,
+  frozen: FrozenPosition,
+  log: (m: string) => void,
+): Promise<void> {
   const work = `${dataDir}.copying`;
   log(`copying the frozen source-slave physically (mariadb-backup), the stand-in for snapshot, encrypted copy and restore`);
   await backupAndPrepare(socketPath(serverDir(state.dir, 'source-slave')), work, ['--slave-info']);
@@ -147,7 +197,11 @@ async function physicalCopyOfFrozenReplica(state: SandboxState, dataDir: string,
   const slaveInfo = infoFile ? readFileSync(infoFile, 'utf8') : '(no slave info file)';
   const expected = `MASTER_LOG_FILE='${frozen.executed.file}', MASTER_LOG_POS=${frozen.executed.pos}`;
   if (!slaveInfo.includes(expected)) {
-    throw new OperatorError(`sandbox: the copy of source-slave is not at the frozen position (${expected}); mariadb-backup recorded: ${slaveInfo.trim()}`, 'the replica moved after the freeze; start the migration over', 'sandbox');
+    throw new OperatorError(
+      `sandbox: the copy of source-slave is not at the frozen position (${expected}); mariadb-backup recorded: ${slaveInfo.trim()}`,
+      'the replica moved after the freeze; start the migration over',
+      'sandbox',
+    );
   }
   // RDS starts a restored instance with fresh binlogs and no replication of its own; so does this copy.
   for (const f of readdirSync(work)) {

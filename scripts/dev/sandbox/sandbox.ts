@@ -78,7 +78,11 @@ export function selfCommand(...args: string[]): string[] {
  * and stack outputs the engine reads, exactly as `cdktf deploy --outputs-file`
  * would. With the other seed methods `run` creates the target later.
  */
-export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) => void = () => {}, options: { seedMethod?: SeedMethodSetting; infrastructure?: Infrastructure; targetLoadMode?: boolean } = {}): Promise<SandboxState> {
+export async function sandboxUp(
+  dirArg = DEFAULT_SANDBOX_DIR,
+  log: (m: string) => void = () => {},
+  options: { seedMethod?: SeedMethodSetting; infrastructure?: Infrastructure; targetLoadMode?: boolean } = {},
+): Promise<SandboxState> {
   const seedMethod = options.seedMethod ?? 'logical';
   const dir = resolve(dirArg);
   const existing = readSandbox(dir);
@@ -103,10 +107,12 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
   if (fresh && seedMethod === 'logical') state.servers['target-master'].loadMode = options.targetLoadMode ?? true;
 
   // Unless the seed is logical, the target is created later by the deploy stand-in (see deploy.ts), as the target stack would be.
-  const roles = fresh ? SANDBOX_ROLES.filter((r) => r !== 'target-master' || seedMethod === 'logical') : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
+  const roles = fresh
+    ? SANDBOX_ROLES.filter((r) => r !== 'target-master' || seedMethod === 'logical')
+    : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
   for (const role of roles) await installMariadb(serverSpec(state, role));
   const pids = await Promise.all(roles.map((role) => startMariadb(serverSpec(state, role))));
-  roles.forEach((role, i) => (state.servers[role].pid = pids[i]));
+  for (const [i, role] of roles.entries()) state.servers[role].pid = pids[i];
   writeSandbox(state);
   log(`started ${roles.map((r) => `${r} on 127.0.0.1:${state.servers[r].port}`).join(', ')}`);
 
@@ -118,7 +124,13 @@ export async function sandboxUp(dirArg = DEFAULT_SANDBOX_DIR, log: (m: string) =
     await installRdsShims(serverDir(dir, 'source-slave'), sourcePassword);
     if (roles.includes('target-master')) await createEmptyTarget(dir);
     await attachReplica(dir, state);
-    writeConfigAndOutputs(state, await serverVersion(serverDir(dir, 'source-master')), seedMethod, options.infrastructure ?? 'auto', options.targetLoadMode ?? true);
+    writeConfigAndOutputs(
+      state,
+      await serverVersion(serverDir(dir, 'source-master')),
+      seedMethod,
+      options.infrastructure ?? 'auto',
+      options.targetLoadMode ?? true,
+    );
     log(`wrote ${state.configFile} and the stack outputs`);
   }
   return state;
@@ -167,14 +179,10 @@ async function attachReplica(dir: string, state: SandboxState): Promise<void> {
     await source.query("GRANT REPLICATION SLAVE ON *.* TO 'rdsrepladmin'@'%'");
     const [rows] = await source.query('SHOW MASTER STATUS');
     const { File, Position } = (rows as { File: string; Position: number }[])[0]!;
-    await replica.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no', [
-      '127.0.0.1',
-      state.servers['source-master'].port,
-      'rdsrepladmin',
-      password,
-      File,
-      Position,
-    ]);
+    await replica.query(
+      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no',
+      ['127.0.0.1', state.servers['source-master'].port, 'rdsrepladmin', password, File, Position],
+    );
     await replica.query('START SLAVE');
   } finally {
     await source.end();
@@ -182,7 +190,13 @@ async function attachReplica(dir: string, state: SandboxState): Promise<void> {
   }
 }
 
-function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedMethod: SeedMethodSetting, infrastructure: Infrastructure, targetLoadMode: boolean): void {
+function writeConfigAndOutputs(
+  state: SandboxState,
+  engineVersion: string,
+  seedMethod: SeedMethodSetting,
+  infrastructure: Infrastructure,
+  targetLoadMode: boolean,
+): void {
   const { dir } = state;
   const config: MigrationConfigInput = {
     region: 'eu-west-1',
@@ -207,7 +221,12 @@ function writeConfigAndOutputs(state: SandboxState, engineVersion: string, seedM
   };
   writeFileSync(state.configFile, `${JSON.stringify(config, null, 2)}\n`);
   writeOutputs(dir, {
-    [SOURCE_REPLICA_STACK]: { replica_identifier: replicaIdentifier(parseConfig(config)), replica_address: '127.0.0.1', replica_port: state.servers['source-slave'].port, ...sourceOutputs(state) },
+    [SOURCE_REPLICA_STACK]: {
+      replica_identifier: replicaIdentifier(parseConfig(config)),
+      replica_address: '127.0.0.1',
+      replica_port: state.servers['source-slave'].port,
+      ...sourceOutputs(state),
+    },
     ...(seedMethod === 'logical' ? { [TARGET_STACK]: targetStackOutputs(state) } : {}),
   });
 }
