@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '../scripts/db/connection.js';
-import { bytesBetween, masterPosition } from '../scripts/db/replica-status.js';
+import { bytesBetween } from '../scripts/db/replica-status.js';
+import { mariadb } from '../scripts/db/flavour.js';
 import { ApplyRateTracker, describeRates, ratesBetween, sampleRate } from '../scripts/core/apply-rate.js';
 import { freePort } from '../scripts/dev/sandbox/sandbox.js';
 import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
@@ -81,12 +82,12 @@ test('samples on a real binlog: the applied and head offsets stay right across a
       endpoint: { host: '127.0.0.1', port: spec.port },
       credentials: { username: 'rate', password },
     });
-    const base = (await masterPosition(server))!;
+    const base = (await mariadb.writePosition(server))!;
     await root.query("INSERT INTO r.t SELECT seq, REPEAT('x', 200) FROM r.seq_1_to_100");
-    const executed = (await masterPosition(server))!;
+    const executed = (await mariadb.writePosition(server))!;
     await root.query('FLUSH BINARY LOGS');
     await root.query("INSERT INTO r.t SELECT seq, REPEAT('y', 200) FROM r.seq_101_to_300");
-    const head = (await masterPosition(server))!;
+    const head = (await mariadb.writePosition(server))!;
     assert.notEqual(head.file, base.file, 'the binlog rotated');
     const behind = await bytesBetween(server, executed, head);
     const first = await sampleRate(server, base, base, await bytesBetween(server, base, executed), 0);

@@ -7,7 +7,7 @@ import type { TrafficSwitch } from '../scripts/cutover/traffic-switch.js';
 import { connectSandboxAdmin, verifyAtRest, type AdminRole } from '../scripts/dev/demo/scenario.js';
 import type { Workload } from '../scripts/dev/demo/workload.js';
 import type { Server } from '../scripts/db/connection.js';
-import { masterPosition } from '../scripts/db/replica-status.js';
+import { mariadb } from '../scripts/db/flavour.js';
 import { waitForPosition } from '../scripts/core/catch-up.js';
 import { MigrationContext } from '../scripts/core/context.js';
 import { createLog } from '../scripts/support/log.js';
@@ -57,7 +57,7 @@ const isLocked = async (s: Server, user: string) =>
 async function assertFollowerHealthy(sb: TestSandbox, s: Record<AdminRole, Server>, leader: AdminRole): Promise<void> {
   const ctx = MigrationContext.open(loadConfig(sb.state.configFile), quiet);
   try {
-    await waitForPosition(ctx, s[other(leader)], (await masterPosition(s[leader]))!, 30_000);
+    await waitForPosition(ctx, s[other(leader)], (await mariadb.writePosition(s[leader]))!, 30_000);
   } finally {
     await ctx.close();
   }

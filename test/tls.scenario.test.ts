@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { Server } from '../scripts/db/connection.js';
 import { connectSandboxAdmin, sandboxAdmin } from '../scripts/dev/demo/scenario.js';
 import { replicationUserStatements } from '../scripts/run/replication-user.js';
+import { mariadb } from '../scripts/db/flavour.js';
 import { startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
 import { serverDir, serverSpec, writeSandbox, type SandboxState } from '../scripts/dev/sandbox/sandbox.js';
 import { sandboxCertificates, tlsFiles, type TlsFiles } from '../scripts/dev/sandbox/tls.js';
@@ -104,7 +105,7 @@ test('requireTls false and a source without TLS: plan warns loudly and blocks, r
     });
     try {
       assert.equal(plain.encrypted, false);
-      const [create] = replicationUserStatements('mariadb', 'rlm_repl', nativePasswordHash('not-sent-1'), false);
+      const [create] = replicationUserStatements(mariadb, 'rlm_repl', nativePasswordHash('not-sent-1'), false);
       await assert.rejects(
         plain.query(create!),
         /source-master \(127\.0\.0\.1:\d+\): refusing to send CREATE USER IF .*over an unencrypted connection/,

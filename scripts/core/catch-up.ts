@@ -3,7 +3,6 @@ import {
   classifyReplicationError,
   comparePositions,
   formatPosition,
-  masterPosition,
   type BinlogPosition,
   type ReplicaStatus,
   type ReplicationFault,
@@ -23,7 +22,7 @@ export interface Lag {
 /** How far target-master is behind source-master, in seconds and in binlog bytes. */
 export async function measureLag(ctx: MigrationContext, target: Server, source: Server): Promise<Lag> {
   const status = await ctx.dialect.replicaStatus(target);
-  const head = await masterPosition(source);
+  const head = await ctx.dialect.flavour.writePosition(source);
   const bytesBehind = head && status.executed.file ? await bytesBetween(source, status.executed, head) : 0;
   return { status, secondsBehind: status.secondsBehind, bytesBehind };
 }

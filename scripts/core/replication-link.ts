@@ -1,5 +1,5 @@
 import type { Server } from '../db/connection.js';
-import { comparePositions, formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
+import { formatPosition, type BinlogPosition } from '../db/replica-status.js';
 import { OperatorError } from '../support/errors.js';
 import { crashIfRequested } from '../support/faults.js';
 import { randomPassword } from '../support/password.js';
@@ -63,12 +63,12 @@ export async function follow(ctx: MigrationContext, request: FollowRequest): Pro
 
 /**
  * MariaDB's GTID state at the position, as the leader's binlog says (exact, every domain), else the
- * one recorded with the position. Undefined where GTID pointing is not used (MySQL: see dialect.ts)
+ * one recorded with the position. Undefined where GTID pointing is not used (MySQL: see flavour.ts)
  * or neither is known; then file and position serve.
  */
 async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<string | undefined> {
-  if (ctx.config.engine !== 'mariadb') return undefined;
-  const fromLeader = await leaderGtidAt(request.leader, request.position);
+  const fromLeader = await ctx.dialect.flavour.gtidAt(request.leader, request.position);
+  if (fromLeader === undefined) return undefined;
   const gtid = fromLeader ?? request.gtid;
   if (gtid === undefined || gtid === null)
     ctx.log.warn(
@@ -80,21 +80,4 @@ async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<st
     );
   }
   return gtid ?? undefined;
-}
-
-/**
- * BINLOG_GTID_POS reads the binlog file from its start, which takes long on a large file; cutover points
- * the old source inside the write stop, at the leader's current position, where @@gtid_binlog_pos is the
- * answer (the position read before and after it shows no commit came in between).
- */
-async function leaderGtidAt(leader: Server, position: BinlogPosition): Promise<string | null | undefined> {
-  const isCurrent = async () => {
-    const head = await masterPosition(leader);
-    return head !== undefined && comparePositions(head, position) === 0;
-  };
-  if (await isCurrent()) {
-    const current = await leader.value<string>('SELECT @@GLOBAL.gtid_binlog_pos');
-    if (await isCurrent()) return current;
-  }
-  return leader.value<string | null>('SELECT BINLOG_GTID_POS(?, ?)', [position.file, position.pos]);
 }

@@ -1,4 +1,4 @@
-import { formatPosition, masterPosition, type BinlogPosition } from '../db/replica-status.js';
+import { formatPosition, type BinlogPosition } from '../db/replica-status.js';
 import { measureLag, waitForPosition } from '../core/catch-up.js';
 import type { MigrationContext } from '../core/context.js';
 import type { Account } from '../run/copy-users.js';
@@ -169,7 +169,7 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
   );
 
   await journaled(ctx, 'cutover:drain', "wait until the target applied the source's last write", async () => {
-    const sourceFinal = (await masterPosition(source))!;
+    const sourceFinal = (await ctx.dialect.flavour.writePosition(source))!;
     await waitForPosition(ctx, target, sourceFinal, 120_000);
     ctx.log.info(`target-master applied source-master up to its final position ${formatPosition(sourceFinal)}`);
     return { sourceFinal };
@@ -183,7 +183,7 @@ export async function cutoverStructure(ctx: MigrationContext): Promise<void> {
 
   await journaled(ctx, 'cutover:open-target', 'unlock the application accounts on the target', async () => {
     await unlockAccounts(target, freezeRecord(ctx).accounts);
-    const targetStart = (await masterPosition(target))!;
+    const targetStart = (await ctx.dialect.flavour.writePosition(target))!;
     return { targetStart };
   });
 

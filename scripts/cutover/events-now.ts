@@ -56,7 +56,7 @@ export async function heldBackNow(ctx: MigrationContext, server: Server, previou
   const userKeys = new Set(users.map(accountKey));
   const accounts = union(
     (previous?.accounts ?? []).filter((a) => userKeys.has(accountKey(a))),
-    await unlockedAccounts(server, users),
+    await unlockedAccounts(ctx, server, users),
     accountKey,
   );
   return { accounts, events };

@@ -1,4 +1,4 @@
-import { masterPosition, type BinlogPosition } from '../db/replica-status.js';
+import type { BinlogPosition } from '../db/replica-status.js';
 import { waitForPosition } from '../core/catch-up.js';
 import type { MigrationContext } from '../core/context.js';
 import { commandPreflight } from '../core/command-preflight.js';
@@ -77,7 +77,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     });
     const held = () => ctx.journal.data<HeldBack>('rollback:freeze-target')!;
     await journaled(ctx, 'rollback:drain', "wait until the old source applied the target's last write", async () => {
-      const targetFinal = (await masterPosition(target))!;
+      const targetFinal = (await ctx.dialect.flavour.writePosition(target))!;
       await waitForPosition(ctx, source, targetFinal, 120_000);
       return { targetFinal };
     });
@@ -88,7 +88,7 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     });
     await journaled(ctx, 'rollback:reopen-source', 'unlock the application accounts on the source', async () => {
       await unlockAccounts(source, held().accounts);
-      return { sourceStart: (await masterPosition(source))! };
+      return { sourceStart: (await ctx.dialect.flavour.writePosition(source))! };
     });
     await journaled(ctx, 'rollback:refollow', 'make the target follow the source again', async () => {
       const from = ctx.journal.data<{ sourceStart: BinlogPosition }>('rollback:reopen-source')!.sourceStart;

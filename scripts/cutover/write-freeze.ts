@@ -11,15 +11,9 @@ import { OperatorError } from '../support/errors.js';
 // Names travel as placeholders: a hand-quoted literal breaks on a backslash.
 // IF EXISTS: an account dropped since the list was read is skipped, not an error.
 
-export async function unlockedAccounts(server: Server, accounts: Account[]): Promise<Account[]> {
+export async function unlockedAccounts(ctx: MigrationContext, server: Server, accounts: Account[]): Promise<Account[]> {
   if (!accounts.length) return [];
-  const locked = new Set(
-    (
-      await server.query<{ user: string; host: string }>(
-        "SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')",
-      )
-    ).map((r) => JSON.stringify([r.user, r.host])),
-  );
+  const locked = new Set((await ctx.dialect.flavour.lockedAccounts(server)).map((r) => JSON.stringify([r.user, r.host])));
   return accounts.filter((a) => !locked.has(JSON.stringify([a.user, a.host])));
 }
 

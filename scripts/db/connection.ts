@@ -177,8 +177,8 @@ export class Server {
   }
 }
 
-// Statements that send or read a password or its hash: CREATE/ALTER USER … IDENTIFIED, SET PASSWORD, CHANGE MASTER … MASTER_PASSWORD, SHOW CREATE USER.
-const SECRET_BEARING = /\bIDENTIFIED\b|\bSET\s+PASSWORD\b|\bMASTER_PASSWORD\b|\bSHOW\s+CREATE\s+USER\b/i;
+// Statements that send or read a password or its hash: CREATE/ALTER USER … IDENTIFIED, SET PASSWORD, CHANGE MASTER … MASTER_PASSWORD (or SOURCE_PASSWORD), SHOW CREATE USER.
+const SECRET_BEARING = /\bIDENTIFIED\b|\bSET\s+PASSWORD\b|\b(?:MASTER|SOURCE)_PASSWORD\b|\bSHOW\s+CREATE\s+USER\b/i;
 
 async function open(access: ServerAccess, options: { connectTimeoutMs?: number }, tls: TlsPolicy | undefined): Promise<Connection> {
   const connection = await mysql.createConnection({

@@ -1,5 +1,6 @@
 import type { EngineFamily } from '../../config/schema.js';
 import type { Server } from './connection.js';
+import { type Flavour, mariadb, mysql8 } from './flavour.js';
 import { parseReplicaStatus, type BinlogPosition, type ReplicaStatus } from './replica-status.js';
 
 export interface ExternalMaster {
@@ -20,11 +21,14 @@ export interface ExternalMaster {
 export const CONNECT_RETRY_SECONDS = 5;
 
 /**
- * How replication is driven on a kind of server. RDS gives the master user no
- * SUPER, so there everything goes through the mysql.rds_* procedures.
+ * One per flavour and deployment (MariaDB/MySQL 8 × RDS/self-managed): how
+ * replication is driven there, and (`flavour`) every piece of SQL that differs
+ * between MariaDB and MySQL 8. RDS gives the master user no SUPER, so there
+ * replication goes through the mysql.rds_* procedures.
  */
 export interface ReplicationDialect {
   readonly name: string;
+  readonly flavour: Flavour;
   setBinlogRetentionHours(server: Server, hours: number): Promise<void>;
   binlogRetentionHours(server: Server): Promise<number | null>;
   stopReplication(server: Server): Promise<void>;
@@ -49,13 +53,15 @@ async function rdsRetention(server: Server): Promise<number | null> {
   return value === null || value === undefined ? null : Number(value);
 }
 
-/** RDS MariaDB and RDS MySQL 8 differ only in the names of the procedures and of the status statement. */
+/** RDS MariaDB and RDS MySQL 8 differ in the names of the procedures; the status statement is the flavour's. */
 function rdsDialect(
   name: string,
-  names: { setExternal: string; setExternalGtid?: string; resetExternal: string; status: string },
+  flavour: Flavour,
+  names: { setExternal: string; setExternalGtid?: string; resetExternal: string },
 ): ReplicationDialect {
   return {
     name,
+    flavour,
     async setBinlogRetentionHours(server, hours) {
       await server.query("CALL mysql.rds_set_configuration('binlog retention hours', ?)", [hours]);
     },
@@ -85,71 +91,72 @@ function rdsDialect(
       await server.query(`CALL mysql.${names.resetExternal}`);
     },
     async replicaStatus(server) {
-      return parseReplicaStatus(await server.one(names.status));
+      return parseReplicaStatus(await server.one(flavour.replication.status));
     },
     killConnection: rdsKill,
   };
 }
 
-// RDS MySQL's auto-position needs the target's gtid_executed to cover the seed, which a logical seed does not give: file and position there.
-export const rdsMariadb = rdsDialect('RDS MariaDB', {
+export const rdsMariadb = rdsDialect('RDS MariaDB', mariadb, {
   setExternal: 'rds_set_external_master',
   setExternalGtid: 'rds_set_external_master_gtid',
   resetExternal: 'rds_reset_external_master',
-  status: 'SHOW SLAVE STATUS',
 });
-export const rdsMysql = rdsDialect('RDS MySQL 8', {
+// RDS MySQL's auto-position needs the target's gtid_executed to cover the seed, which a logical seed does not give: file and position there.
+export const rdsMysql = rdsDialect('RDS MySQL 8', mysql8, {
   setExternal: 'rds_set_external_source',
   resetExternal: 'rds_reset_external_source',
-  status: 'SHOW REPLICA STATUS',
 });
 
-/** A self-managed MariaDB/MySQL where the admin user may run CHANGE MASTER itself. */
-export const selfManaged: ReplicationDialect = {
-  name: 'self-managed',
-  async setBinlogRetentionHours(server, hours) {
-    await server.query('SET GLOBAL binlog_expire_logs_seconds = ?', [hours * 3600]);
-  },
-  async binlogRetentionHours(server) {
-    const seconds = Number(await server.value('SELECT @@GLOBAL.binlog_expire_logs_seconds'));
-    return seconds === 0 ? Infinity : seconds / 3600;
-  },
-  async stopReplication(server) {
-    await server.query('STOP SLAVE');
-  },
-  async startReplication(server) {
-    await server.query('START SLAVE');
-  },
-  async setExternalMaster(server, m) {
-    const common =
-      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_SSL = ?, MASTER_CONNECT_RETRY = ?';
-    const params = [m.host, m.port, m.user, m.password, m.tls ? 1 : 0, CONNECT_RETRY_SECONDS];
-    if (m.gtid) {
-      await server.query('SET GLOBAL gtid_slave_pos = ?', [m.gtid]);
-      await server.querySecret(`${common}, MASTER_USE_GTID = slave_pos`, params, 'CHANGE MASTER TO');
-      return;
-    }
-    await server.querySecret(
-      `${common}, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?`,
-      [...params, m.position.file, m.position.pos],
-      'CHANGE MASTER TO',
-    );
-  },
-  async resetExternalMaster(server) {
-    await server.query('STOP SLAVE');
-    await server.query('RESET SLAVE ALL');
-  },
-  async replicaStatus(server) {
-    return parseReplicaStatus(await server.one('SHOW SLAVE STATUS'));
-  },
-  async killConnection(server, id) {
-    await server.query(`KILL CONNECTION ${Number(id)}`).catch((err: Error) => {
-      if (!/Unknown thread id/i.test(err.message)) throw err;
-    });
-  },
-};
+/** A self-managed server where the admin user may point replication itself. */
+function selfManagedDialect(flavour: Flavour): ReplicationDialect {
+  const sql = flavour.replication;
+  // What a failed statement is called in errors: the statement's own words, never its parameters.
+  const label = sql.pointByPosition.slice(0, sql.pointByPosition.indexOf(' TO ') + 3);
+  return {
+    name: `self-managed ${flavour.name}`,
+    flavour,
+    async setBinlogRetentionHours(server, hours) {
+      await server.query('SET GLOBAL binlog_expire_logs_seconds = ?', [hours * 3600]);
+    },
+    async binlogRetentionHours(server) {
+      const seconds = Number(await server.value('SELECT @@GLOBAL.binlog_expire_logs_seconds'));
+      return seconds === 0 ? Infinity : seconds / 3600;
+    },
+    async stopReplication(server) {
+      await server.query(sql.stop);
+    },
+    async startReplication(server) {
+      await server.query(sql.start);
+    },
+    async setExternalMaster(server, m) {
+      const params = [m.host, m.port, m.user, m.password, m.tls ? 1 : 0, CONNECT_RETRY_SECONDS];
+      if (m.gtid && sql.pointByGtid) {
+        await server.query(sql.pointByGtid.setGtid, [m.gtid]);
+        await server.querySecret(sql.pointByGtid.change, params, label);
+        return;
+      }
+      await server.querySecret(sql.pointByPosition, [...params, m.position.file, m.position.pos], label);
+    },
+    async resetExternalMaster(server) {
+      await server.query(sql.stop);
+      await server.query(sql.resetAll);
+    },
+    async replicaStatus(server) {
+      return parseReplicaStatus(await server.one(sql.status));
+    },
+    async killConnection(server, id) {
+      await server.query(`KILL CONNECTION ${Number(id)}`).catch((err: Error) => {
+        if (!/Unknown thread id/i.test(err.message)) throw err;
+      });
+    },
+  };
+}
+
+export const selfManagedMariadb = selfManagedDialect(mariadb);
+export const selfManagedMysql = selfManagedDialect(mysql8);
 
 export function dialectFor(engine: EngineFamily, serverKind: 'rds' | 'self-managed'): ReplicationDialect {
-  if (serverKind === 'self-managed') return selfManaged;
+  if (serverKind === 'self-managed') return engine === 'mariadb' ? selfManagedMariadb : selfManagedMysql;
   return engine === 'mariadb' ? rdsMariadb : rdsMysql;
 }

@@ -76,12 +76,6 @@ export function formatPosition(p: BinlogPosition): string {
   return `${p.file}:${p.pos}`;
 }
 
-/** The source's current write position (SHOW MASTER STATUS / SHOW BINARY LOG STATUS). */
-export async function masterPosition(server: Server): Promise<BinlogPosition | undefined> {
-  const row = await server.one('SHOW MASTER STATUS');
-  return row ? { file: String(row.File), pos: Number(row.Position) } : undefined;
-}
-
 /** Bytes of binlog between two positions, using the file sizes the source lists. */
 export async function bytesBetween(source: Server, from: BinlogPosition, to: BinlogPosition): Promise<number> {
   if (from.file === to.file) return Math.max(0, to.pos - from.pos);

@@ -29,10 +29,8 @@ export async function applicationUsers(server: Server, ctx: MigrationContext): P
     ctx.config.target.masterUsername,
     ctx.config.migration.replicationUser,
   ]);
-  const rows = await server.query<{ user: string; host: string; role: string }>(
-    'SELECT User AS user, Host AS host, is_role AS role FROM mysql.user ORDER BY User, Host',
-  );
-  return rows.filter((r) => !skip.has(r.user) && r.role !== 'Y').map((r) => ({ user: r.user, host: r.host }));
+  const rows = await ctx.dialect.flavour.accounts(server);
+  return rows.filter((r) => !skip.has(r.user) && !r.role).map((r) => ({ user: r.user, host: r.host }));
 }
 
 /**

@@ -44,9 +44,7 @@ export async function freezeReplica(ctx: MigrationContext): Promise<FrozenPositi
       'the replica may have diverged: destroy and redeploy the source-replica stack, then run again',
       'freeze',
     );
-  const gtid = String(
-    (await replica.value(ctx.config.engine === 'mariadb' ? 'SELECT @@GLOBAL.gtid_slave_pos' : 'SELECT @@GLOBAL.gtid_executed')) ?? '',
-  );
+  const gtid = await ctx.dialect.flavour.appliedGtid(replica);
   const frozen: FrozenPosition = { executed: resumePosition(status), read: { ...status.read }, gtid, frozenAt: new Date().toISOString() };
   ctx.log.info(
     `source-slave frozen at executed position ${formatPosition(frozen.executed)}${gtid ? ` (GTID ${gtid})` : ''}; read position ${formatPosition(frozen.read)}`,

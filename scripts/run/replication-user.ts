@@ -1,5 +1,4 @@
-import type { EngineFamily } from '../../config/schema.js';
-import mysql from 'mysql2';
+import type { Flavour } from '../db/flavour.js';
 import { account, type Server } from '../db/connection.js';
 import { nativePasswordHash, randomPassword } from '../support/password.js';
 import type { MigrationContext } from '../core/context.js';
@@ -8,11 +7,9 @@ import type { MigrationContext } from '../core/context.js';
  * Statements that create or re-key the replication user. The password goes
  * over the wire and into the binlog only as its hash.
  */
-export function replicationUserStatements(engine: EngineFamily, user: string, passwordHash: string, tls: boolean): string[] {
+export function replicationUserStatements(flavour: Flavour, user: string, passwordHash: string, tls: boolean): string[] {
   const requirement = tls ? 'REQUIRE SSL' : 'REQUIRE NONE';
-  const identified = mysql.format(engine === 'mariadb' ? 'IDENTIFIED BY PASSWORD ?' : 'IDENTIFIED WITH mysql_native_password AS ?', [
-    passwordHash,
-  ]);
+  const identified = flavour.identifiedByHash(passwordHash);
   const who = account(user, '%');
   return [
     `CREATE USER IF NOT EXISTS ${who} ${identified} ${requirement}`,
@@ -37,7 +34,7 @@ export async function ensureReplicationUser(ctx: MigrationContext, servers: Serv
 /** Creates the replication user with a known password (its hash) on more servers. */
 export async function applyReplicationUser(ctx: MigrationContext, servers: Server[], password: string): Promise<void> {
   const statements = replicationUserStatements(
-    ctx.config.engine,
+    ctx.dialect.flavour,
     ctx.config.migration.replicationUser,
     nativePasswordHash(password),
     ctx.config.migration.requireTls,

@@ -77,9 +77,7 @@ export async function restoreTarget(ctx: MigrationContext): Promise<RestoreResul
 async function assertRestoredFromFrozen(ctx: MigrationContext, frozen: FrozenPosition): Promise<void> {
   if (!frozen.gtid) return;
   const target = await ctx.server('target-master');
-  const gtid = String(
-    (await target.value(ctx.config.engine === 'mariadb' ? 'SELECT @@GLOBAL.gtid_slave_pos' : 'SELECT @@GLOBAL.gtid_executed')) ?? '',
-  );
+  const gtid = await ctx.dialect.flavour.appliedGtid(target);
   if (gtid !== frozen.gtid) {
     throw new OperatorError(
       `target-master is not a restore of the replica as frozen: its GTID position is '${gtid}', the frozen replica's was '${frozen.gtid}'`,

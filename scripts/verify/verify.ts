@@ -1,5 +1,4 @@
 import { ident, Server, type ServerRole } from '../db/connection.js';
-import { masterPosition } from '../db/replica-status.js';
 import { waitForPosition } from '../core/catch-up.js';
 import type { MigrationContext } from '../core/context.js';
 import type { Journal } from '../core/journal.js';
@@ -222,7 +221,7 @@ async function compareChunkAtOnePoint(
       if (/Lock wait timeout|Deadlock/i.test((err as Error).message)) return 'retry';
       throw err;
     }
-    const position = (await masterPosition(locker))!;
+    const position = (await ctx.dialect.flavour.writePosition(locker))!;
     try {
       await waitForPosition(ctx, follower, position, maxWaitMs);
     } catch (err) {
@@ -247,7 +246,7 @@ async function describeDifference(c: Compare, shape: TableShape, chunk: Chunk, o
   await c.locker.query('START TRANSACTION');
   try {
     const s = new Map((await c.locker.query<{ k: string; h: string }>(`${sql} LOCK IN SHARE MODE`, where.params)).map((r) => [r.k, r.h]));
-    await waitForPosition(c.ctx, c.follower!, (await masterPosition(c.locker))!, c.maxWaitMs * 5);
+    await waitForPosition(c.ctx, c.follower!, (await c.ctx.dialect.flavour.writePosition(c.locker))!, c.maxWaitMs * 5);
     const t = new Map((await c.follower!.query<{ k: string; h: string }>(sql, where.params)).map((r) => [r.k, r.h]));
     for (const [k, h] of s) if (t.get(k) !== h && keys.length < 20) keys.push(k);
     for (const k of t.keys()) if (!s.has(k) && keys.length < 20) keys.push(k);

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../../config/load.js';
 import { Server, type Endpoint } from '../../db/connection.js';
-import { masterPosition } from '../../db/replica-status.js';
 import { waitForPosition } from '../../core/catch-up.js';
 import { MigrationContext } from '../../core/context.js';
 import { rootConnection } from '../sandbox/mariadb-server.js';
@@ -78,7 +77,7 @@ export async function verifyAtRest(
   const [leader, follower] = writable === 'source-master' ? [source, target] : [target, source];
   const ctx = MigrationContext.open(loadConfig(state.configFile), log);
   try {
-    await waitForPosition(ctx, follower, (await masterPosition(leader))!);
+    await waitForPosition(ctx, follower, (await ctx.dialect.flavour.writePosition(leader))!);
     const tables = await compareTableChecksums(source, target, [DEMO_DATABASE]);
     const present = new Set(
       (await leader.query<{ k: string }>(`SELECT CONCAT(writer, ':', seq) AS k FROM ${DEMO_DATABASE}.workload_writes`)).map((r) => r.k),
