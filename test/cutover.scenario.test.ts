@@ -10,10 +10,13 @@ import { connectSandboxAdmin, verifyAtRest } from '../scripts/dev/demo/scenario.
 import type { Workload } from '../scripts/dev/demo/workload.js';
 import { MigrationContext } from '../scripts/core/context.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
+import { serverDir } from '../scripts/dev/sandbox/sandbox.js';
+import { waitForPosition } from '../scripts/core/catch-up.js';
+import mysql from 'mysql2/promise';
 import { createLog } from '../scripts/support/log.js';
 import { verifyMigration } from '../scripts/verify/verify.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
-import { moreWrites } from './helpers/wait.js';
+import { moreWrites, until } from './helpers/wait.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
 const quiet = createLog({ quiet: true });
@@ -262,6 +265,41 @@ describe('a cutover killed between any two steps', () => {
       );
       assert.equal(String(locked!.l), '0');
       await source.close();
+    } finally {
+      await sb.down();
+    }
+  });
+
+  // The application may write the moment its accounts unlock, before the opened side's position is read:
+  // the follower must start before such a write, never after it. A redo of the step unlocks again.
+  test('a write landing while a side reopens reaches the other side, also when the reopening step is redone', async () => {
+    const sb = await migrated();
+    const appWrite = async (role: 'source-master' | 'target-master', seq: number) => {
+      const app = await mysql.createConnection({ host: '127.0.0.1', port: sb.state.servers[role].port, user: sb.app.user, password: sb.app.password });
+      await app.query("INSERT INTO shop.workload_writes (writer, seq, payload) VALUES (999, ?, 'while reopening')", [seq]);
+      await app.end();
+    };
+    const hasWrite = async (role: 'source-master' | 'target-master', seq: number) => {
+      const root = await rootConnection(serverDir(sb.state.dir, role));
+      const [rows] = await root.query<mysql.RowDataPacket[]>('SELECT 1 FROM shop.workload_writes WHERE writer = 999 AND seq = ?', [seq]);
+      await root.end();
+      return rows.length === 1;
+    };
+    try {
+      assert.equal((await sb.cli(['verify'])).exitCode, 0);
+      assert.equal((await sb.cli(['cutover'], { RDS_LIVE_MIGRATE_CRASH: 'mid:cutover:open-target' })).signal, 'SIGKILL');
+      await appWrite('target-master', 1);
+      assert.equal((await sb.cli(['cutover'])).exitCode, 0);
+      await until('the old source to apply the write made while the target reopened', () => hasWrite('source-master', 1), 30_000);
+
+      assert.equal((await sb.cli(['rollback'], { RDS_LIVE_MIGRATE_CRASH: 'mid:rollback:reopen-source' })).signal, 'SIGKILL');
+      await appWrite('source-master', 2);
+      assert.equal((await sb.cli(['rollback'])).exitCode, 0);
+      await until('the target to apply the write made while the source reopened', () => hasWrite('target-master', 2), 30_000);
+      const ctx = contextOf(sb);
+      const source = await ctx.server('source-master');
+      await waitForPosition(ctx, await ctx.server('target-master'), (await ctx.dialect.flavour.writePosition(source))!, 60_000);
+      await ctx.close();
     } finally {
       await sb.down();
     }

@@ -21,8 +21,16 @@ export async function lockAccounts(server: Server, accounts: Account[]): Promise
   for (const a of accounts) await server.query('ALTER USER IF EXISTS ?@? ACCOUNT LOCK', [a.user, a.host]);
 }
 
+/** How the unlock shows in the binlog: the switch finds its end there. */
+export const UNLOCK_STATEMENT = /\bALTER USER IF EXISTS .* ACCOUNT UNLOCK\s*$/s;
+
+/** One statement for all: the application can write only after it, never between two accounts' unlocks. */
 export async function unlockAccounts(server: Server, accounts: Account[]): Promise<void> {
-  for (const a of accounts) await server.query('ALTER USER IF EXISTS ?@? ACCOUNT UNLOCK', [a.user, a.host]);
+  if (!accounts.length) return;
+  await server.query(
+    `ALTER USER IF EXISTS ${accounts.map(() => '?@?').join(', ')} ACCOUNT UNLOCK`,
+    accounts.flatMap((a) => [a.user, a.host]),
+  );
 }
 
 /** Ends every session of the accounts and waits until they are gone (their open transactions roll back). */
