@@ -6,7 +6,7 @@ import { commandPreflight } from '../core/command-preflight.js';
 import { acquireRunLock } from '../core/journal.js';
 import { journaled } from '../core/journaled.js';
 import { follow } from '../core/replication-link.js';
-import { formatFindings } from '../run/preflight.js';
+import { formatFindings } from '../run/preflight/index.js';
 import { settingsFindings } from '../core/settings-diff.js';
 import type { EventInfo } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
