@@ -15,6 +15,7 @@ import { account, type Server, type ServerRole } from '../../db/connection.js';
 import { readSettings, type Settings } from '../../core/settings-diff.js';
 import type { ReplicaStatus } from '../../db/replica-status.js';
 import { OperatorError } from '../../support/errors.js';
+import { redact } from '../../support/redact.js';
 import { chooseSeedMethod, type SeedChoice } from '../seed-method.js';
 
 /** The roles in the order findings name them. */
@@ -229,10 +230,15 @@ async function accountsNamed(server: Server, user: string): Promise<SourceFacts[
   const hosts = await server.query<{ host: string }>('SELECT Host AS host FROM mysql.user WHERE User = ? ORDER BY Host', [user]);
   const accounts: SourceFacts['replicationAccounts'] = [];
   for (const { host } of hosts) {
-    const grants = (await server.query('SHOW GRANTS FOR ?@?', [user, host])).map((row) => String(Object.values(row)[0]));
+    const grants = grantLines(await server.query('SHOW GRANTS FOR ?@?', [user, host]));
     accounts.push({ account: account(user, host), grants });
   }
   return accounts;
+}
+
+/** SHOW GRANTS lines can carry the account's password hash, which no check needs and no fact may hold. */
+function grantLines(rows: Record<string, unknown>[]): string[] {
+  return rows.map((row) => redact(String(Object.values(row)[0])));
 }
 
 async function inventory(server: Server, named: string[] | undefined): Promise<Inventory> {
@@ -244,7 +250,7 @@ async function inventory(server: Server, named: string[] | undefined): Promise<I
 async function definerFacts(inventoryServer: Server, target: Server, databases: string[]): Promise<DefinerFacts> {
   return {
     targetUser: String(await target.value('SELECT CURRENT_USER()')),
-    targetGrants: (await target.query('SHOW GRANTS')).map((row) => String(Object.values(row)[0])),
+    targetGrants: grantLines(await target.query('SHOW GRANTS')),
     objects: await storedObjects(inventoryServer, databases),
     events: await events(inventoryServer, databases),
   };
