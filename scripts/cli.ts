@@ -9,7 +9,7 @@ import { rollback } from './cutover/rollback.js';
 import { MigrationContext } from './core/context.js';
 import { AwaitingDeployError } from './core/infrastructure.js';
 import { finalizeMigration, migrationStatus, planMigration, recordVerify, runMigration } from './workflows.js';
-import { formatFindings } from './run/preflight.js';
+import { formatFindings } from './run/preflight/index.js';
 import { describeRates } from './core/apply-rate.js';
 import { describeError, OperatorError } from './support/errors.js';
 import { createLog, type Log } from './support/log.js';

@@ -14,7 +14,7 @@ import { freezeReplica } from './run/freeze-replica.js';
 import { acquireRunLock } from './core/journal.js';
 import { journaled } from './core/journaled.js';
 import { pointTarget } from './run/point-target.js';
-import { blocking, formatFindings, preflight, type Finding } from './run/preflight.js';
+import { blocking, formatFindings, preflight, type Finding } from './run/preflight/index.js';
 import { ensureReplicationUser } from './run/replication-user.js';
 import { restoreTarget } from './run/restore-target.js';
 import { chooseSeedMethod, type SeedChoice } from './run/seed-method.js';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
-import type { Finding } from '../scripts/run/preflight.js';
+import type { Finding } from '../scripts/run/preflight/index.js';
 import { lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { until } from './helpers/wait.js';
 

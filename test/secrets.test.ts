@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
-import type { Finding } from '../scripts/run/preflight.js';
+import type { Finding } from '../scripts/run/preflight/index.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { ConfigError, parseConfig } from '../config/load.js';

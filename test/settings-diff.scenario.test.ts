@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { differences } from '../scripts/core/settings-diff.js';
-import type { Finding } from '../scripts/run/preflight.js';
+import type { Finding } from '../scripts/run/preflight/index.js';
 import { exampleConfig } from './helpers/config.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 

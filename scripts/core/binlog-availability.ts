@@ -3,7 +3,7 @@ import { comparePositions, formatPosition, type BinlogPosition } from '../db/rep
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
 import type { FrozenPosition } from '../run/freeze-replica.js';
-import type { Finding } from '../run/preflight.js';
+import type { Finding } from '../run/preflight/index.js';
 
 export const POSITION_GONE = 'the position is gone: the target must be seeded again';
 export const RESEED_FIX =

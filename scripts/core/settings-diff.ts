@@ -1,5 +1,5 @@
 import type { Server } from '../db/connection.js';
-import type { Finding } from '../run/preflight.js';
+import type { Finding } from '../run/preflight/index.js';
 
 /**
  * How a difference is judged: `equal` values must match; `not-smaller` allows

@@ -4,7 +4,7 @@ import type { MigrationContext } from '../core/context.js';
 import { commandPreflight } from '../core/command-preflight.js';
 import { acquireRunLock } from '../core/journal.js';
 import { journaled } from '../core/journaled.js';
-import { formatFindings } from '../run/preflight.js';
+import { formatFindings } from '../run/preflight/index.js';
 import { settingsFindings } from '../core/settings-diff.js';
 import { OperatorError } from '../support/errors.js';
 import { runHooks } from '../hooks/runner.js';

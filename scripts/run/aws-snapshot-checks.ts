@@ -1,6 +1,6 @@
 import type { MigrationConfig } from '../../config/schema.js';
 import { awsCli } from '../support/aws-cli.js';
-import type { Finding } from './preflight.js';
+import type { Finding } from './preflight/index.js';
 
 type Aws = (args: string[]) => Promise<unknown>;
 
