@@ -28,13 +28,14 @@ export const targetEmpty: Check = {
     if (target?.contents) {
       const { tablesPerSchema: used, databases } = target.contents;
       const migrated = inventory?.databases ?? [];
-      const schemas = databases.filter((d) => migrated.includes(d) || used.some((u) => u.schema === d));
-      if (used.length || schemas.length)
+      // A schema with tables is named with its count; one that is only there (empty) by its name.
+      const emptySchemas = databases.filter((d) => migrated.includes(d) && !used.some((u) => u.schema === d));
+      if (used.length || emptySchemas.length)
         findings.push({
           id: 'target-not-empty',
           severity: 'block',
           server: 'target-master',
-          message: `target-master is not empty: ${names([...new Set([...used.map((u) => `${u.schema} (${u.tables} tables)`), ...schemas])])}`,
+          message: `target-master is not empty: ${names([...used.map((u) => `${u.schema} (${u.tables} tables)`), ...emptySchemas])}`,
           fix: 'point the config at a new, empty target, or drop those schemas on the target if they are left over from a test',
         });
     }
