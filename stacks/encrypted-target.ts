@@ -12,7 +12,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
 import type { EngineFamily } from '../config/schema.js';
-import { parameterGroupFamily, replicationParameters } from './engine.js';
+import { applyParameters, parameterGroupFamily, requiredParameters } from './engine.js';
 import { FrozenReplicaSnapshot, type FrozenPosition } from './frozen-replica-snapshot.js';
 import { sourceAttributes, type HostProps, type SourceAttributes, type SourceInstance } from './source-instance.js';
 
@@ -163,7 +163,7 @@ export class EncryptedTarget extends Construct {
     }
 
     const family = parameterGroupFamily(props.engine, props.engineVersion);
-    const parameters = { ...props.parameters, ...ours };
+    const parameters = { ...applyParameters(props.engine), ...props.parameters, ...ours };
     this.parameterGroup = new DbParameterGroup(this, 'parameters', {
       provider,
       name: `${props.identifier}-${family.replace('.', '-')}`,
@@ -255,7 +255,7 @@ export class EncryptedTarget extends Construct {
 /** Parameters rds-live-migrate sets on the target; target.parameters cannot override them. */
 export function targetOwnedParameters(engine: EngineFamily, requireSecureTransport: boolean): Record<string, string> {
   const transport: Record<string, string> = requireSecureTransport ? { require_secure_transport: engine === 'mariadb' ? 'ON' : '1' } : {};
-  return { ...replicationParameters(engine), ...transport };
+  return { ...requiredParameters(engine), ...transport };
 }
 
 // RDS refuses IOPS and throughput below its baseline: gp3 under 400 GiB (MariaDB, MySQL) and gp2 take none.

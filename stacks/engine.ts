@@ -19,20 +19,33 @@ export const APPLY_THREADS = 8;
 
 /**
  * Parameters the target needs to take part in replication, to accept the
- * seeded routines and triggers from a master user without SUPER, to load
- * the seed with LOAD DATA LOCAL, and to apply the source's changes in
- * parallel. With RDS's durability (each commit flushed) one SQL thread
- * applied a third of what 16 writers commit; conservative mode, which
- * replays the source's group commits side by side, applied the most in the
- * catch-up bench. Commits stay in the source's order.
+ * seeded routines and triggers from a master user without SUPER, and to load
+ * the seed with LOAD DATA LOCAL. The tool depends on them: they cannot be overridden.
  */
-export function replicationParameters(engine: EngineFamily): Record<string, string> {
-  const common = {
+export function requiredParameters(engine: EngineFamily): Record<string, string> {
+  return {
     binlog_format: 'ROW',
     log_bin_trust_function_creators: '1',
     local_infile: '1',
+    binlog_row_image: engine === 'mariadb' ? 'FULL' : 'full',
   };
+}
+
+/**
+ * How the target applies the source's changes: in parallel. With RDS's
+ * durability (each commit flushed) one SQL thread applied a third of what 16
+ * writers commit; conservative mode, which replays the source's group commits
+ * side by side, applied the most in the catch-up bench. Commits stay in the
+ * source's order. Defaults: target.parameters may set other values (more
+ * threads for a busier source), which `npm run bench -- catch-up --threads N` measures.
+ */
+export function applyParameters(engine: EngineFamily): Record<string, string> {
   return engine === 'mariadb'
-    ? { ...common, binlog_row_image: 'FULL', slave_parallel_threads: String(APPLY_THREADS), slave_parallel_mode: 'conservative' }
-    : { ...common, binlog_row_image: 'full', replica_parallel_workers: String(APPLY_THREADS), replica_preserve_commit_order: '1' };
+    ? { slave_parallel_threads: String(APPLY_THREADS), slave_parallel_mode: 'conservative' }
+    : { replica_parallel_workers: String(APPLY_THREADS), replica_preserve_commit_order: '1' };
+}
+
+/** Every parameter the target's group gets from the tool, the apply defaults included. */
+export function replicationParameters(engine: EngineFamily): Record<string, string> {
+  return { ...requiredParameters(engine), ...applyParameters(engine) };
 }

@@ -26,6 +26,22 @@ test('an RDS MariaDB target applies with conservative parallel replication', () 
   assert.ok(Number(params.slave_parallel_threads) >= 4, `slave_parallel_threads ${params.slave_parallel_threads}`);
 });
 
+test('target.parameters may set the apply mode (more threads for a busier source); what replication depends on stays fixed', () => {
+  const params = parameters({
+    target: {
+      instanceIdentifier: 't1',
+      engineVersion: '10.11.8',
+      parameters: { slave_parallel_threads: '16', slave_parallel_mode: 'optimistic' },
+    },
+  });
+  assert.equal(params.slave_parallel_threads, '16');
+  assert.equal(params.slave_parallel_mode, 'optimistic');
+  assert.throws(
+    () => parameters({ target: { instanceIdentifier: 't1', engineVersion: '10.11.8', parameters: { binlog_format: 'MIXED' } } }),
+    /parameters binlog_format are set by rds-live-migrate for replication and cannot be overridden/,
+  );
+});
+
 test('an RDS MySQL 8 target applies with parallel workers that keep the commit order', () => {
   const params = parameters({ engine: 'mysql', target: { instanceIdentifier: 't1', engineVersion: '8.0.39' } });
   assert.ok(Number(params.replica_parallel_workers) >= 4, `replica_parallel_workers ${params.replica_parallel_workers}`);
