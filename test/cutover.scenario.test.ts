@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { CUTOVER_STEPS } from '../scripts/core/journal-format.js';
 import { cutover } from '../scripts/cutover/cutover.js';
 import { rollback } from '../scripts/cutover/rollback.js';
 import type { TrafficSwitch } from '../scripts/cutover/traffic-switch.js';
@@ -15,7 +16,7 @@ import { waitForPosition } from '../scripts/core/catch-up.js';
 import mysql from 'mysql2/promise';
 import { createLog } from '../scripts/support/log.js';
 import { verifyMigration } from '../scripts/verify/verify.js';
-import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { journalOf, lastJson, migratedSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { moreWrites, until } from './helpers/wait.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -32,12 +33,7 @@ const follow =
   async ({ endpoint }) =>
     workload.switchTo(endpoint);
 
-async function migrated(scale = 0.05): Promise<TestSandbox> {
-  const sb = await shopSandbox(scale);
-  const run = await sb.cli(['run']);
-  assert.equal(run.exitCode, 0, String(run.all));
-  return sb;
-}
+const migrated = migratedSandbox;
 
 describe('verify', () => {
   let sb: TestSandbox;
@@ -184,15 +180,7 @@ describe('cutover and rollback with the application writing', () => {
 });
 
 describe('a cutover killed between any two steps', () => {
-  const steps = [
-    'cutover:freeze-source',
-    'cutover:drain',
-    'cutover:detach-target',
-    'cutover:open-target',
-    'cutover:reverse-replication',
-    'cutover:enable-events',
-    'cutover:switch-traffic',
-  ];
+  const steps = CUTOVER_STEPS;
 
   test('resumes to a completed cutover with the switch command run, and nothing lost', async () => {
     const sb = await migrated();
@@ -275,7 +263,12 @@ describe('a cutover killed between any two steps', () => {
   test('a write landing while a side reopens reaches the other side, also when the reopening step is redone', async () => {
     const sb = await migrated();
     const appWrite = async (role: 'source-master' | 'target-master', seq: number) => {
-      const app = await mysql.createConnection({ host: '127.0.0.1', port: sb.state.servers[role].port, user: sb.app.user, password: sb.app.password });
+      const app = await mysql.createConnection({
+        host: '127.0.0.1',
+        port: sb.state.servers[role].port,
+        user: sb.app.user,
+        password: sb.app.password,
+      });
       await app.query("INSERT INTO shop.workload_writes (writer, seq, payload) VALUES (999, ?, 'while reopening')", [seq]);
       await app.end();
     };

@@ -26,23 +26,29 @@ const stores: [string, () => StoreSpec][] = [
 // A child process that tries the lock once, says whether it got it, and holds it until its stdin closes.
 const CONTENDER = resolve(import.meta.dirname, 'helpers', 'lock-contender.ts');
 
+/** Eight contenders started together; each says whether it got the lock. */
+async function race(spec: StoreSpec): Promise<string[]> {
+  const children = Array.from({ length: 8 }, () =>
+    execa(process.execPath, ['--import', 'tsx', CONTENDER, JSON.stringify(spec)], {
+      env: { PATH: process.env.PATH! },
+      stdin: 'pipe',
+      reject: false,
+    }),
+  );
+  const answers = await Promise.all(
+    children.map((c) => new Promise<string>((ok) => c.stdout!.once('data', (d: Buffer) => ok(d.toString().trim())))),
+  );
+  for (const c of children) c.stdin!.end();
+  await Promise.all(children);
+  return answers;
+}
+
 describe('the migration lock and the journal', () => {
   for (const [name, make] of stores) {
     describe(name, () => {
       test('of eight processes started together, exactly one gets the lock', async () => {
         const spec = make();
-        const children = Array.from({ length: 8 }, () =>
-          execa(process.execPath, ['--import', 'tsx', CONTENDER, JSON.stringify(spec)], {
-            env: { PATH: process.env.PATH! },
-            stdin: 'pipe',
-            reject: false,
-          }),
-        );
-        const answers = await Promise.all(
-          children.map((c) => new Promise<string>((ok) => c.stdout!.once('data', (d: Buffer) => ok(d.toString().trim())))),
-        );
-        for (const c of children) c.stdin!.end();
-        await Promise.all(children);
+        const answers = await race(spec);
         assert.equal(answers.filter((a) => a === 'got').length, 1, `answers: ${answers.join(' ')}`);
         assert.equal(answers.filter((a) => a === 'locked').length, 7);
       });
@@ -53,18 +59,7 @@ describe('the migration lock and the journal', () => {
         assert.ok(
           open(spec).tryLock({ token: 'dead', host: hostname(), pid: Number(dead.stdout), command: 'rds-live-migrate run', since: '' }),
         );
-        const children = Array.from({ length: 8 }, () =>
-          execa(process.execPath, ['--import', 'tsx', CONTENDER, JSON.stringify(spec)], {
-            env: { PATH: process.env.PATH! },
-            stdin: 'pipe',
-            reject: false,
-          }),
-        );
-        const answers = await Promise.all(
-          children.map((c) => new Promise<string>((ok) => c.stdout!.once('data', (d: Buffer) => ok(d.toString().trim())))),
-        );
-        for (const c of children) c.stdin!.end();
-        await Promise.all(children);
+        const answers = await race(spec);
         assert.equal(answers.filter((a) => a === 'got').length, 1, `answers: ${answers.join(' ')}`);
       });
 

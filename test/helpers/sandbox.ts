@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Result, type ResultPromise } from 'execa';
@@ -26,7 +27,38 @@ export interface TestSandbox {
 export async function shopSandbox(scale = 0.05, options: Parameters<typeof sandboxUp>[2] = {}): Promise<TestSandbox> {
   const dir = mkdtempSync(join(tmpdir(), 'rlm-test-'));
   const state = await sandboxUp(dir, undefined, options);
-  const app = await loadShop(state, scale);
+  return handle(state, await loadShop(state, scale));
+}
+
+const migratedCopies = new Map<number, { dir: string; copy: string; app: TestSandbox['app'] }>();
+process.on('exit', () => {
+  for (const { copy } of migratedCopies.values()) rmSync(copy, { recursive: true, force: true });
+});
+
+/**
+ * A sandbox where `run` has finished (the target caught up, the replica removed). The first call per
+ * scale in a test file runs the migration and keeps a copy of the stopped servers; each later call
+ * starts from that copy at the same path and ports (one test at a time holds them), in seconds
+ * rather than a seed and catch-up. Every call gives its own, untouched servers.
+ */
+export async function migratedSandbox(scale = 0.05): Promise<TestSandbox> {
+  const known = migratedCopies.get(scale);
+  if (known) {
+    cpSync(known.copy, known.dir, { recursive: true });
+    return handle(await sandboxUp(known.dir), known.app);
+  }
+  const sb = await shopSandbox(scale);
+  const run = await sb.cli(['run']);
+  assert.equal(run.exitCode, 0, String(run.all));
+  await sandboxDown(sb.state.dir, { keepData: true });
+  const copy = mkdtempSync(join(tmpdir(), 'rlm-migrated-'));
+  cpSync(sb.state.dir, copy, { recursive: true });
+  migratedCopies.set(scale, { dir: sb.state.dir, copy, app: sb.app });
+  return handle(await sandboxUp(sb.state.dir), sb.app);
+}
+
+function handle(state: SandboxState, app: TestSandbox['app']): TestSandbox {
+  const dir = state.dir;
   const output: string[] = [];
   const workloads: Workload[] = [];
   return {
