@@ -8,8 +8,9 @@ export const enginesMatch: Check = {
   run: ({ servers, config }) => {
     const source = servers['source-master'];
     const target = servers['target-master'];
-    if (!source || !target) return [];
-    const findings = targetEngine(source, target);
+    if (!source) return [];
+    // The config's engine is judged against the source alone: the target may not be deployed yet.
+    const findings = target ? targetEngine(source, target) : [];
     const actual = source.flavor === 'MariaDB' ? 'mariadb' : 'mysql';
     if (config.engine !== actual)
       findings.push({
