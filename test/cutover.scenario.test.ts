@@ -35,6 +35,20 @@ const follow =
 
 const migrated = migratedSandbox;
 
+/** A finished run, verified and cut over through the CLI. */
+async function cutOver(): Promise<TestSandbox> {
+  const sb = await migrated();
+  try {
+    assert.equal((await sb.cli(['verify'])).exitCode, 0);
+    const cut = await sb.cli(['cutover']);
+    assert.equal(cut.exitCode, 0, String(cut.all));
+    return sb;
+  } catch (err) {
+    await sb.down();
+    throw err;
+  }
+}
+
 describe('verify', () => {
   let sb: TestSandbox;
   before(async () => (sb = await migrated(0.1)));
@@ -104,19 +118,22 @@ describe('verify', () => {
   });
 });
 
+// Each test starts from its own copy of a finished run (migratedSandbox), so any one runs alone.
 describe('cutover and rollback with the application writing', () => {
-  let sb: TestSandbox;
-  before(async () => (sb = await migrated()));
-  after(async () => sb.down());
-
   test('cutover refuses without a clean verify, and says how to proceed', async () => {
-    const result = await sb.cli(['cutover']);
-    assert.equal(result.exitCode, 1);
-    assert.match(String(result.stderr), /cutover refused: verify has not been run since the target started replicating/);
-    assert.equal(journalOf(sb.state).steps['cutover:freeze-source'], undefined, 'nothing was frozen');
+    const sb = await migrated();
+    try {
+      const result = await sb.cli(['cutover']);
+      assert.equal(result.exitCode, 1);
+      assert.match(String(result.stderr), /cutover refused: verify has not been run since the target started replicating/);
+      assert.equal(journalOf(sb.state).steps['cutover:freeze-source'], undefined, 'nothing was frozen');
+    } finally {
+      await sb.down();
+    }
   });
 
   test('cutover, writes on the target, rollback, cutover again: the application follows each switch and nothing is lost', async (t) => {
+    const sb = await migrated();
     const workload = sb.workload();
     const ctx = contextOf(sb);
     try {
@@ -145,37 +162,55 @@ describe('cutover and rollback with the application writing', () => {
     } finally {
       await workload.stop();
       await ctx.close();
+      await sb.down();
     }
   });
 
   test('after cutover the old source refuses the application and follows the target; events run only on the target', async () => {
-    const report = lastJson<{ phase: string; replication: { follower: string; sql: boolean } }>(await sb.cli(['status', '--json']));
-    assert.equal(report.phase, 'cut-over');
-    assert.equal(report.replication.follower, 'source-master');
-    assert.equal(report.replication.sql, true);
-    const source = await connectSandboxAdmin(sb.state, 'source-master');
-    const target = await connectSandboxAdmin(sb.state, 'target-master');
-    const [locked] = await source.query<{ l: string }>(
-      "SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'shop_app'",
-    );
-    assert.equal(String(locked!.l), '1');
-    const [status] = await source.query<{ Slave_SQL_Running: string }>('SHOW SLAVE STATUS');
-    assert.equal(status!.Slave_SQL_Running, 'Yes');
-    const events = async (s: typeof source) =>
-      (await s.query<{ status: string }>("SELECT STATUS AS status FROM information_schema.EVENTS WHERE EVENT_NAME = 'tick'"))[0]!.status;
-    assert.equal(await events(target), 'ENABLED');
-    assert.equal(await events(source), 'SLAVESIDE_DISABLED');
-    await Promise.all([source.close(), target.close()]);
+    const sb = await cutOver();
+    try {
+      const report = lastJson<{ phase: string; replication: { follower: string; sql: boolean } }>(await sb.cli(['status', '--json']));
+      assert.equal(report.phase, 'cut-over');
+      assert.equal(report.replication.follower, 'source-master');
+      assert.equal(report.replication.sql, true);
+      const source = await connectSandboxAdmin(sb.state, 'source-master');
+      const target = await connectSandboxAdmin(sb.state, 'target-master');
+      try {
+        const [locked] = await source.query<{ l: string }>(
+          "SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'shop_app'",
+        );
+        assert.equal(String(locked!.l), '1');
+        const [status] = await source.query<{ Slave_SQL_Running: string }>('SHOW SLAVE STATUS');
+        assert.equal(status!.Slave_SQL_Running, 'Yes');
+        const events = async (s: typeof source) =>
+          (await s.query<{ status: string }>("SELECT STATUS AS status FROM information_schema.EVENTS WHERE EVENT_NAME = 'tick'"))[0]!
+            .status;
+        assert.equal(await events(target), 'ENABLED');
+        assert.equal(await events(source), 'SLAVESIDE_DISABLED');
+      } finally {
+        await Promise.all([source.close(), target.close()]);
+      }
+    } finally {
+      await sb.down();
+    }
   });
 
   test('finalize ends reverse replication and drops the replication user, leaving the old source in place', async () => {
-    const result = await sb.cli(['finalize', '--json']);
-    assert.equal(result.exitCode, 0, String(result.all));
-    const source = await connectSandboxAdmin(sb.state, 'source-master');
-    assert.equal((await source.query('SHOW SLAVE STATUS')).length, 0);
-    assert.equal((await source.query("SELECT 1 FROM mysql.user WHERE User = 'rlm_repl'")).length, 0);
-    assert.ok(Number(await source.value('SELECT COUNT(*) FROM shop.customers')) > 0);
-    await source.close();
+    const sb = await cutOver();
+    try {
+      const result = await sb.cli(['finalize', '--json']);
+      assert.equal(result.exitCode, 0, String(result.all));
+      const source = await connectSandboxAdmin(sb.state, 'source-master');
+      try {
+        assert.equal((await source.query('SHOW SLAVE STATUS')).length, 0);
+        assert.equal((await source.query("SELECT 1 FROM mysql.user WHERE User = 'rlm_repl'")).length, 0);
+        assert.ok(Number(await source.value('SELECT COUNT(*) FROM shop.customers')) > 0);
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await sb.down();
+    }
   });
 });
 

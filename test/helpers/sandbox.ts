@@ -44,6 +44,8 @@ process.on('exit', () => {
 export async function migratedSandbox(scale = 0.05): Promise<TestSandbox> {
   const known = migratedCopies.get(scale);
   if (known) {
+    // Servers a failed test left running there are stopped before their files are replaced.
+    await sandboxDown(known.dir);
     cpSync(known.copy, known.dir, { recursive: true });
     return handle(await sandboxUp(known.dir), known.app);
   }
