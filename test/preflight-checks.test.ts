@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ReplicaStatus } from '../scripts/db/replica-status.js';
-import { definersCreatable, extraGrants, replicationUserFree } from '../scripts/run/preflight/accounts.js';
+import { definersCreatable, extraGrants, namedHostsResolve, replicationUserFree } from '../scripts/run/preflight/accounts.js';
 import { binlogRetention, binlogSettings, binlogStillThere } from '../scripts/run/preflight/binlog.js';
 import type { Check, Finding, Live } from '../scripts/run/preflight/check.js';
 import { enginesMatch } from '../scripts/run/preflight/engine.js';
-import type { PreflightFacts, ServerFacts } from '../scripts/run/preflight/facts.js';
+import { isHostName, type PreflightFacts, type ServerFacts } from '../scripts/run/preflight/facts.js';
 import { CHECKS } from '../scripts/run/preflight/index.js';
 import { replicaOfSource } from '../scripts/run/preflight/replica.js';
 import { databasesToMigrate, eventsHeld, tablesReplicateWell } from '../scripts/run/preflight/schema.js';
@@ -177,6 +177,23 @@ describe('preflight checks judge hand-built facts', () => {
       }),
       [],
     );
+  });
+
+  test('accounts: a host that is a name, on a target that skips name resolution', () => {
+    assert.deepEqual(
+      ['%', 'localhost', '10.0.%', '192.168.1.0/255.255.255.0', '::1', 'web1.example.com', '%.example.com', 'app-host'].map(isHostName),
+      [false, false, false, false, false, true, true, true],
+    );
+    const named =
+      (targetSkips: boolean, sourceSkips = false) =>
+      (f: PreflightFacts) => {
+        f.namedHosts = { accounts: [{ user: 'app', host: 'web1.example.com' }], sourceSkips, targetSkips };
+      };
+    const warned = only(namedHostsResolve, named(true));
+    assert.deepEqual([warned.id, warned.severity, warned.server], ['host-names-unresolved', 'warn', 'target-master']);
+    assert.match(warned.message, /accounts whose host is a name cannot log in there: 'app'@'web1\.example\.com'$/);
+    assert.match(only(namedHostsResolve, named(true, true)).message, /the source skips it too/);
+    assert.deepEqual(run(namedHostsResolve, named(false)), []);
   });
 
   test('accounts: a replication user with more than replication grants; definers the target user cannot create', () => {

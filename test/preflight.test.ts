@@ -50,6 +50,7 @@ describe('preflight finds what would break the migration, and changes nothing', 
     await sourceRoot.query('CREATE TABLE shop.no_pk (a INT, b INT) ENGINE=InnoDB');
     await sourceRoot.query('CREATE TABLE shop.legacy (id INT PRIMARY KEY) ENGINE=MyISAM');
     await sourceRoot.query("CREATE DEFINER = 'reporting'@'%' SQL SECURITY DEFINER VIEW shop.report AS SELECT 1 AS one");
+    await sourceRoot.query("CREATE USER 'shop_web'@'web1.example.com' IDENTIFIED BY 'not-used-here'");
     await targetRoot.query('CREATE DATABASE leftover');
     await targetRoot.query('CREATE TABLE leftover.t (id INT PRIMARY KEY)');
     await targetRoot.query('SET GLOBAL server_id = 1');
@@ -60,7 +61,8 @@ describe('preflight finds what would break the migration, and changes nothing', 
       const [rows] = await replicaRoot.query(
         "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN ('no_pk', 'legacy', 'report')",
       );
-      return Number((rows as { n: number }[])[0]!.n) === 3;
+      const [users] = await replicaRoot.query("SELECT 1 FROM mysql.user WHERE User = 'shop_web'");
+      return Number((rows as { n: number }[])[0]!.n) === 3 && (users as unknown[]).length === 1;
     });
     await replicaRoot.end();
     try {
@@ -80,6 +82,10 @@ describe('preflight finds what would break the migration, and changes nothing', 
       assert.match(finding(plan, 'target-not-empty').message, /target-master is not empty: leftover \(1 tables\)/);
       assert.match(finding(plan, 'server-id').message, /target-master and source-master have the same server_id 1/);
       assert.match(finding(plan, 'local-infile').fix, /set local_infile = 1 in the target parameter group/);
+      assert.match(
+        finding(plan, 'host-names-unresolved').message,
+        /cannot log in there: 'shop_web'@'web1\.example\.com' \(the source skips it too/,
+      );
 
       const run = await sb.cli(['run']);
       assert.equal(run.exitCode, 1);
@@ -98,6 +104,7 @@ describe('preflight finds what would break the migration, and changes nothing', 
       await sourceRoot.query("SET GLOBAL binlog_format = 'ROW'");
       await sourceRoot.query('DROP TABLE shop.no_pk, shop.legacy');
       await sourceRoot.query('DROP VIEW shop.report');
+      await sourceRoot.query("DROP USER 'shop_web'@'web1.example.com'");
       await targetRoot.query('DROP DATABASE leftover');
       await targetRoot.query('SET GLOBAL server_id = 3');
       await targetRoot.query('SET GLOBAL local_infile = 1');

@@ -1,3 +1,4 @@
+import { applicationUsers, type Account } from '../copy-users.js';
 import type { MigrationConfig } from '../../../config/schema.js';
 import type { MigrationContext } from '../../core/context.js';
 import {
@@ -107,6 +108,8 @@ export interface PreflightFacts {
   replica?: ReplicaStatus;
   /** The global settings compared between source and target. */
   settings?: { source: Settings; target: Settings };
+  /** Application accounts whose host is a name, and whether each side resolves host names. */
+  namedHosts?: { accounts: Account[]; sourceSkips: boolean; targetSkips: boolean };
 }
 
 type Servers = Partial<Record<ServerRole, Server>>;
@@ -133,6 +136,10 @@ export async function gatherFacts(
   if (seededTarget) facts.target = await targetFacts(ctx, seededTarget, phase);
   if (replica && source && !phase.frozen) facts.replica = await ctx.dialect.replicaStatus(replica);
   if (source && servers['target-master']) facts.settings = await settingsOf(source, servers['target-master']);
+  // Flavour-specific reads go through the config's dialect: with the wrong engine configured (a finding of its own) they would fail.
+  const dialectFits = (facts.servers['source-master']?.flavor === 'MariaDB') === (ctx.config.engine === 'mariadb');
+  if (dialectFits && inventoryServer && servers['target-master'])
+    facts.namedHosts = await namedHostsOf(ctx, inventoryServer, servers['target-master']);
   return { facts, servers };
 }
 
@@ -267,6 +274,17 @@ async function targetFacts(ctx: MigrationContext, target: Server, phase: Phase):
     facts.replication = await ctx.dialect.replicaStatus(target);
   }
   return facts;
+}
+
+/** A host that is neither an address (or address pattern) nor localhost needs name resolution to match. */
+export function isHostName(host: string): boolean {
+  return host !== 'localhost' && !/^[\d.%_]+(\/[\d.]+)?$/.test(host) && !host.includes(':');
+}
+
+async function namedHostsOf(ctx: MigrationContext, source: Server, target: Server): Promise<PreflightFacts['namedHosts']> {
+  const skips = async (server: Server) => Number(await server.value('SELECT @@GLOBAL.skip_name_resolve')) === 1;
+  const accounts = (await applicationUsers(source, ctx)).filter((a) => isHostName(a.host));
+  return { accounts, sourceSkips: await skips(source), targetSkips: await skips(target) };
 }
 
 async function settingsOf(source: Server, target: Server): Promise<PreflightFacts['settings']> {

@@ -1,6 +1,6 @@
 import type { MigrationContext } from '../../core/context.js';
 import { binlogRetention, binlogSettings, binlogStillThere } from './binlog.js';
-import { definersCreatable, replicationUserFree } from './accounts.js';
+import { definersCreatable, namedHostsResolve, replicationUserFree } from './accounts.js';
 import type { Check, Finding, Severity } from './check.js';
 import { enginesMatch } from './engine.js';
 import { gatherFacts } from './facts.js';
@@ -31,6 +31,7 @@ export const CHECKS: readonly Check[] = [
   databasesToMigrate,
   tablesReplicateWell,
   definersCreatable,
+  namedHostsResolve,
   eventsHeld,
   targetLoadsLocalFiles,
   targetEmpty,
