@@ -17,6 +17,7 @@ import mysql from 'mysql2/promise';
 import { createLog } from '../scripts/support/log.js';
 import { verifyMigration } from '../scripts/verify/verify.js';
 import { journalOf, lastJson, migratedSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { assertNothingLost } from './helpers/migration.js';
 import { moreWrites, until } from './helpers/wait.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -236,14 +237,7 @@ describe('a cutover killed between any two steps', () => {
       const switches = readFileSync(switchLog, 'utf8').trim().split('\n');
       assert.deepEqual([...new Set(switches)], [`to-target 127.0.0.1:${sb.state.servers['target-master'].port}`]);
       workload.switchTo({ host: '127.0.0.1', port: sb.state.servers['target-master'].port });
-      await moreWrites(workload, 20);
-      const written = await workload.stop();
-      const rest = await verifyAtRest(sb.state, written, quiet, 'target-master');
-      assert.deepEqual(
-        rest.tables.filter((t) => !t.equal),
-        [],
-      );
-      assert.equal(rest.acknowledgedWritesLost, 0);
+      await assertNothingLost(sb, workload, 'target-master');
     } finally {
       await workload.stop();
       await sb.down();
@@ -260,15 +254,7 @@ describe('a cutover killed between any two steps', () => {
       const back = await sb.cli(['rollback', '--json']);
       assert.equal(back.exitCode, 0, String(back.all));
       assert.equal(lastJson(back).kind, 'rolled-back');
-      await moreWrites(workload, 20);
-      const written = await workload.stop();
-      assert.ok(written.committed > 0);
-      const rest = await verifyAtRest(sb.state, written, quiet, 'source-master');
-      assert.deepEqual(
-        rest.tables.filter((t) => !t.equal),
-        [],
-      );
-      assert.equal(rest.acknowledgedWritesLost, 0);
+      await assertNothingLost(sb, workload, 'source-master');
     } finally {
       await workload.stop();
       await sb.down();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAtRest } from '../../scripts/dev/demo/scenario.js';
+import { type AdminRole, verifyAtRest } from '../../scripts/dev/demo/scenario.js';
 import { createLog } from '../../scripts/support/log.js';
 import { lastJson, secretOf, type TestSandbox } from './sandbox.js';
 import { moreWrites } from './wait.js';
@@ -24,11 +24,16 @@ export async function runThroughCrashes(sb: TestSandbox, crashPoints: string[]):
   assert.equal(lastJson(finished).ok, true);
 }
 
-export async function assertNothingLost(sb: TestSandbox, workload: ReturnType<TestSandbox['workload']>): Promise<void> {
+/** Lets the application write a little more, stops it, and checks at rest: every table equal, no acknowledged write missing on `writable`. */
+export async function assertNothingLost(
+  sb: TestSandbox,
+  workload: ReturnType<TestSandbox['workload']>,
+  writable: AdminRole = 'source-master',
+): Promise<void> {
   await moreWrites(workload, 20);
   const written = await workload.stop();
   assert.ok(written.committed > 50, `the workload should have kept writing (committed ${written.committed})`);
-  const result = await verifyAtRest(sb.state, written, quiet);
+  const result = await verifyAtRest(sb.state, written, quiet, writable);
   assert.deepEqual(
     result.tables.filter((t) => !t.equal),
     [],
