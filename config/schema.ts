@@ -65,6 +65,7 @@ export const OUTPUT_KEYS = [
   'kmsKeyArn',
   'frozenSnapshotIdentifier',
   'targetLoadMode',
+  'targetDurability',
 ] as const;
 export type OutputKey = (typeof OUTPUT_KEYS)[number];
 
@@ -280,6 +281,14 @@ export const migrationConfigSchema = z
          * a deploy after the seed, before it is pointed at the source. @default true
          */
         targetLoadMode: z.boolean().default(true),
+        /**
+         * Until the target has caught up, it flushes its redo log and binlog once a second rather than at
+         * every commit (innodb_flush_log_at_trx_commit=2, sync_binlog=0): in the catch-up bench that made it
+         * apply several times faster than the source commits. It takes no application write then, and a
+         * crash loses only applied events that replication fetches again; the deploy after catch-up (the
+         * one that removes the replica) makes every commit durable before verify and cutover. @default relaxed
+         */
+        catchUpDurability: z.enum(['relaxed', 'strict']).default('relaxed'),
         /** With seedMethod auto: data + index size above which the snapshot path is taken. @default 100 */
         snapshotAboveGiB: z.number().positive().default(100),
         /** With the snapshot seed, preflight asks AWS (aws CLI) whether the replica can be snapshotted and the KMS key used. @default true */

@@ -18,10 +18,12 @@ export function buildApp(config: MigrationConfig, state: MigrationState = readMi
   const annotate = (m: string) => Annotations.of(replica).addInfo(m);
   annotate(`migration phase: ${state.phase}`);
   const target = declared.target;
-  if (target.kind === 'empty') new TargetStack(app, config, { phase: state.phase, loadMode: target.loadMode });
+  const durability = declared.targetDurability;
+  if (target.kind === 'empty') new TargetStack(app, config, { phase: state.phase, loadMode: target.loadMode, durability });
   else if (target.kind === 'restore') {
     new TargetStack(app, config, {
       phase: state.phase,
+      durability,
       restoreFromFrozenReplica: {
         replicaIdentifier: replicaIdentifier(config, declared.replicaGeneration),
         frozen: target.frozen,

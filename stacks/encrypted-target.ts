@@ -12,7 +12,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
 import type { EngineFamily } from '../config/schema.js';
-import { applyParameters, parameterGroupFamily, requiredParameters } from './engine.js';
+import { applyParameters, DURABILITY, durabilityParameters, parameterGroupFamily, requiredParameters } from './engine.js';
 import { FrozenReplicaSnapshot, type FrozenPosition } from './frozen-replica-snapshot.js';
 import { sourceAttributes, type HostProps, type SourceAttributes, type SourceInstance } from './source-instance.js';
 
@@ -71,6 +71,12 @@ export interface EncryptedTargetProps extends HostProps, TwinSettings {
    * @default false
    */
   readonly loadMode?: boolean;
+  /**
+   * While the target only catches up: commits flushed once a second (innodb_flush_log_at_trx_commit=2,
+   * sync_binlog=0), applied without a restart. Otherwise every commit is durable (1 and 1, unless
+   * `parameters` says otherwise). @default false
+   */
+  readonly relaxedDurability?: boolean;
   /** @default admin */
   readonly masterUsername?: string;
   /** Encrypt with this key instead of creating one. @default a new key with rotation on */
@@ -163,7 +169,13 @@ export class EncryptedTarget extends Construct {
     }
 
     const family = parameterGroupFamily(props.engine, props.engineVersion);
-    const parameters = { ...applyParameters(props.engine), ...props.parameters, ...ours };
+    const parameters = {
+      ...applyParameters(props.engine),
+      ...durabilityParameters('strict'),
+      ...props.parameters,
+      ...ours,
+      ...(props.relaxedDurability ? durabilityParameters('relaxed') : {}),
+    };
     this.parameterGroup = new DbParameterGroup(this, 'parameters', {
       provider,
       name: `${props.identifier}-${family.replace('.', '-')}`,
@@ -171,7 +183,7 @@ export class EncryptedTarget extends Construct {
       description: `rds-live-migrate: replication settings for ${props.identifier}`,
       parameter: Object.entries(parameters)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, value]) => ({ name, value, applyMethod: 'pending-reboot' })),
+        .map(([name, value]) => ({ name, value, applyMethod: name in DURABILITY ? 'immediate' : 'pending-reboot' })),
       tags,
       lifecycle: { createBeforeDestroy: true },
     });

@@ -49,3 +49,13 @@ export function applyParameters(engine: EngineFamily): Record<string, string> {
 export function replicationParameters(engine: EngineFamily): Record<string, string> {
   return { ...requiredParameters(engine), ...applyParameters(engine) };
 }
+
+/** The two settings that decide whether an acknowledged commit survives a crash; both are dynamic. */
+export const DURABILITY = {
+  innodb_flush_log_at_trx_commit: { strict: '1', relaxed: '2' },
+  sync_binlog: { strict: '1', relaxed: '0' },
+} as const;
+
+export function durabilityParameters(durability: 'strict' | 'relaxed'): Record<string, string> {
+  return Object.fromEntries(Object.entries(DURABILITY).map(([name, values]) => [name, values[durability]]));
+}

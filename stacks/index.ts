@@ -1,6 +1,13 @@
 export { EncryptedTarget, targetOwnedParameters, type EncryptedTargetProps, type TwinSettings } from './encrypted-target.js';
 export { DnsName, type DnsNameProps } from './dns-name.js';
-export { applyParameters, parameterGroupFamily, replicationParameters, requiredParameters } from './engine.js';
+export {
+  applyParameters,
+  DURABILITY,
+  durabilityParameters,
+  parameterGroupFamily,
+  replicationParameters,
+  requiredParameters,
+} from './engine.js';
 export { SourceLookup } from './source-lookup.js';
 export { SourceReplica, type SourceReplicaProps } from './source-replica.js';
 export { SourceReplicaStack, SOURCE_REPLICA_STACK, replicaIdentifier } from './source-replica-stack.js';

@@ -16,6 +16,8 @@ export interface TargetStackOptions {
   phase?: Phase;
   /** The target's load mode during the logical seed (see EncryptedTargetProps.loadMode). @default false */
   loadMode?: boolean;
+  /** How the target flushes commits (see EncryptedTargetProps.relaxedDurability). @default strict */
+  durability?: 'relaxed' | 'strict';
 }
 
 /** The encrypted target-master and what it needs to replicate from the source. */
@@ -67,6 +69,7 @@ export class TargetStack extends TerraformStack {
       tags: config.tags,
       restoreFromFrozenReplica: options.restoreFromFrozenReplica,
       loadMode: options.loadMode,
+      relaxedDurability: options.durability === 'relaxed',
     });
     new TerraformOutput(this, 'target_identifier', { value: this.target.instance.identifier });
     new TerraformOutput(this, 'target_address', { value: this.target.instance.address });
@@ -75,6 +78,7 @@ export class TargetStack extends TerraformStack {
     new TerraformOutput(this, 'kms_key_arn', { value: this.target.kmsKeyArn });
     // The engine reads from the outputs whether the deployed target is still in load mode.
     new TerraformOutput(this, 'target_load_mode', { value: options.loadMode ? 'on' : 'off' });
+    new TerraformOutput(this, 'target_durability', { value: options.durability ?? 'strict' });
     const snapshot = this.target.frozenSnapshot?.encryptedCopy;
     if (snapshot) new TerraformOutput(this, 'frozen_snapshot_identifier', { value: snapshot.targetDbSnapshotIdentifier });
     if (config.dns) {

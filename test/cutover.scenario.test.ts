@@ -128,6 +128,21 @@ describe('cutover and rollback with the application writing', () => {
       assert.equal(result.exitCode, 1);
       assert.match(String(result.stderr), /cutover refused: verify has not been run since the target started replicating/);
       assert.equal(journalOf(sb.state).steps['cutover:freeze-source'], undefined, 'nothing was frozen');
+
+      // A target that flushes less often than the source would lose acknowledged writes in a crash: not even --force.
+      const sourceRoot = await rootConnection(serverDir(sb.state.dir, 'source-master'));
+      const targetRoot = await rootConnection(serverDir(sb.state.dir, 'target-master'));
+      await sourceRoot.query('SET GLOBAL innodb_flush_log_at_trx_commit = 1, sync_binlog = 1');
+      await targetRoot.query('SET GLOBAL innodb_flush_log_at_trx_commit = 2, sync_binlog = 0');
+      await Promise.all([sourceRoot.end(), targetRoot.end()]);
+      assert.equal((await sb.cli(['verify'])).exitCode, 0);
+      const weaker = await sb.cli(['cutover', '--force']);
+      assert.equal(weaker.exitCode, 1);
+      assert.match(
+        String(weaker.stderr),
+        /cutover refused; nothing was changed: target-master flushes commits less often than source-master: innodb_flush_log_at_trx_commit 2 \(source-master: 1\), sync_binlog 0 \(source-master: 1\)/,
+      );
+      assert.equal(journalOf(sb.state).steps['cutover:freeze-source'], undefined, 'nothing was frozen');
     } finally {
       await sb.down();
     }

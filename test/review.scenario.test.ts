@@ -8,6 +8,7 @@ import type { JournalState } from '../scripts/core/journal-format.js';
 import { stateFor } from '../scripts/core/migration-state.js';
 import { phaseOf, type Phase } from '../scripts/core/phases.js';
 import { buildApp } from '../stacks/app.js';
+import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { assertNothingLost } from './helpers/migration.js';
 import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 
@@ -54,6 +55,32 @@ const TARGET = [
 ];
 const TARGET_WITH_SNAPSHOTS = [...TARGET, 'aws_db_snapshot', 'aws_db_snapshot_copy'].sort();
 
+async function targetFlushingOf(dir: string): Promise<{ flush: number; sync: number }> {
+  const root = await rootConnection(join(dir, 'servers', 'target-master'));
+  try {
+    const [rows] = await root.query('SELECT @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync');
+    const row = (rows as { flush: string; sync: string }[])[0]!;
+    return { flush: Number(row.flush), sync: Number(row.sync) };
+  } finally {
+    await root.end();
+  }
+}
+
+/** The target's declared innodb_flush_log_at_trx_commit and sync_binlog, and its durability output. */
+function flushingDeclared(text: string): string[] {
+  const json = JSON.parse(text) as {
+    resource: { aws_db_parameter_group: Record<string, { parameter: { name: string; value: string; apply_method: string }[] }> };
+    output: Record<string, { value: string }>;
+  };
+  const parameters = Object.values(json.resource.aws_db_parameter_group)[0]!.parameter;
+  const value = (name: string) => {
+    const p = parameters.find((x) => x.name === name)!;
+    assert.equal(p.apply_method, 'immediate', `${name} changes without a restart`);
+    return p.value;
+  };
+  return [value('innodb_flush_log_at_trx_commit'), value('sync_binlog'), json.output.target_durability!.value];
+}
+
 /** What each phase declares: the table the README documents. source-replica keeps no resource once the replica is gone. */
 const TABLE: Record<Phase, { logical: Record<string, string[]>; snapshot: Record<string, string[]> }> = {
   planned: { logical: { 'source-replica': REPLICA, target: TARGET }, snapshot: { 'source-replica': REPLICA } },
@@ -96,6 +123,7 @@ describe('infrastructure review: a migration driven through its reviewed deploys
       assert.equal(killed.signal, 'SIGKILL', String(killed.all));
       remember();
     };
+    const targetFlushing = () => targetFlushingOf(sb.state.dir);
     const awaitDeploy = async (phase: string, change: RegExp) => {
       const waiting = await sb.cli(['run', '--json']);
       assert.equal(waiting.exitCode, 3, String(waiting.all));
@@ -122,8 +150,13 @@ describe('infrastructure review: a migration driven through its reviewed deploys
     ]);
     await kill('mid:point-target');
     await kill('before:catch-up');
-    const awaiting = await awaitDeploy('caught-up', /^destroy the read replica sandbox-source-rlm-replica/);
-    assert.deepEqual(awaiting.stacks, ['source-replica']);
+    const awaiting = await awaitDeploy(
+      'caught-up',
+      /^destroy the read replica sandbox-source-rlm-replica.*\nmake every commit on the target sandbox-target durable again/,
+    );
+    assert.deepEqual(awaiting.stacks, ['source-replica', 'target']);
+    // Until then the target applied with relaxed flushing; the deploy after catch-up ends it.
+    assert.deepEqual(await targetFlushing(), { flush: 2, sync: 0 });
 
     // Killed while waiting, run again before the deploy: the same answer, nothing changed.
     const steps = journalOf(sb.state).steps;
@@ -133,7 +166,11 @@ describe('infrastructure review: a migration driven through its reviewed deploys
 
     // The reviewed deploy (the sandbox's stand-in for cdktf deploy) removes the replica; run then finishes.
     const deploy = await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json']);
-    assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, ['replica sandbox-source-rlm-replica destroyed']);
+    assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, [
+      'replica sandbox-source-rlm-replica destroyed',
+      'target durability strict',
+    ]);
+    assert.deepEqual(await targetFlushing(), { flush: 1, sync: 1 });
     const done = await sb.cli(['run', '--json']);
     assert.equal(done.exitCode, 0, String(done.all));
     assert.equal(
@@ -161,8 +198,15 @@ describe('infrastructure review: a migration driven through its reviewed deploys
     const phases = [...seen.keys()];
     for (const expected of ['planned', 'frozen', 'seeded', 'replicating', 'caught-up', 'cut-over', 'finalized'] as Phase[])
       assert.ok(phases.includes(expected), `the run went through ${expected} (saw ${phases.join(', ')})`);
+    const catchingUp: Phase[] = ['planned', 'replica-ready', 'frozen', 'seeded', 'replicating'];
     for (const [phase, journal] of seen) {
-      assert.deepEqual(declared(sb.state.configFile, journal).stacks, TABLE[phase].logical, `logical seed, phase ${phase}`);
+      const logical = declared(sb.state.configFile, journal);
+      assert.deepEqual(logical.stacks, TABLE[phase].logical, `logical seed, phase ${phase}`);
+      assert.deepEqual(
+        flushingDeclared(logical.text.target!),
+        catchingUp.includes(phase) ? ['2', '0', 'relaxed'] : ['1', '1', 'strict'],
+        phase,
+      );
       assert.deepEqual(
         declared(sb.state.configFile, asSnapshotRun(journal), 'snapshot').stacks,
         TABLE[phase].snapshot,

@@ -100,7 +100,7 @@ test('replication may cross the security groups both ways: target to source, and
   assert.equal(none.resource.aws_vpc_security_group_ingress_rule, undefined);
 });
 
-test('the target stack outputs endpoint, port, secret ARN, key ARN and the source endpoint', () => {
+test('the target stack outputs endpoint, port, secret ARN, key ARN, its load mode and durability, and the source endpoint', () => {
   const outputs = Object.keys(synthTarget().json.output).sort();
   assert.deepEqual(outputs, [
     'kms_key_arn',
@@ -108,6 +108,7 @@ test('the target stack outputs endpoint, port, secret ARN, key ARN and the sourc
     'source_address',
     'source_port',
     'target_address',
+    'target_durability',
     'target_identifier',
     'target_load_mode',
     'target_port',

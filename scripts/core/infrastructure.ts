@@ -18,6 +18,7 @@ export interface InfrastructureChange {
     | 'restore-target'
     | 'target-load-mode'
     | 'target-settings'
+    | 'target-durability'
     | 'delete-snapshots';
   change: string;
   why: string;
@@ -104,6 +105,23 @@ export function pendingChanges(ctx: MigrationContext): { phase: Phase; changes: 
             kind: 'target-settings',
             change: `switch the target ${target} to its configured settings: automated backups ${config.target.backupRetentionDays} days (binary log on), Multi-AZ as configured; it restarts`,
             why: 'the seed is done; the target must keep a binary log and backups before it follows the source and takes writes',
+          },
+    );
+  }
+  if (outputs.target?.durability !== undefined && outputs.target.durability !== declared.targetDurability) {
+    changes.push(
+      declared.targetDurability === 'strict'
+        ? {
+            stack: TARGET_STACK,
+            kind: 'target-durability',
+            change: `make every commit on the target ${target} durable again: innodb_flush_log_at_trx_commit and sync_binlog back to 1 (or target.parameters'); no restart`,
+            why: 'the target has caught up; from verify and cutover on it must keep every commit it acknowledges',
+          }
+        : {
+            stack: TARGET_STACK,
+            kind: 'target-durability',
+            change: `let the target ${target} flush commits once a second while it catches up: innodb_flush_log_at_trx_commit=2, sync_binlog=0; no restart`,
+            why: 'it applies the source far faster that way and takes no application write until it has caught up',
           },
     );
   }

@@ -20,7 +20,12 @@ export function readMigrationState(config: MigrationConfig, store: JournalStore 
 
 /** The one way from a config and a journal to the state the stacks and the engine both act on. */
 export function stateFor(config: MigrationConfig, journal: JournalState): MigrationState {
-  return migrationState(journal, config.migration.seedMethod, config.migration.targetLoadMode);
+  return migrationState(
+    journal,
+    config.migration.seedMethod,
+    config.migration.targetLoadMode,
+    config.migration.catchUpDurability === 'relaxed',
+  );
 }
 
 /** "source -> target": a journal belongs to one migration. */

@@ -71,6 +71,8 @@ export interface MigrationState {
   frozen?: FrozenPosition;
   /** The config asks for the target's load mode during the logical seed. */
   loadMode?: boolean;
+  /** The config asks for relaxed flushing on the target until it has caught up. */
+  relaxedCatchUp?: boolean;
   /** How many times the target was seeded again from a new replica (`run --reseed`): each reseed takes a new replica. */
   reseeds: number;
 }
@@ -78,13 +80,25 @@ export interface MigrationState {
 /** The journal's history reason of a reseed; its count names the replica. */
 export const RESEED_REASON = 'reseed';
 
-export function migrationState(journal: JournalState, configured: SeedMethod | 'auto', loadMode = false): MigrationState {
+export function migrationState(
+  journal: JournalState,
+  configured: SeedMethod | 'auto',
+  loadMode = false,
+  relaxedCatchUp = false,
+): MigrationState {
   const chosen = done(journal, 'seed-method') ? (journal.steps['seed-method']!.data?.method as SeedMethod | undefined) : undefined;
   const seedMethod = configured === 'auto' ? chosen : configured;
   const freeze = journal.steps['freeze-replica'];
   const frozen = freeze?.status === 'done' && freeze.data ? (freeze.data as unknown as FrozenPosition) : undefined;
   const reseeds = (journal.history ?? []).filter((h) => h.reason.startsWith(RESEED_REASON)).length;
-  return { phase: phaseOf(journal), ...(seedMethod ? { seedMethod } : {}), ...(frozen ? { frozen } : {}), reseeds, loadMode };
+  return {
+    phase: phaseOf(journal),
+    ...(seedMethod ? { seedMethod } : {}),
+    ...(frozen ? { frozen } : {}),
+    reseeds,
+    loadMode,
+    relaxedCatchUp,
+  };
 }
 
 /** How the target instance is declared. */
@@ -102,13 +116,27 @@ export interface DeclaredInfrastructure {
   /** Which replica: 0 the first, n after n reseeds (a new identifier, so the deploy replaces the old one). */
   replicaGeneration: number;
   target: TargetDeclaration;
+  /**
+   * How the target flushes commits: relaxed (once a second) while it only catches up, strict (every
+   * commit, or the user's own parameters) from caught-up on, before it can take a write.
+   */
+  targetDurability: Durability;
 }
 
+export type Durability = 'relaxed' | 'strict';
+
 const REPLICA_PHASES: readonly Phase[] = ['planned', 'replica-ready', 'frozen', 'seeded', 'replicating'];
+/** Until caught-up the target takes no application write: it may flush lazily. The deploy that removes the replica ends it. */
+const CATCH_UP_PHASES = REPLICA_PHASES;
+
+export function declaredInfrastructure(state: MigrationState): DeclaredInfrastructure {
+  const targetDurability: Durability = state.relaxedCatchUp && CATCH_UP_PHASES.includes(state.phase) ? 'relaxed' : 'strict';
+  return { ...declaredWithoutDurability(state), targetDurability };
+}
 /** The target takes the production settings once seeded, before it is pointed at the source. */
 const LOAD_PHASES: readonly Phase[] = ['planned', 'replica-ready', 'frozen'];
 
-export function declaredInfrastructure(state: MigrationState): DeclaredInfrastructure {
+function declaredWithoutDurability(state: MigrationState): Omit<DeclaredInfrastructure, 'targetDurability'> {
   const replica = REPLICA_PHASES.includes(state.phase);
   const replicaGeneration = state.reseeds;
   if (state.seedMethod === 'logical')

@@ -74,6 +74,8 @@ export const NOT_COMPARED: Record<string, string> = {
   binlog_format: 'set by the target stack (ROW), checked by preflight',
   log_bin_trust_function_creators: 'set by the target stack so that routines can be created',
   wait_timeout: 'ends idle connections; pools reconnect, results do not change',
+  innodb_flush_log_at_trx_commit: 'relaxed on purpose while the target catches up; cutover refuses a target less durable than the source',
+  sync_binlog: 'relaxed on purpose while the target catches up; cutover refuses a target less durable than the source',
 };
 
 /** A variable and the names it has on other versions (MariaDB before 11.1 and MySQL 5.7 say tx_isolation). */

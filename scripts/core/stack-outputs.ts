@@ -2,12 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { OutputKey } from '../../config/schema.js';
 import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
 import type { Endpoint } from '../db/connection.js';
+import type { Durability } from './phases.js';
 import { OperatorError } from '../support/errors.js';
 
 export type TargetOutputs = Endpoint & {
   identifier: string;
   masterSecret: string /** Whether the deployed target is in load mode, when the stack says. */;
   loadMode?: boolean;
+  /** How the deployed target flushes commits, when the stack says. */
+  durability?: Durability;
 };
 
 /** What the engine needs from the deployed stacks. */
@@ -36,11 +39,13 @@ const DEFAULT_NAMES: Record<OutputKey, string[]> = {
   kmsKeyArn: [`${TARGET_STACK}.kms_key_arn`],
   frozenSnapshotIdentifier: [`${TARGET_STACK}.frozen_snapshot_identifier`],
   targetLoadMode: [`${TARGET_STACK}.target_load_mode`],
+  targetDurability: [`${TARGET_STACK}.target_durability`],
 };
 
 type Values = Record<string, unknown>;
 
 const loadMode = (value: string | undefined) => (value === undefined ? {} : { loadMode: value === 'on' });
+const durability = (value: string | undefined) => (value === 'relaxed' || value === 'strict' ? { durability: value as Durability } : {});
 
 /**
  * Reads the outputs file: `cdktf deploy --outputs-file` (stack → output → value)
@@ -109,6 +114,7 @@ export function readStackOutputs(file: string, names: Partial<Record<OutputKey, 
             identifier: need('targetIdentifier', 'the target identifier'),
             masterSecret: need('masterSecretArn', "the target's master secret ARN"),
             ...loadMode(get('targetLoadMode')),
+            ...durability(get('targetDurability')),
           },
         }
       : {}),

@@ -6,6 +6,7 @@ import { acquireRunLock } from '../core/journal.js';
 import { journaled } from '../core/journaled.js';
 import { formatFindings } from '../run/preflight/index.js';
 import { settingsFindings } from '../core/settings-diff.js';
+import { weakerDurability } from '../core/durability.js';
 import { OperatorError } from '../support/errors.js';
 import { runHooks } from '../hooks/runner.js';
 import { configuredSwitch, type TrafficSwitch } from './traffic-switch.js';
@@ -73,6 +74,7 @@ async function checkReady(ctx: MigrationContext, force: boolean): Promise<void> 
   if (verify?.data?.ok !== true)
     problems.push(verify ? 'the last verify found differences' : 'verify has not been run since the target started replicating');
   await refuseSettingsDifferences(ctx);
+  await refuseWeakerDurability(ctx);
   if (!problems.length) return;
   if (!force)
     throw new OperatorError(
@@ -81,6 +83,17 @@ async function checkReady(ctx: MigrationContext, force: boolean): Promise<void> 
       'cutover',
     );
   ctx.log.warn(`CUTOVER FORCED despite: ${problems.join('; ')}`);
+}
+
+/** Not overridden by --force: the target would lose acknowledged writes in a crash that the source survives. */
+async function refuseWeakerDurability(ctx: MigrationContext): Promise<void> {
+  const weaker = await weakerDurability(await ctx.server('source-master'), await ctx.server('target-master'));
+  if (!weaker) return;
+  throw new OperatorError(
+    `cutover refused; nothing was changed: ${weaker}`,
+    "if `run` stopped for the deploy after catch-up, deploy it (it makes every commit durable again, without a restart); otherwise set both to the source's values in target.parameters and deploy",
+    'cutover',
+  );
 }
 
 /** Not overridden by --force: an intended difference is accepted by name in migration.acceptSettingsDifferences. */

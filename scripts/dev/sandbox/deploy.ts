@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } 
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../../../config/load.js';
-import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../../stacks/index.js';
+import { DURABILITY, replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../../stacks/index.js';
 import type { FrozenPosition } from '../../core/journal-format.js';
 import { readMigrationState } from '../../core/migration-state.js';
 import { declaredInfrastructure } from '../../core/phases.js';
@@ -66,6 +66,7 @@ export async function sandboxDeploy(dirArg: string, log: (m: string) => void = (
     // A deploy that died half-way left no outputs; start it over, as Terraform would replace a tainted instance.
     const targetDir = serverDir(dir, 'target-master');
     rmSync(targetDir, { recursive: true, force: true });
+    state.servers['target-master'].durability = declared.targetDurability;
     const spec = serverSpec(state, 'target-master');
     if (target.kind === 'empty') {
       await installMariadb(spec);
@@ -92,6 +93,19 @@ export async function sandboxDeploy(dirArg: string, log: (m: string) => void = (
         ? 'target switched to load mode (no binary log)'
         : 'target switched to its production settings (backups, hence the binary log, on)',
     );
+  }
+  if (target.kind !== 'deferred' && (state.servers['target-master'].durability ?? 'relaxed') !== declared.targetDurability) {
+    // Dynamic parameters on RDS: applied at once, no restart.
+    const root = await rootConnection(serverDir(dir, 'target-master'));
+    try {
+      for (const [name, values] of Object.entries(DURABILITY))
+        await root.query(`SET GLOBAL ${name} = ${Number(values[declared.targetDurability])}`);
+    } finally {
+      await root.end();
+    }
+    state.servers['target-master'].durability = declared.targetDurability;
+    writeSandbox(state);
+    changed.push(`target durability ${declared.targetDurability}`);
   }
   if (target.kind !== 'deferred') {
     const now = readOutputs(dir);

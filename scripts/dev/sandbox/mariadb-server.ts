@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import mysql from 'mysql2/promise';
-import { replicationParameters } from '../../../stacks/engine.js';
+import { DURABILITY, replicationParameters } from '../../../stacks/engine.js';
 import { OperatorError } from '../../support/errors.js';
 import { isAlive } from '../../support/process.js';
 
@@ -21,6 +21,8 @@ export interface MariadbServerSpec {
   binlog?: boolean;
   /** A replica started from a physical copy of its source: its copied events must not run. */
   replicaCopy?: boolean;
+  /** strict: every commit flushed (RDS's default); relaxed: once a second. @default relaxed */
+  durability?: 'strict' | 'relaxed';
 }
 
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/usr/bin'];
@@ -137,8 +139,7 @@ export async function startMariadb(spec: MariadbServerSpec): Promise<number> {
     '--skip-name-resolve',
     '--innodb-buffer-pool-size=256M',
     '--innodb-log-file-size=256M',
-    '--innodb-flush-log-at-trx-commit=2',
-    '--sync-binlog=0',
+    ...durabilityArgs(spec.durability ?? 'relaxed'),
     '--max-allowed-packet=256M',
     '--max-connections=300',
     '--character-set-server=utf8mb4',
@@ -152,6 +153,10 @@ export async function startMariadb(spec: MariadbServerSpec): Promise<number> {
   child.unref();
   await waitUntilUp(spec, child.pid!);
   return child.pid!;
+}
+
+function durabilityArgs(durability: 'strict' | 'relaxed'): string[] {
+  return Object.entries(DURABILITY).map(([name, values]) => `--${name.replaceAll('_', '-')}=${values[durability]}`);
 }
 
 /** The target's parallel apply settings, as its RDS parameter group sets them. */

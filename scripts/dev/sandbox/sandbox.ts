@@ -1,3 +1,4 @@
+import type { Durability } from '../../core/phases.js';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -20,8 +21,11 @@ export type SandboxRole = (typeof SANDBOX_ROLES)[number];
 export interface SandboxState {
   dir: string;
   tls: boolean;
-  /** loadMode: the target runs without its binary log, as an RDS target with backups off does. */
-  servers: Record<SandboxRole, { port: number; serverId: number; pid?: number; loadMode?: boolean }>;
+  /**
+   * loadMode: the target runs without its binary log, as an RDS target with backups off does.
+   * durability: how it flushes commits, as its parameter group says (the other servers flush lazily: a sandbox).
+   */
+  servers: Record<SandboxRole, { port: number; serverId: number; pid?: number; loadMode?: boolean; durability?: Durability }>;
   configFile: string;
 }
 
@@ -45,6 +49,7 @@ export function serverSpec(state: SandboxState, role: SandboxRole): MariadbServe
     port: state.servers[role].port,
     serverId: state.servers[role].serverId,
     binlog: !state.servers[role].loadMode,
+    durability: state.servers[role].durability ?? 'relaxed',
     ...(state.tls ? { tls: tlsFiles(join(state.dir, 'tls')) } : {}),
   };
 }
@@ -257,6 +262,7 @@ export function targetStackOutputs(state: SandboxState): StackOutputValues {
     master_secret_arn: `file:${secretFile(state.dir, 'target-master')}`,
     kms_key_arn: 'sandbox: no KMS here; the target is a local stand-in',
     target_load_mode: state.servers['target-master'].loadMode ? 'on' : 'off',
+    target_durability: state.servers['target-master'].durability ?? 'relaxed',
     ...sourceOutputs(state),
   };
 }
