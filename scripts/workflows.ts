@@ -22,6 +22,7 @@ import { seedTarget } from './run/seed-target.js';
 import { STEP_NAMES, STEP_TITLES, type StepName } from './run/steps.js';
 import { teardownReplica } from './run/teardown-replica.js';
 import { ratesOfLags } from './core/apply-rate.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 type StepRun = (ctx: MigrationContext) => Promise<Record<string, unknown>>;
 
@@ -153,7 +154,7 @@ export async function migrationStatus(ctx: MigrationContext): Promise<StatusRepo
     const [followerServer, leaderServer] = [await ctx.server(follower), await ctx.server(leader)];
     const first = { ...(await measureLag(ctx, followerServer, leaderServer)), atMs: Date.now() };
     // Two looks a few seconds apart: enough for a rate without making status slow.
-    await new Promise((r) => setTimeout(r, 2000));
+    await delay(2000);
     const lag = await measureLag(ctx, followerServer, leaderServer);
     const rates = await ratesOfLags(leaderServer, first, { ...lag, atMs: Date.now() });
     report.replication = {

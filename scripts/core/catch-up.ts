@@ -12,6 +12,7 @@ import { OperatorError } from '../support/errors.js';
 import { ApplyRateTracker, describeRates, sampleRate } from './apply-rate.js';
 import { positionGoneError } from './binlog-availability.js';
 import type { MigrationContext } from './context.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface Lag {
   status: ReplicaStatus;
@@ -169,7 +170,7 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
         'run again to keep waiting; consider a larger target instance class',
         'catch-up',
       );
-    await new Promise((r) => setTimeout(r, 500));
+    await delay(500);
   }
 }
 
@@ -187,6 +188,6 @@ export async function waitForPosition(ctx: MigrationContext, target: Server, pos
         'check replication with `status` and run again',
         'catch-up',
       );
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
   }
 }

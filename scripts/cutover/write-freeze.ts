@@ -3,6 +3,7 @@ import type { MigrationContext } from '../core/context.js';
 import type { Account } from '../run/copy-users.js';
 import type { EventInfo } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 // How writes are stopped on a server where nobody has SUPER: the application's
 // accounts are locked (new logins fail), their sessions are ended with
@@ -54,7 +55,7 @@ export async function endSessions(ctx: MigrationContext, server: Server, account
     }
     for (const s of sessions) await ctx.dialect.killConnection(server, Number(s.id));
     killed += sessions.length;
-    await new Promise((r) => setTimeout(r, 20));
+    await delay(20);
   }
 }
 

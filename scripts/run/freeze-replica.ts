@@ -3,6 +3,7 @@ import { formatPosition, type BinlogPosition, type ReplicaStatus } from '../db/r
 import { OperatorError } from '../support/errors.js';
 import type { FrozenPosition as RecordedFreeze } from '../core/journal-format.js';
 import type { MigrationContext } from '../core/context.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** What the freeze records: the journal's FrozenPosition (scripts/core/journal-format.ts), every field present. */
 export type FrozenPosition = Required<RecordedFreeze> & Record<string, unknown>;
@@ -27,7 +28,7 @@ async function waitStopped(ctx: MigrationContext, replica: Server): Promise<Repl
         'check SHOW SLAVE STATUS on the replica (a long transaction may be applying) and run again',
         'freeze',
       );
-    await new Promise((r) => setTimeout(r, 200));
+    await delay(200);
   }
 }
 

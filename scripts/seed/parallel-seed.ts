@@ -11,6 +11,7 @@ import { copyStoredObjects } from './stored-objects.js';
 import { TableGate } from './table-gate.js';
 import { tableDefinition, type TableDefinition } from './table-definition.js';
 import { abortConnection, describeChunk, startWatchdog, StallError, watched, type Lane } from './watchdog.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface ParallelSeedOptions {
   databases: string[];
@@ -351,7 +352,7 @@ async function waitGone(target: Server, connectionId: number, limitMs: number): 
     Date.now() < until &&
     Number(await target.value('SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?', [connectionId])) > 0
   ) {
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
   }
 }
 

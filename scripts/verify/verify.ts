@@ -8,6 +8,7 @@ import { OperatorError } from '../support/errors.js';
 import { chunks, chunkWhere, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
 import { chunkChecksumSql, rowHashSql } from './row-hash.js';
 import { diffSchema, diffUsers, type SchemaDifference } from './schema-diff.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface ChunkDifference {
   table: string;
@@ -194,7 +195,7 @@ async function compareChunkWithRetries(
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const outcome = await compareChunkAtOnePoint(ctx, locker, follower, shape, chunk, maxWaitMs);
     if (outcome !== 'retry') return outcome;
-    await new Promise((r) => setTimeout(r, 200 * attempt));
+    await delay(200 * attempt);
   }
   return 'unverified';
 }

@@ -6,6 +6,7 @@ import { rootConnection } from '../sandbox/mariadb-server.js';
 import { sandboxDown, sandboxUp, type SandboxState } from '../sandbox/sandbox.js';
 import { OperatorError } from '../../support/errors.js';
 import type { Log } from '../../support/log.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 const DB = 'catchup';
 const TABLES = ['c1', 'c2', 'c3', 'c4'];
@@ -288,7 +289,7 @@ async function waitReplica(target: Connection, done: (s: SlaveRow) => boolean, w
         'bench',
       );
     if (done(s)) return;
-    await new Promise((r) => setTimeout(r, 20));
+    await delay(20);
   }
 }
 

@@ -12,6 +12,7 @@ import type { Log } from '../../support/log.js';
 import type { VerifyReport } from '../../verify/verify.js';
 import { loadShop, startWorkload, verifyAtRest } from './scenario.js';
 import type { Workload } from './workload.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface DemoOptions {
   dir: string;
@@ -53,7 +54,7 @@ async function timed<T>(durations: Record<string, number>, name: string, fn: () 
   }
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pause = delay;
 
 /**
  * The whole product on the local sandbox: three RDS-like servers, a realistic

@@ -1,6 +1,7 @@
 import mysql, { type Connection } from 'mysql2/promise';
 import type { Endpoint } from '../../db/connection.js';
 import { DEMO_DATABASE } from './schema.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface WorkloadResult {
   writers: number;
@@ -105,9 +106,9 @@ export class Workload {
         this.failed += 1;
         await connection?.end().catch(() => connection?.destroy());
         connection = undefined;
-        await new Promise((r) => setTimeout(r, 20));
+        await delay(20);
       }
-      await new Promise((r) => setTimeout(r, this.pauseMs));
+      await delay(this.pauseMs);
     }
     await connection?.end().catch(() => connection?.destroy());
   }

@@ -7,6 +7,7 @@ import mysql from 'mysql2/promise';
 import { DURABILITY, replicationParameters } from '../../../stacks/engine.js';
 import { OperatorError } from '../../support/errors.js';
 import { isAlive } from '../../support/process.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface MariadbServerSpec {
   name: string;
@@ -174,7 +175,7 @@ async function waitUntilUp(spec: MariadbServerSpec, pid: number): Promise<void> 
       return;
     } catch {
       if (!isAlive(pid)) break;
-      await new Promise((r) => setTimeout(r, 100));
+      await delay(100);
     }
   }
   const log = existsSync(join(spec.dir, 'error.log'))
@@ -194,7 +195,7 @@ export async function stopMariadb(dir: string): Promise<void> {
   if (!pid || !isAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 60_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (isAlive(pid) && Date.now() < deadline) await delay(100);
   if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
