@@ -23,7 +23,7 @@ export async function lockAccounts(server: Server, accounts: Account[]): Promise
 }
 
 /** How the unlock shows in the binlog: the switch finds its end there. */
-export const UNLOCK_STATEMENT = /\bALTER USER IF EXISTS .* ACCOUNT UNLOCK\s*$/s;
+export const UNLOCK_STATEMENT = /\bALTER USER\b.*\bACCOUNT UNLOCK\s*$/is;
 
 /** One statement for all: the application can write only after it, never between two accounts' unlocks. */
 export async function unlockAccounts(server: Server, accounts: Account[]): Promise<void> {
