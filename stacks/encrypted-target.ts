@@ -12,7 +12,9 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
 import type { EngineFamily } from '../config/schema.js';
-import { applyParameters, DURABILITY, durabilityParameters, parameterGroupFamily, requiredParameters } from './engine.js';
+import { applyParameters, DURABILITY, durabilityParameters, parameterGroupFamily, targetOwnedParameters } from './engine.js';
+
+export { targetOwnedParameters };
 import { FrozenReplicaSnapshot, type FrozenPosition } from './frozen-replica-snapshot.js';
 import { sourceAttributes, type HostProps, type SourceAttributes, type SourceInstance } from './source-instance.js';
 
@@ -262,12 +264,6 @@ export class EncryptedTarget extends Construct {
   get masterSecretArn(): string {
     return this.instance.masterUserSecret.get(0).secretArn;
   }
-}
-
-/** Parameters rds-live-migrate sets on the target; target.parameters cannot override them. */
-export function targetOwnedParameters(engine: EngineFamily, requireSecureTransport: boolean): Record<string, string> {
-  const transport: Record<string, string> = requireSecureTransport ? { require_secure_transport: engine === 'mariadb' ? 'ON' : '1' } : {};
-  return { ...requiredParameters(engine), ...transport };
 }
 
 // RDS refuses IOPS and throughput below its baseline: gp3 under 400 GiB (MariaDB, MySQL) and gp2 take none.

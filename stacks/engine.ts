@@ -59,3 +59,9 @@ export const DURABILITY = {
 export function durabilityParameters(durability: 'strict' | 'relaxed'): Record<string, string> {
   return Object.fromEntries(Object.entries(DURABILITY).map(([name, values]) => [name, values[durability]]));
 }
+
+/** Parameters rds-live-migrate sets on the target; target.parameters cannot override them. */
+export function targetOwnedParameters(engine: EngineFamily, requireSecureTransport: boolean): Record<string, string> {
+  const transport: Record<string, string> = requireSecureTransport ? { require_secure_transport: engine === 'mariadb' ? 'ON' : '1' } : {};
+  return { ...requiredParameters(engine), ...transport };
+}

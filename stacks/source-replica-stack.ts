@@ -6,15 +6,9 @@ import { awsProvider } from './provider.js';
 import { SourceLookup } from './source-lookup.js';
 import { SourceReplica } from './source-replica.js';
 
-export const SOURCE_REPLICA_STACK = 'source-replica';
+import { replicaIdentifier, SOURCE_REPLICA_STACK } from './names.js';
 
-/**
- * Identifier of the temporary replica, derived so that re-runs find the same
- * one; after a reseed (generation n) a new one, so the deploy replaces it.
- */
-export function replicaIdentifier(config: MigrationConfig, generation = 0): string {
-  return `${config.source.instanceIdentifier.slice(0, 48)}-rlm-replica${generation > 0 ? `-${generation + 1}` : ''}`;
-}
+export { replicaIdentifier, SOURCE_REPLICA_STACK };
 
 /**
  * The temporary source-slave, declared until the target has caught up; from

@@ -8,7 +8,9 @@ import { DnsName } from './dns-name.js';
 import { awsProvider } from './provider.js';
 import { SourceLookup } from './source-lookup.js';
 
-export const TARGET_STACK = 'target';
+import { TARGET_STACK } from './names.js';
+
+export { TARGET_STACK };
 
 export interface TargetStackOptions {
   restoreFromFrozenReplica?: EncryptedTargetProps['restoreFromFrozenReplica'];

@@ -1,4 +1,4 @@
-import { SOURCE_REPLICA_STACK, TARGET_STACK, replicaIdentifier } from '../../stacks/index.js';
+import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/names.js';
 import { stateFor } from './migration-state.js';
 import { declaredInfrastructure, PHASE_MEANING, type Phase } from './phases.js';
 import type { FrozenPosition } from './journal-format.js';

@@ -1,5 +1,5 @@
 import type { MigrationConfig } from '../../config/schema.js';
-import { replicaIdentifier } from '../../stacks/index.js';
+import { replicaIdentifier } from '../../stacks/names.js';
 import type { ServerPin } from './journal-format.js';
 import type { Endpoint, Server, ServerRole } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';

@@ -1,5 +1,4 @@
-import { execa } from 'execa';
-import { childEnv } from '../support/child-env.js';
+import { childEnv, loadExeca } from '../support/child-env.js';
 import { OperatorError } from '../support/errors.js';
 import type { MigrationContext } from './context.js';
 
@@ -12,7 +11,7 @@ export async function runStackCommand(ctx: MigrationContext, what: string, comma
   const [file, ...args] = command;
   ctx.log.info(`${what}: ${command.join(' ')}`);
   const tail: string[] = [];
-  const child = execa(file!, args, {
+  const child = (await loadExeca())(file!, args, {
     all: true,
     reject: false,
     env: childEnv({ CHECKPOINT_DISABLE: '1' }, process.env, [ctx.config.source.passwordFrom]),

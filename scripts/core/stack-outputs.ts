@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { OutputKey } from '../../config/schema.js';
-import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/index.js';
+import { SOURCE_REPLICA_STACK, TARGET_STACK } from '../../stacks/names.js';
 import type { Endpoint } from '../db/connection.js';
 import type { Durability } from './phases.js';
 import { OperatorError } from '../support/errors.js';

@@ -1,7 +1,6 @@
-import { execa } from 'execa';
 import type { Endpoint, ServerRole } from '../db/connection.js';
 import type { MigrationContext } from '../core/context.js';
-import { childEnv } from '../support/child-env.js';
+import { childEnv, loadExeca } from '../support/child-env.js';
 import { OperatorError } from '../support/errors.js';
 import { dnsSwitch } from './dns-switch.js';
 
@@ -34,7 +33,13 @@ export function commandSwitch(ctx: Pick<MigrationContext, 'config' | 'log'>): Tr
     }
     const [file, ...args] = command;
     try {
-      await execa(file!, args, { env: switchEnv(ctx, request), extendEnv: false, stdout: 'pipe', stderr: 'pipe', timeout: 120_000 });
+      await (await loadExeca())(file!, args, {
+        env: switchEnv(ctx, request),
+        extendEnv: false,
+        stdout: 'pipe',
+        stderr: 'pipe',
+        timeout: 120_000,
+      });
     } catch (err) {
       const e = err as { exitCode?: number; stderr?: string };
       throw new OperatorError(

@@ -1,11 +1,11 @@
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { phaseOf, type Phase } from '../core/phases.js';
 import type { MigrationContext } from '../core/context.js';
 import { describeError, OperatorError } from '../support/errors.js';
 import { eventOfFile, type HookEvent } from './events.js';
 import { hookEnvironment, resultEnvironment, type HookSession } from './environment.js';
+import { loadExeca } from '../support/child-env.js';
 
 const sessions = new WeakMap<MigrationContext, HookSession>();
 
@@ -56,7 +56,7 @@ export async function runHooks(ctx: MigrationContext, event: HookEvent, extra: R
   for (const name of hooksFor(folder, event)) {
     const env = hookEnvironment(ctx, sessionOf(ctx), event, extra);
     const started = Date.now();
-    const result = await execa(join(folder, name), [], {
+    const result = await (await loadExeca())(join(folder, name), [], {
       cwd: folder,
       env,
       extendEnv: false,

@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { MigrationConfig } from '../../config/schema.js';
-import { targetOwnedParameters } from '../../stacks/encrypted-target.js';
+import { targetOwnedParameters } from '../../stacks/engine.js';
 import { awsCli } from '../support/aws-cli.js';
 import { OperatorError } from '../support/errors.js';
 

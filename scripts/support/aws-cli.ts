@@ -1,5 +1,4 @@
-import { execa } from 'execa';
-import { childEnv } from './child-env.js';
+import { childEnv, loadExeca } from './child-env.js';
 
 /** Why an aws CLI call failed, in the CLI's own words. */
 export class AwsCliError extends Error {
@@ -16,7 +15,7 @@ export class AwsCliError extends Error {
 
 /** Runs the aws CLI and returns its stdout. */
 export async function awsCli(args: string[]): Promise<string> {
-  const result = await execa('aws', args, { reject: false, timeout: 60_000, env: childEnv(), extendEnv: false });
+  const result = await (await loadExeca())('aws', args, { reject: false, timeout: 60_000, env: childEnv(), extendEnv: false });
   if (result.failed) {
     const missing = (result as { code?: string }).code === 'ENOENT';
     throw new AwsCliError(

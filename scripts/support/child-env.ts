@@ -55,3 +55,6 @@ export function childEnv(
   }
   return { ...env, ...extra };
 }
+
+/** execa, loaded when a child is first started: most commands never start one, and it takes a quarter second to load. */
+export const loadExeca = async () => (await import('execa')).execa;

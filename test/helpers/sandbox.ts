@@ -7,7 +7,9 @@ import { emptyJournal, type JournalState } from '../../scripts/core/journal-form
 import { LocalJournalStore } from '../../scripts/core/journal-store.js';
 import { loadShop, startWorkload } from '../../scripts/dev/demo/scenario.js';
 import type { Workload } from '../../scripts/dev/demo/workload.js';
+import { rootConnection } from '../../scripts/dev/sandbox/mariadb-server.js';
 import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/dev/sandbox/sandbox.js';
+import { until } from './wait.js';
 
 const CLI = resolve(import.meta.dirname, '../../scripts/cli.ts');
 
@@ -47,7 +49,9 @@ export async function migratedSandbox(scale = 0.05): Promise<TestSandbox> {
     // Servers a failed test left running there are stopped before their files are replaced.
     await sandboxDown(known.dir);
     cpSync(known.copy, known.dir, { recursive: true });
-    return handle(await sandboxUp(known.dir), known.app);
+    const state = await sandboxUp(known.dir);
+    await replicating(state);
+    return handle(state, known.app);
   }
   const sb = await shopSandbox(scale);
   const run = await sb.cli(['run']);
@@ -56,7 +60,23 @@ export async function migratedSandbox(scale = 0.05): Promise<TestSandbox> {
   const copy = mkdtempSync(join(tmpdir(), 'rlm-migrated-'));
   cpSync(sb.state.dir, copy, { recursive: true });
   migratedCopies.set(scale, { dir: sb.state.dir, copy, app: sb.app });
-  return handle(await sandboxUp(sb.state.dir), sb.app);
+  const state = await sandboxUp(sb.state.dir);
+  await replicating(state);
+  return handle(state, sb.app);
+}
+
+/** Restarted, the target must be replicating again before a test asks it anything (verify checks that first). */
+async function replicating(state: SandboxState): Promise<void> {
+  const target = await rootConnection(join(state.dir, 'servers', 'target-master'));
+  try {
+    await until('target-master to replicate again after the restart', async () => {
+      const [rows] = await target.query('SHOW SLAVE STATUS');
+      const status = (rows as { Slave_IO_Running: string; Slave_SQL_Running: string }[])[0];
+      return status?.Slave_IO_Running === 'Yes' && status.Slave_SQL_Running === 'Yes';
+    });
+  } finally {
+    await target.end();
+  }
 }
 
 function handle(state: SandboxState, app: TestSandbox['app']): TestSandbox {

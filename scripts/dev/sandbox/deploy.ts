@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } 
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../../../config/load.js';
-import { DURABILITY, replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../../stacks/index.js';
+import { DURABILITY } from '../../../stacks/engine.js';
+import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../../stacks/names.js';
 import type { FrozenPosition } from '../../core/journal-format.js';
 import { readMigrationState } from '../../core/migration-state.js';
 import { declaredInfrastructure } from '../../core/phases.js';

@@ -5,7 +5,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MigrationConfig, MigrationConfigInput } from '../../../config/schema.js';
 import { parseConfig } from '../../../config/load.js';
-import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../../stacks/index.js';
+import { replicaIdentifier, SOURCE_REPLICA_STACK, TARGET_STACK } from '../../../stacks/names.js';
 import { nativePasswordHash, randomPassword } from '../../support/password.js';
 import { rdsShimStatements } from './rds-shims.js';
 import { isAlive } from '../../support/process.js';
@@ -116,7 +116,11 @@ export async function sandboxUp(
     ? SANDBOX_ROLES.filter((r) => r !== 'target-master' || seedMethod === 'logical')
     : SANDBOX_ROLES.filter((r) => existsSync(serverDir(dir, r)));
   for (const role of roles) await installMariadb(serverSpec(state, role));
-  const pids = await Promise.all(roles.map((role) => startMariadb(serverSpec(state, role))));
+  // Restarted servers may follow one another: a follower started before its leader listens waits out its
+  // connect retry (60 s with RDS's procedures) before replicating again, so leaders start first.
+  const pids: number[] = [];
+  if (fresh) pids.push(...(await Promise.all(roles.map((role) => startMariadb(serverSpec(state, role))))));
+  else for (const role of roles) pids.push(await startMariadb(serverSpec(state, role)));
   for (const [i, role] of roles.entries()) state.servers[role].pid = pids[i];
   writeSandbox(state);
   log(`started ${roles.map((r) => `${r} on 127.0.0.1:${state.servers[r].port}`).join(', ')}`);
