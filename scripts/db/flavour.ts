@@ -98,8 +98,9 @@ export const mariadb: Flavour = {
 export const mysql8: Flavour = {
   name: 'MySQL 8',
   async writePosition(server) {
-    const row = await server.one('SHOW BINARY LOG STATUS').catch((err: Error & { errno?: number }) => {
-      if (err.errno !== 1064) throw err;
+    const row = await server.one('SHOW BINARY LOG STATUS').catch((err: Error) => {
+      // 8.0 knows only the old statement (8.4 only the new one).
+      if (!/SQL syntax/i.test(err.message)) throw err;
       return server.one('SHOW MASTER STATUS');
     });
     return positionOf(row);
