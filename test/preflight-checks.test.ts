@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ReplicaStatus } from '../scripts/db/replica-status.js';
-import { definersCreatable, extraGrants, namedHostsResolve, replicationUserFree } from '../scripts/run/preflight/accounts.js';
+import { definersCreatable, extraGrants, isHostName, namedHostsResolve, replicationUserFree } from '../scripts/run/preflight/accounts.js';
 import { binlogRetention, binlogSettings, binlogStillThere } from '../scripts/run/preflight/binlog.js';
 import type { Check, Finding, Live } from '../scripts/run/preflight/check.js';
 import { enginesMatch } from '../scripts/run/preflight/engine.js';
-import { isHostName, type PreflightFacts, type ServerFacts } from '../scripts/run/preflight/facts.js';
+import type { PreflightFacts, ServerFacts } from '../scripts/run/preflight/facts.js';
 import { CHECKS } from '../scripts/run/preflight/index.js';
 import { replicaOfSource } from '../scripts/run/preflight/replica.js';
 import { databasesToMigrate, eventsHeld, tablesReplicateWell } from '../scripts/run/preflight/schema.js';
@@ -187,7 +187,14 @@ describe('preflight checks judge hand-built facts', () => {
     const named =
       (targetSkips: boolean, sourceSkips = false) =>
       (f: PreflightFacts) => {
-        f.namedHosts = { accounts: [{ user: 'app', host: 'web1.example.com' }], sourceSkips, targetSkips };
+        f.accountHosts = {
+          accounts: [
+            { user: 'app', host: 'web1.example.com' },
+            { user: 'app', host: '10.0.%' },
+          ],
+          sourceSkips,
+          targetSkips,
+        };
       };
     const warned = only(namedHostsResolve, named(true));
     assert.deepEqual([warned.id, warned.severity, warned.server], ['host-names-unresolved', 'warn', 'target-master']);

@@ -94,18 +94,24 @@ export const definersCreatable: Check = {
  * A server that skips name resolution never loads an account whose host is a name
  * ('app'@'web1.example.com'): after cutover such an account could not log in on the target.
  */
+/** A host that is neither an address (or address pattern) nor localhost needs name resolution to match. */
+export function isHostName(host: string): boolean {
+  return host !== 'localhost' && !/^[\d.%_]+(\/[\d.]+)?$/.test(host) && !host.includes(':');
+}
+
 export const namedHostsResolve: Check = {
   ids: ['host-names-unresolved'],
   concern: 'accounts',
-  run: ({ namedHosts }) => {
-    if (!namedHosts?.targetSkips || !namedHosts.accounts.length) return [];
-    const accounts = names(namedHosts.accounts.map((a) => `'${a.user}'@'${a.host}'`));
+  run: ({ accountHosts }) => {
+    const named = accountHosts?.accounts.filter((a) => isHostName(a.host)) ?? [];
+    if (!accountHosts?.targetSkips || !named.length) return [];
+    const accounts = names(named.map((a) => `'${a.user}'@'${a.host}'`));
     return [
       {
         id: 'host-names-unresolved',
         severity: 'warn',
         server: 'target-master',
-        message: `target-master skips host-name resolution (skip_name_resolve), so accounts whose host is a name cannot log in there: ${accounts}${namedHosts.sourceSkips ? ' (the source skips it too: they cannot log in there either)' : ''}`,
+        message: `target-master skips host-name resolution (skip_name_resolve), so accounts whose host is a name cannot log in there: ${accounts}${accountHosts.sourceSkips ? ' (the source skips it too: they cannot log in there either)' : ''}`,
         fix: "give those accounts an address or address pattern as host on the source (e.g. 'app'@'10.0.%'), or set skip_name_resolve to 0 in target.parameters",
       },
     ];

@@ -108,8 +108,8 @@ export interface PreflightFacts {
   replica?: ReplicaStatus;
   /** The global settings compared between source and target. */
   settings?: { source: Settings; target: Settings };
-  /** Application accounts whose host is a name, and whether each side resolves host names. */
-  namedHosts?: { accounts: Account[]; sourceSkips: boolean; targetSkips: boolean };
+  /** The application accounts, and whether each side skips host-name resolution. */
+  accountHosts?: { accounts: Account[]; sourceSkips: boolean; targetSkips: boolean };
 }
 
 type Servers = Partial<Record<ServerRole, Server>>;
@@ -139,7 +139,7 @@ export async function gatherFacts(
   // Flavour-specific reads go through the config's dialect: with the wrong engine configured (a finding of its own) they would fail.
   const dialectFits = (facts.servers['source-master']?.flavor === 'MariaDB') === (ctx.config.engine === 'mariadb');
   if (dialectFits && inventoryServer && servers['target-master'])
-    facts.namedHosts = await namedHostsOf(ctx, inventoryServer, servers['target-master']);
+    facts.accountHosts = await accountHostsOf(ctx, inventoryServer, servers['target-master']);
   return { facts, servers };
 }
 
@@ -276,15 +276,9 @@ async function targetFacts(ctx: MigrationContext, target: Server, phase: Phase):
   return facts;
 }
 
-/** A host that is neither an address (or address pattern) nor localhost needs name resolution to match. */
-export function isHostName(host: string): boolean {
-  return host !== 'localhost' && !/^[\d.%_]+(\/[\d.]+)?$/.test(host) && !host.includes(':');
-}
-
-async function namedHostsOf(ctx: MigrationContext, source: Server, target: Server): Promise<PreflightFacts['namedHosts']> {
+async function accountHostsOf(ctx: MigrationContext, source: Server, target: Server): Promise<PreflightFacts['accountHosts']> {
   const skips = async (server: Server) => Number(await server.value('SELECT @@GLOBAL.skip_name_resolve')) === 1;
-  const accounts = (await applicationUsers(source, ctx)).filter((a) => isHostName(a.host));
-  return { accounts, sourceSkips: await skips(source), targetSkips: await skips(target) };
+  return { accounts: await applicationUsers(source, ctx), sourceSkips: await skips(source), targetSkips: await skips(target) };
 }
 
 async function settingsOf(source: Server, target: Server): Promise<PreflightFacts['settings']> {
