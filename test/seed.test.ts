@@ -1,13 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Server } from '../scripts/db/connection.js';
 import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
 import { parallelSeed } from '../scripts/seed/parallel-seed.js';
 import { rdsMariadb } from '../scripts/db/dialect.js';
 import { SeedProgress, tableKey } from '../scripts/seed/seed-progress.js';
-import { splitCreateTable } from '../scripts/seed/table-definition.js';
+import { splitCreateTable, tableDefinition } from '../scripts/seed/table-definition.js';
+import { copyChunk } from '../scripts/seed/copy-chunk.js';
+import { until } from './helpers/wait.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { createLog } from '../scripts/support/log.js';
 import { compareTableChecksums } from '../scripts/verify/checksums.js';
@@ -200,6 +203,48 @@ describe('the parallel seed', () => {
       ),
       2,
     );
+  });
+
+  test('a chunk whose read from the source fails part-way leaves none of its rows on the target', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query('CREATE DATABASE IF NOT EXISTS partial');
+    await root.query('CREATE TABLE partial.t (id INT PRIMARY KEY, pad VARCHAR(300))');
+    // ~1.5 MB before the failing row: several blocks have reached the target when the read fails.
+    await root.query("INSERT INTO partial.t SELECT seq, REPEAT('p', 300) FROM partial.seq_1_to_6000");
+    await root.end();
+    const def = await tableDefinition(source, 'partial', 't');
+    await target.query('CREATE DATABASE IF NOT EXISTS partial');
+    await target.query('USE partial');
+    await target.query(def.createBase);
+    let sent = 0;
+    await assert.rejects(
+      copyChunk(source, target, def, { sql: 'WHERE IF(id = 5000, (SELECT 1 UNION SELECT 2), 1)', params: [] }, (rows) => {
+        sent += rows;
+      }),
+      /Subquery returns more than 1 row/,
+    );
+    assert.ok(sent > 0, 'no block reached the target before the failure: the test proves nothing');
+    assert.equal(Number(await target.value('SELECT COUNT(*) FROM partial.t')), 0);
+  });
+
+  test('a reader that falls behind stops the source from being read further', async () => {
+    const reader = await connectSandboxAdmin(sb.state, 'source-master');
+    try {
+      let produced = 0;
+      const stream = reader.lines("SELECT REPEAT('x', 1000) FROM shop.seq_1_to_200000", [], 64 * 1024, (_, bytes) => {
+        produced += bytes;
+      });
+      await once(stream, 'readable');
+      const core = (reader as unknown as { connection: { connection: { _paused: boolean } } }).connection.connection;
+      await until('the source connection to be paused', () => core._paused);
+      // Two blocks buffered in the stream, one in flight: nowhere near the 200 MB the query returns.
+      assert.ok(produced < 4 * 64 * 1024, `${produced} bytes read while nothing was consumed`);
+      let total = 0;
+      for await (const chunk of stream) total += (chunk as Buffer).length;
+      assert.equal(total, 200_000 * 1001);
+    } finally {
+      await reader.close();
+    }
   });
 
   test('defers secondary indexes and foreign keys but keeps the key an AUTO_INCREMENT column needs', () => {

@@ -1,6 +1,6 @@
 import type { Connection as CallbackConnection } from 'mysql2';
 import { isIP } from 'node:net';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { checkServerIdentity, TLSSocket } from 'node:tls';
 import mysqlCore from 'mysql2';
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
@@ -94,18 +94,57 @@ export class Server {
   }
 
   /**
-   * Streams the rows of a query with backpressure: the server is not read
-   * further while the consumer is busy, so memory stays flat however large the result.
+   * The rows of a query whose rows are one byte string each, as one byte
+   * stream of lines in blocks of about `blockBytes`. Rows are gathered in the
+   * driver's row callback, with no promise per row; the server is not read
+   * further while the consumer is behind, so memory stays flat however large
+   * the result. A query error destroys the stream with it.
    */
-  async *stream(sql: string, params: unknown[] = []): AsyncGenerator<unknown[]> {
+  lines(sql: string, params: unknown[], blockBytes: number, onBlock: (rows: number, bytes: number) => void): Readable {
     // The promise wrapper does not type its underlying callback connection, which is what can stream.
     const core = (this.connection as unknown as { connection: CallbackConnection }).connection;
-    const rows = core.query({ sql, values: params, rowsAsArray: true }).stream({ highWaterMark: 256 });
-    try {
-      for await (const row of rows) yield row as unknown[];
-    } catch (err) {
-      throw this.queryError(err, sql);
-    }
+    let block: Buffer[] = [];
+    let size = 0;
+    let rows = 0;
+    let paused = false;
+    const out = new Readable({
+      highWaterMark: blockBytes * 2,
+      read() {
+        if (!paused) return;
+        paused = false;
+        core.resume();
+      },
+    });
+    const flush = () => {
+      if (!size) return;
+      const chunk = Buffer.concat(block, size);
+      onBlock(rows, size);
+      block = [];
+      size = 0;
+      rows = 0;
+      if (!out.push(chunk) && !paused) {
+        paused = true;
+        core.pause();
+      }
+    };
+    // typeCast off: each value arrives as the bytes the server sent, never decoded to a string.
+    core
+      .query({ sql, values: params, rowsAsArray: true, typeCast: false })
+      .on('result', (row: unknown) => {
+        const line = (row as (Buffer | null)[])[0];
+        if (!line) return void out.destroy(this.queryError(new Error('a row came as NULL, not as a line'), sql));
+        block.push(line, NEWLINE);
+        size += line.length + 1;
+        rows += 1;
+        if (size >= blockBytes) flush();
+      })
+      .on('error', (err: unknown) => out.destroy(this.queryError(err, sql)))
+      .on('end', () => {
+        if (out.destroyed) return;
+        flush();
+        out.push(null);
+      });
+    return out;
   }
 
   /**
@@ -299,3 +338,5 @@ export function literals(values: string[]): string {
 export function account(user: string, host: string): string {
   return mysql.format('?@?', [user, host]);
 }
+
+const NEWLINE = Buffer.from('\n');

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { Server } from '../db/connection.js';
 import { OperatorError } from '../support/errors.js';
 import { loadDataSql, loadLineSelectSql, type TableDefinition } from './table-definition.js';
@@ -8,8 +7,8 @@ const BLOCK_BYTES = 256 * 1024;
 
 /**
  * Copies one chunk with a single LOAD DATA LOCAL statement fed straight from
- * the source's result stream: one statement, so the chunk is committed whole
- * or not at all. The lines are rendered by the source server, so this process
+ * the source's result stream, in one transaction, so the chunk is committed
+ * whole or not at all. The lines are rendered by the source server, so this process
  * only forwards bytes; memory is a block per worker, whatever the chunk size.
  */
 export async function copyChunk(
@@ -20,43 +19,31 @@ export async function copyChunk(
   onBlock: (rows: number, bytes: number) => void,
 ): Promise<{ rows: number; bytes: number }> {
   let bytes = 0;
-  async function* lines(): AsyncGenerator<Buffer> {
-    let block: Buffer[] = [];
-    let size = 0;
-    let rows = 0;
-    for await (const [line] of source.stream(`${loadLineSelectSql(def)} ${where.sql}`, where.params)) {
-      const buf = line as Buffer;
-      block.push(buf, NEWLINE);
-      size += buf.length + 1;
-      rows += 1;
-      if (size >= BLOCK_BYTES) {
-        yield Buffer.concat(block, size);
-        onBlock(rows, size);
-        bytes += size;
-        block = [];
-        size = 0;
-        rows = 0;
-      }
+  const lines = source.lines(`${loadLineSelectSql(def)} ${where.sql}`, where.params, BLOCK_BYTES, (rows, size) => {
+    bytes += size;
+    onBlock(rows, size);
+  });
+  // The driver ends a LOAD DATA whose input failed as if the input had ended, and the
+  // server then keeps what it received: only a transaction makes the chunk all or nothing.
+  await target.query('START TRANSACTION');
+  try {
+    const result = await target.loadLocal(loadDataSql(def), [], lines);
+    if (result.warnings > 0) {
+      const warnings = (await target.query('SHOW WARNINGS LIMIT 3')).map((w) => String(w.Message)).join(' | ');
+      throw new OperatorError(
+        `target-master: loading ${def.schema}.${def.name} gave ${result.warnings} warning(s): ${warnings}`,
+        'a value did not survive the copy as is; report this with the table definition',
+        'seed',
+      );
     }
-    if (size) {
-      yield Buffer.concat(block, size);
-      onBlock(rows, size);
-      bytes += size;
-    }
+    await target.query('COMMIT');
+    return { rows: result.rows, bytes };
+  } catch (err) {
+    // A connection the watchdog dropped cannot roll back; the server does when it sees it gone.
+    await target.query('ROLLBACK').catch(() => {});
+    throw err;
   }
-  const result = await target.loadLocal(loadDataSql(def), [], Readable.from(lines(), { objectMode: false }));
-  if (result.warnings > 0) {
-    const warnings = (await target.query('SHOW WARNINGS LIMIT 3')).map((w) => String(w.Message)).join(' | ');
-    throw new OperatorError(
-      `target-master: loading ${def.schema}.${def.name} gave ${result.warnings} warning(s): ${warnings}`,
-      'a value did not survive the copy as is; report this with the table definition',
-      'seed',
-    );
-  }
-  return { rows: result.rows, bytes };
 }
-
-const NEWLINE = Buffer.from('\n');
 
 /** Session settings for bulk loading that RDS allows without SUPER; strict, so a value that would change is an error. */
 export async function prepareLoadSession(target: Server): Promise<void> {
