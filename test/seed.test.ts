@@ -9,6 +9,7 @@ import { parallelSeed } from '../scripts/seed/parallel-seed.js';
 import { rdsMariadb } from '../scripts/db/dialect.js';
 import { SeedProgress, tableKey } from '../scripts/seed/seed-progress.js';
 import { splitCreateTable, tableDefinition } from '../scripts/seed/table-definition.js';
+import { diffSchema } from '../scripts/verify/schema-diff.js';
 import { copyChunk } from '../scripts/seed/copy-chunk.js';
 import { until } from './helpers/wait.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
@@ -250,8 +251,57 @@ describe('the parallel seed', () => {
   test('defers secondary indexes and foreign keys but keeps the key an AUTO_INCREMENT column needs', () => {
     const create =
       'CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `a` int(11) DEFAULT NULL,\n  `p` int(11) DEFAULT NULL,\n  KEY `ix_id` (`id`),\n  UNIQUE KEY `uq_a` (`a`),\n  CONSTRAINT `fk_p` FOREIGN KEY (`p`) REFERENCES `parent` (`id`),\n  CONSTRAINT `chk_a` CHECK (`a` > 0)\n) ENGINE=InnoDB';
-    const { base, deferred } = splitCreateTable(create, 'id');
+    const { base, keyed, deferred } = splitCreateTable(create, 'id');
     assert.deepEqual(deferred, ['ADD UNIQUE KEY `uq_a` (`a`)', 'ADD CONSTRAINT `fk_p` FOREIGN KEY (`p`) REFERENCES `parent` (`id`)']);
     assert.match(base, /KEY `ix_id` \(`id`\),\n {2}CONSTRAINT `chk_a` CHECK \(`a` > 0\)\n\) ENGINE=InnoDB/);
+    assert.match(
+      keyed,
+      /KEY `ix_id` \(`id`\),\n {2}UNIQUE KEY `uq_a` \(`a`\),\n {2}CONSTRAINT `chk_a` CHECK \(`a` > 0\)\n\) ENGINE=InnoDB/,
+    );
+  });
+
+  test('a table loaded whole keeps plain and unique keys in its CREATE; foreign, FULLTEXT and SPATIAL keys wait', () => {
+    const create =
+      'CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `a` int(11) DEFAULT NULL,\n  `d` text,\n  `g` point NOT NULL,\n  PRIMARY KEY (`id`),\n  KEY `ix_a` (`a`),\n  FULLTEXT KEY `ft_d` (`d`),\n  SPATIAL KEY `sp_g` (`g`),\n  CONSTRAINT `fk_a` FOREIGN KEY (`a`) REFERENCES `p` (`id`)\n) ENGINE=InnoDB';
+    const { keyed } = splitCreateTable(create);
+    assert.equal(
+      keyed,
+      'CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `a` int(11) DEFAULT NULL,\n  `d` text,\n  `g` point NOT NULL,\n  PRIMARY KEY (`id`),\n  KEY `ix_a` (`a`)\n) ENGINE=InnoDB',
+    );
+  });
+
+  test('small tables load whole with their keys, a large one in chunks: rows and every key equal, also after a resume', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query('CREATE DATABASE mixed');
+    await root.query(
+      'CREATE TABLE mixed.parent (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, UNIQUE KEY uq_code (code), KEY ix_both (code, id))',
+    );
+    await root.query(`CREATE TABLE mixed.child (id INT PRIMARY KEY, parent INT NOT NULL, note TEXT, place POINT NOT NULL,
+      KEY ix_parent (parent), FULLTEXT KEY ft_note (note), SPATIAL KEY sp_place (place),
+      CONSTRAINT fk_parent FOREIGN KEY (parent) REFERENCES mixed.parent (id))`);
+    await root.query('CREATE TABLE mixed.big (id INT PRIMARY KEY, v VARCHAR(200), KEY ix_v (v))');
+    await root.query("INSERT INTO mixed.parent SELECT seq, CONCAT('c', seq) FROM mixed.seq_1_to_300");
+    await root.query(
+      "INSERT INTO mixed.child SELECT seq, 1 + seq % 300, CONCAT('note ', seq), ST_GeomFromText(CONCAT('POINT(', seq, ' 1)')) FROM mixed.seq_1_to_400",
+    );
+    await root.query('INSERT INTO mixed.big SELECT seq, REPEAT(CHAR(65 + seq % 26), 150) FROM mixed.seq_1_to_20000');
+    for (const t of ['parent', 'child', 'big']) await root.query(`ANALYZE TABLE mixed.${t}`);
+    await root.end();
+    rmSync(progressFile(), { force: true });
+
+    await seed(['mixed'], 2000);
+    const chunks = (table: string) => new SeedProgress(progressFile()).plan(tableKey('mixed', table))?.length;
+    assert.equal(chunks('parent'), 1, 'a small table is one chunk');
+    assert.equal(chunks('child'), 1, 'a small table is one chunk');
+    assert.ok(chunks('big')! > 1, 'the table bigger than its share is chunked');
+    // A run that died after the parent's load committed, before its chunk was marked done.
+    new SeedProgress(progressFile()).setPlan(tableKey('mixed', 'parent'), [{}]);
+    const resumed = await seed(['mixed'], 2000);
+    assert.equal(resumed.rowsCopied, 300, 'only the unmarked table is copied again');
+    assert.deepEqual(
+      (await compareTableChecksums(source, target, ['mixed'])).filter((t) => !t.equal),
+      [],
+    );
+    assert.deepEqual(await diffSchema(source, target, ['mixed']), []);
   });
 });

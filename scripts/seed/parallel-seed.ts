@@ -19,6 +19,12 @@ export interface ParallelSeedOptions {
   threads?: number;
   /** Rows per chunk. @default 50000 */
   chunkRows?: number;
+  /**
+   * A table no bigger than this and than its share of the data (total / threads) is loaded
+   * in one statement with its secondary keys in place; 0: every table in chunks, its keys
+   * added afterwards. @default 1 GiB
+   */
+  wholeTableMaxBytes?: number;
   rewriteDefiners: boolean;
   progress: SeedProgress;
   log: Log;
@@ -125,29 +131,33 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
     }
     const tables = await baseTables(source, options.databases);
     const defs: TableDefinition[] = [];
+    for (const t of tables) defs.push(await tableDefinition(source, t.schema, t.name));
+    const wholeMaxBytes = options.wholeTableMaxBytes ?? WHOLE_TABLE_MAX_BYTES;
+    const whole = wholeMaxBytes > 0 ? wholeTables(defs, threads, wholeMaxBytes) : new Set<TableDefinition>();
     await prepareLoadSession(target);
-    for (const t of tables) {
-      const def = await tableDefinition(source, t.schema, t.name);
-      defs.push(def);
-      await target.query(`USE ${ident(t.schema)}`);
-      await target.query(def.createBase.replace(/^CREATE TABLE /, 'CREATE TABLE IF NOT EXISTS '));
-    }
     const tasks: Task[] = [];
     for (const def of defs) {
       const key = tableKey(def.schema, def.name);
       const shape = await tableShape(source, def.schema, def.name);
       let plan = progress.plan(key);
       if (!plan) {
-        plan = await copyChunks(source, shape, chunkRows, def.estimatedRows);
+        plan = whole.has(def) ? [{}] : await copyChunks(source, shape, chunkRows, def.estimatedRows);
         progress.setPlan(key, plan);
       }
+      // One statement into an empty table: MariaDB sorts and builds its keys as it loads, which is
+      // cheaper than adding them afterwards (a second pass over the table). A resumed run keeps
+      // whatever the table was created with; the keys it lacks are added after the data.
+      const create = wholeMaxBytes > 0 && plan.length === 1 ? def.createKeyed : def.createBase;
+      await target.query(`USE ${ident(def.schema)}`);
+      await target.query(create.replace(/^CREATE TABLE /, 'CREATE TABLE IF NOT EXISTS '));
       plan.forEach((chunk, index) => {
         if (!progress.isDone(key, index)) tasks.push({ def, shape, index, chunk });
       });
     }
     await clearPendingChunks(target, tasks, log);
-    // Round-robin over the tables, so that the workers load different tables rather than contend for one.
-    tasks.sort((a, b) => a.index - b.index);
+    // Round-robin over the tables, so that the workers load different tables rather than contend
+    // for one; larger tables first, so that no large one is left for last.
+    tasks.sort((a, b) => a.index - b.index || b.def.estimatedBytes - a.def.estimatedBytes);
     phasesMs.schema = Date.now() - t0;
 
     t0 = Date.now();
@@ -189,6 +199,18 @@ export async function parallelSeed(options: ParallelSeedOptions): Promise<Parall
   } finally {
     await Promise.all([source.close(), target.close()]);
   }
+}
+
+const WHOLE_TABLE_MAX_BYTES = 1024 ** 3;
+
+/**
+ * The tables to load in one statement each: those no bigger than their share of the data,
+ * so that the workers still have a table each, and than `maxBytes`, which bounds what a
+ * crash in the middle of one costs to load again.
+ */
+function wholeTables(defs: TableDefinition[], threads: number, maxBytes: number): Set<TableDefinition> {
+  const share = defs.reduce((n, d) => n + d.estimatedBytes, 0) / threads;
+  return new Set(defs.filter((d) => d.estimatedBytes <= Math.min(maxBytes, share)));
 }
 
 /**

@@ -11,11 +11,19 @@ export interface TableDefinition {
   name: string;
   /** CREATE TABLE without the secondary indexes and foreign keys, which are added after the data. */
   createBase: string;
+  /**
+   * CREATE TABLE with its plain and unique secondary keys, for a table loaded in one
+   * statement: MariaDB builds them, sorted, as it loads an empty table.
+   * Foreign keys, FULLTEXT and SPATIAL keys still wait for the data.
+   */
+  createKeyed: string;
   /** `ADD …` clauses for what was taken out, applied in one ALTER TABLE once the data is in. */
   deferred: string[];
   /** Columns that take values (generated columns are computed by the target). */
   columns: ColumnInfo[];
   estimatedRows: number;
+  /** Data and index bytes, from the server's statistics. */
+  estimatedBytes: number;
 }
 
 // Lines of SHOW CREATE TABLE that can wait until the data is loaded: building
@@ -26,9 +34,10 @@ const DEFERRABLE = /^\s*((UNIQUE |FULLTEXT |SPATIAL )?KEY |CONSTRAINT `(?:[^`]|`
  * Splits SHOW CREATE TABLE into the base table and the deferred clauses.
  * A key that contains the AUTO_INCREMENT column stays: the table cannot exist without it.
  */
-export function splitCreateTable(createSql: string, autoIncrementColumn?: string): { base: string; deferred: string[] } {
+export function splitCreateTable(createSql: string, autoIncrementColumn?: string): { base: string; keyed: string; deferred: string[] } {
   const lines = createSql.split('\n');
   const keep: string[] = [];
+  const keepKeyed: string[] = [];
   const deferred: string[] = [];
   for (const line of lines) {
     const needsAuto =
@@ -36,13 +45,24 @@ export function splitCreateTable(createSql: string, autoIncrementColumn?: string
       identifiersIn(line).includes(autoIncrementColumn) &&
       /KEY /.test(line) &&
       !/FOREIGN KEY/.test(line);
-    if (DEFERRABLE.test(line) && !needsAuto) deferred.push(`ADD ${line.trim().replace(/,$/, '')}`);
+    const deferrable = DEFERRABLE.test(line) && !needsAuto;
+    if (deferrable) deferred.push(`ADD ${line.trim().replace(/,$/, '')}`);
     else keep.push(line);
+    if (!deferrable || SORTED_BY_LOAD.test(line)) keepKeyed.push(line);
   }
-  // The last kept column/key line before the closing parenthesis must not end with a comma.
-  const close = keep.findIndex((l) => l.startsWith(')'));
-  if (close > 0) keep[close - 1] = keep[close - 1]!.replace(/,$/, '');
-  return { base: keep.join('\n'), deferred };
+  return { base: closeColumnList(keep), keyed: closeColumnList(keepKeyed), deferred };
+}
+
+// Keys the bulk load of an empty table builds by sorting; a FULLTEXT or SPATIAL key would
+// make the load maintain it row by row.
+const SORTED_BY_LOAD = /^\s*(UNIQUE )?KEY /;
+
+/** The last kept column/key line before the closing parenthesis must not end with a comma. */
+function closeColumnList(lines: string[]): string {
+  const out = [...lines];
+  const close = out.findIndex((l) => l.startsWith(')'));
+  if (close > 0) out[close - 1] = out[close - 1]!.replace(/,$/, '');
+  return out.join('\n');
 }
 
 /** The backtick-quoted names in a line of SHOW CREATE TABLE, unescaped (a backtick inside a name is doubled there). */
@@ -57,14 +77,18 @@ export async function tableDefinition(server: Server, schema: string, name: stri
     [schema, name],
   );
   const auto = columns.find((c) => /auto_increment/i.test(c.extra))?.name;
-  const { base, deferred } = splitCreateTable(create, auto);
-  const rows = Number(
-    await server.value('SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, name]),
+  const { base, keyed, deferred } = splitCreateTable(create, auto);
+  const stats = await server.one<{ rows: string | null; bytes: string | null }>(
+    'SELECT TABLE_ROWS AS `rows`, DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [schema, name],
   );
+  const rows = Number(stats?.rows);
+  const bytes = Number(stats?.bytes);
   return {
     schema,
     name,
     createBase: base,
+    createKeyed: keyed,
     deferred,
     columns: columns.map((c) => ({
       name: c.name,
@@ -72,6 +96,7 @@ export async function tableDefinition(server: Server, schema: string, name: stri
       generated: c.generated === 'ALWAYS' || /VIRTUAL|STORED|PERSISTENT/i.test(c.extra),
     })),
     estimatedRows: Number.isFinite(rows) ? rows : 0,
+    estimatedBytes: Number.isFinite(bytes) ? bytes : 0,
   };
 }
 

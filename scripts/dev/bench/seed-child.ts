@@ -7,7 +7,8 @@ import { SeedProgress } from '../../seed/seed-progress.js';
 import { createLog } from '../../support/log.js';
 import { resolveSecret } from '../../support/secrets.js';
 
-const [sourcePort, targetPort, sourceSecret, targetSecret, database, threads, progressFile, chunkRows] = process.argv.slice(2);
+const [sourcePort, targetPort, sourceSecret, targetSecret, database, threads, progressFile, chunkRows, wholeTableMaxBytes] =
+  process.argv.slice(2);
 const connect = async (port: string, secret: string) => {
   const credentials = await resolveSecret(`file:${secret}`, 'bench');
   return Server.connect({
@@ -22,6 +23,7 @@ const result = await parallelSeed({
   databases: [database!],
   threads: Number(threads),
   ...(chunkRows ? { chunkRows: Number(chunkRows) } : {}),
+  ...(wholeTableMaxBytes ? { wholeTableMaxBytes: Number(wholeTableMaxBytes) } : {}),
   rewriteDefiners: false,
   progress: new SeedProgress(progressFile!),
   log: createLog({ quiet: true }),
@@ -30,5 +32,5 @@ const result = await parallelSeed({
 });
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 process.stdout.write(
-  `${JSON.stringify({ ms, peakRssMb: process.resourceUsage().maxRSS / 1024, rows: result.rowsCopied, bytes: result.bytesCopied, phasesMs: result.phasesMs })}\n`,
+  `${JSON.stringify({ ms, peakRssMb: process.resourceUsage().maxRSS / 1024, cpuS: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6, rows: result.rowsCopied, bytes: result.bytesCopied, phasesMs: result.phasesMs })}\n`,
 );
