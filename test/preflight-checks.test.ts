@@ -234,6 +234,18 @@ describe('preflight checks judge hand-built facts', () => {
       }),
       [],
     );
+    // Over a plaintext link the grants are not read (their answer carries the hash): neither check guesses.
+    assert.deepEqual(
+      run(replicationUserFree, (f) => (f.source!.replicationAccounts = [{ account: "'app'@'%'", grants: undefined }])),
+      [],
+    );
+    assert.deepEqual(
+      run(definersCreatable, (f) => {
+        foreign(f);
+        f.definers!.targetGrants = undefined;
+      }),
+      [],
+    );
   });
 
   test('schema: missing, system and no databases; tables without a key or not on InnoDB; enabled events', () => {

@@ -115,6 +115,8 @@ test('requireTls false and a source without TLS: plan warns loudly and blocks, r
         /refusing to send CHANGE MASTER TO .*over an unencrypted connection/,
       );
       await assert.rejects(plain.query('SHOW CREATE USER ?@?', ['shop_app', '%']), /refusing to send SHOW CREATE USER/);
+      // Its answer carries the password hash.
+      await assert.rejects(plain.query('SHOW GRANTS FOR ?@?', ['shop_app', '%']), /refusing to send SHOW GRANTS/);
     } finally {
       await plain.close();
     }

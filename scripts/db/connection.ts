@@ -173,11 +173,15 @@ export class Server {
     await this.connection.end().catch(() => this.connection.destroy());
   }
 
-  /** A password or password hash never crosses a plaintext link, whatever requireTls says. */
+  /** Whether a password or password hash may cross this link: never a plaintext one, whatever requireTls says. */
+  get secretsMayCross(): boolean {
+    return this.encrypted || !this.access.tls;
+  }
+
   private guardSecret(what: string): void {
-    if (this.encrypted || !this.access.tls) return;
+    if (this.secretsMayCross) return;
     throw new OperatorError(
-      `${this.where}: refusing to send ${what} (it carries a password or password hash) over an unencrypted connection: the server does not offer TLS`,
+      `${this.where}: refusing to send ${what} (it or its answer carries a password or password hash) over an unencrypted connection: the server does not offer TLS`,
       'enable TLS on this server (RDS offers it by default) and run again; migration.requireTls false allows an unencrypted replication link, never an unencrypted secret',
       'tls',
     );
@@ -216,8 +220,9 @@ export class Server {
   }
 }
 
-// Statements that send or read a password or its hash: CREATE/ALTER USER … IDENTIFIED, SET PASSWORD, CHANGE MASTER … MASTER_PASSWORD (or SOURCE_PASSWORD), SHOW CREATE USER.
-const SECRET_BEARING = /\bIDENTIFIED\b|\bSET\s+PASSWORD\b|\b(?:MASTER|SOURCE)_PASSWORD\b|\bSHOW\s+CREATE\s+USER\b/i;
+// Statements that send or read a password or its hash: CREATE/ALTER USER … IDENTIFIED, SET PASSWORD, CHANGE MASTER … MASTER_PASSWORD
+// (or SOURCE_PASSWORD); SHOW CREATE USER and SHOW GRANTS, whose answers print the hash.
+const SECRET_BEARING = /\bIDENTIFIED\b|\bSET\s+PASSWORD\b|\b(?:MASTER|SOURCE)_PASSWORD\b|\bSHOW\s+(?:CREATE\s+USER|GRANTS)\b/i;
 
 async function open(access: ServerAccess, options: { connectTimeoutMs?: number }, tls: TlsPolicy | undefined): Promise<Connection> {
   const connection = await mysql.createConnection({

@@ -49,8 +49,9 @@ export const replicationUserFree: Check = {
   ids: ['replication-user-taken'],
   concern: 'accounts',
   run: ({ source }) => {
+    // Grants not read (a plaintext link) tell nothing; the tls check blocks that case.
     const taken = (source?.replicationAccounts ?? []).flatMap(({ account, grants }) => {
-      const extra = extraGrants(grants);
+      const extra = extraGrants(grants ?? []);
       return extra.length ? [`${account} (${extra.join('; ')})`] : [];
     });
     if (!taken.length) return [];
@@ -71,7 +72,7 @@ export const definersCreatable: Check = {
   ids: ['definers'],
   concern: 'accounts',
   run: ({ definers, config }) => {
-    if (!definers || canSetDefiner(definers.targetGrants)) return [];
+    if (!definers?.targetGrants || canSetDefiner(definers.targetGrants)) return [];
     const { targetUser } = definers;
     const foreign = definers.objects.filter((o) => normalizeAccount(o.definer) !== normalizeAccount(targetUser));
     if (!foreign.length) return [];

@@ -58,8 +58,8 @@ export interface SourceFacts {
   binlogRowImage: string | null;
   haveSsl: string;
   retentionHours: number | null;
-  /** The accounts named migration.replicationUser, one per host, with their SHOW GRANTS lines. */
-  replicationAccounts: { account: string; grants: string[] }[];
+  /** The accounts named migration.replicationUser, one per host, with their SHOW GRANTS lines (see `readGrants`). */
+  replicationAccounts: { account: string; grants: string[] | undefined }[];
 }
 
 export interface Inventory {
@@ -74,7 +74,8 @@ export interface Inventory {
 /** What the logical seed must recreate on the target, and as whom. */
 export interface DefinerFacts {
   targetUser: string;
-  targetGrants: string[];
+  /** See `readGrants`. */
+  targetGrants: string[] | undefined;
   objects: StoredObject[];
   events: EventInfo[];
 }
@@ -237,15 +238,19 @@ async function accountsNamed(server: Server, user: string): Promise<SourceFacts[
   const hosts = await server.query<{ host: string }>('SELECT Host AS host FROM mysql.user WHERE User = ? ORDER BY Host', [user]);
   const accounts: SourceFacts['replicationAccounts'] = [];
   for (const { host } of hosts) {
-    const grants = grantLines(await server.query('SHOW GRANTS FOR ?@?', [user, host]));
-    accounts.push({ account: account(user, host), grants });
+    accounts.push({ account: account(user, host), grants: await readGrants(server, 'SHOW GRANTS FOR ?@?', [user, host]) });
   }
   return accounts;
 }
 
-/** SHOW GRANTS lines can carry the account's password hash, which no check needs and no fact may hold. */
-function grantLines(rows: Record<string, unknown>[]): string[] {
-  return rows.map((row) => redact(String(Object.values(row)[0])));
+/**
+ * SHOW GRANTS lines, with the password hash they can carry masked: no check needs it and no
+ * fact may hold it. Undefined over a plaintext link, where the hash must not travel at all
+ * (the tls check blocks that case).
+ */
+async function readGrants(server: Server, sql: string, params: unknown[] = []): Promise<string[] | undefined> {
+  if (!server.secretsMayCross) return undefined;
+  return (await server.query(sql, params)).map((row) => redact(String(Object.values(row)[0])));
 }
 
 async function inventory(server: Server, named: string[] | undefined): Promise<Inventory> {
@@ -257,7 +262,7 @@ async function inventory(server: Server, named: string[] | undefined): Promise<I
 async function definerFacts(inventoryServer: Server, target: Server, databases: string[]): Promise<DefinerFacts> {
   return {
     targetUser: String(await target.value('SELECT CURRENT_USER()')),
-    targetGrants: grantLines(await target.query('SHOW GRANTS')),
+    targetGrants: await readGrants(target, 'SHOW GRANTS'),
     objects: await storedObjects(inventoryServer, databases),
     events: await events(inventoryServer, databases),
   };
