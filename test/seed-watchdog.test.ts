@@ -64,7 +64,7 @@ describe('the seed watchdog and the no-hang rule', () => {
       chunkRows: 200,
       threads: 4,
       rewriteDefiners: false,
-      progress: new SeedProgress(progressFile()),
+      progress: new SeedProgress(progressFile(), 'test copy'),
       log: recordingLog().log,
       connectSource: () => connectSandboxAdmin(sb.state, 'source-master'),
       connectTarget: () => connectSandboxAdmin(sb.state, 'target-master'),
@@ -104,10 +104,10 @@ describe('the seed watchdog and the no-hang rule', () => {
     assert.equal(await deletes(), before, 'a range DELETE beside concurrent loads into the same table is what hung the server');
 
     // A run that died: every chunk after the first 10 not marked done, some of them partly on the target.
-    const progress = new SeedProgress(progressFile());
+    const progress = new SeedProgress(progressFile(), 'test copy');
     const plan = progress.plan(JSON.stringify(['wd', 't']))!;
     rmSync(progressFile(), { force: true });
-    const resumed = new SeedProgress(progressFile());
+    const resumed = new SeedProgress(progressFile(), 'test copy');
     resumed.setPlan(JSON.stringify(['wd', 't']), plan);
     for (let i = 0; i < 10; i++) resumed.markDone(JSON.stringify(['wd', 't']), i);
     await target.query('DELETE FROM wd.t WHERE id > 3000 AND id % 7 <> 0');

@@ -69,13 +69,13 @@ describe('the parallel seed', () => {
   let source: Server;
   let target: Server;
   const progressFile = () => join(sb.state.dir, 'seed-test-progress.json');
-  const seed = (databases: string[], chunkRows = 50_000) =>
+  const seed = (databases: string[], chunkRows = 50_000, progress = new SeedProgress(progressFile(), 'test copy')) =>
     parallelSeed({
       databases,
       chunkRows,
       threads: 3,
       rewriteDefiners: false,
-      progress: new SeedProgress(progressFile()),
+      progress,
       log: quiet,
       connectSource: () => connectSandboxAdmin(sb.state, 'source-master'),
       connectTarget: () => connectSandboxAdmin(sb.state, 'target-master'),
@@ -131,7 +131,7 @@ describe('the parallel seed', () => {
     rmSync(progressFile(), { force: true });
 
     // A first run that "died": the plan is made, chunk 0 and 1 are done, chunk 2 is half there and not marked.
-    const progress = new SeedProgress(progressFile());
+    const progress = new SeedProgress(progressFile(), 'test copy');
     progress.setPlan(tableKey('resume', 't'), [
       { lower: 1, upper: 100 },
       { lower: 101, upper: 200 },
@@ -158,6 +158,24 @@ describe('the parallel seed', () => {
       1,
       'the deferred index is built',
     );
+  });
+
+  test('a progress file left by another copy is set aside: its chunks marked done are copied, not skipped', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query('CREATE DATABASE stale');
+    await root.query('CREATE TABLE stale.t (id INT PRIMARY KEY, v INT)');
+    await root.query('INSERT INTO stale.t SELECT seq, seq FROM stale.seq_1_to_500');
+    await root.end();
+    rmSync(progressFile(), { force: true });
+    // Left on this machine by a seed of an earlier freeze, before a reseed emptied the target.
+    const earlier = new SeedProgress(progressFile(), 'frozen earlier');
+    earlier.setPlan(tableKey('stale', 't'), [{ lower: 1, upper: 250 }, { lower: 251 }]);
+    earlier.markDone(tableKey('stale', 't'), 0);
+
+    const progress = new SeedProgress(progressFile(), 'frozen now');
+    await seed(['stale'], 100, progress);
+    assert.equal(Number(await target.value('SELECT COUNT(*) FROM stale.t')), 500);
+    assert.equal(progress.setAside, 'frozen earlier');
   });
 
   test('tables whose schema.name spell the same (`a.b`+`c`, `a`+`b.c`) are each copied whole', async () => {
@@ -290,12 +308,12 @@ describe('the parallel seed', () => {
     rmSync(progressFile(), { force: true });
 
     await seed(['mixed'], 2000);
-    const chunks = (table: string) => new SeedProgress(progressFile()).plan(tableKey('mixed', table))?.length;
+    const chunks = (table: string) => new SeedProgress(progressFile(), 'test copy').plan(tableKey('mixed', table))?.length;
     assert.equal(chunks('parent'), 1, 'a small table is one chunk');
     assert.equal(chunks('child'), 1, 'a small table is one chunk');
     assert.ok(chunks('big')! > 1, 'the table bigger than its share is chunked');
     // A run that died after the parent's load committed, before its chunk was marked done.
-    new SeedProgress(progressFile()).setPlan(tableKey('mixed', 'parent'), [{}]);
+    new SeedProgress(progressFile(), 'test copy').setPlan(tableKey('mixed', 'parent'), [{}]);
     const resumed = await seed(['mixed'], 2000);
     assert.equal(resumed.rowsCopied, 300, 'only the unmarked table is copied again');
     assert.deepEqual(

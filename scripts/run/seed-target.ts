@@ -35,6 +35,9 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
 
   const databases = await applicationDatabases(replica, ctx.config.migration.databases);
   ctx.journal.started('seed-target', { databases });
+  const progress = new SeedProgress(progressFile, `${frozen.frozenAt} ${frozen.executed.file}:${frozen.executed.pos}`);
+  if (progress.setAside)
+    ctx.log.warn(`seed: ${progressFile} was written for another copy (${progress.setAside}); its chunks are copied again, not trusted`);
   const replicaAccess = (await ctx.access('source-slave'))!;
   const targetAccess = (await ctx.access('target-master'))!;
   const result = await parallelSeed({
@@ -42,7 +45,7 @@ export async function seedTarget(ctx: MigrationContext): Promise<SeedResult> {
     threads: ctx.config.migration.seedThreads,
     chunkRows: ctx.config.migration.seedChunkRows,
     rewriteDefiners: ctx.config.migration.definers === 'rewrite',
-    progress: new SeedProgress(progressFile),
+    progress,
     log: ctx.log,
     connectSource: () => Server.connect(replicaAccess),
     connectTarget: () => Server.connect(targetAccess),

@@ -7,7 +7,9 @@ interface TableProgress {
 }
 
 interface ProgressFile {
-  version: 2;
+  version: 3;
+  /** Which copy the chunks belong to (see SeedProgress). */
+  copyOf: string;
   tables: Record<string, TableProgress>;
 }
 
@@ -29,14 +31,27 @@ export function tableKey(schema: string, name: string): string {
  * after each one (a chunk is tens of thousands of rows, so this is cheap).
  * After a crash, chunks not marked done are emptied on the target and copied
  * again: one committed but not yet marked costs time, not data.
+ *
+ * `copyOf` names the copy (the freeze it reads from). A file left by another
+ * copy, say on a CI runner that seeded before a reseed, is set aside: its
+ * chunks marked done are not on this target, and skipping them would lose rows.
  */
 export class SeedProgress {
   private state: ProgressFile;
+  /** The copy a file found on disk was written for, when it was another one (or of another format). */
+  readonly setAside?: string;
 
-  constructor(private readonly file: string) {
-    const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8'), decode) as ProgressFile) : undefined;
-    // A file of another version keys its tables differently: planning afresh is safe, since chunks not marked done are cleared before loading.
-    this.state = saved?.version === 2 ? saved : { version: 2, tables: {} };
+  constructor(
+    private readonly file: string,
+    copyOf: string,
+  ) {
+    const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8'), decode) as Partial<ProgressFile>) : undefined;
+    // Planning afresh is always safe: chunks not marked done are cleared on the target before loading.
+    if (saved?.version === 3 && saved.copyOf === copyOf && saved.tables) this.state = saved as ProgressFile;
+    else {
+      this.state = { version: 3, copyOf, tables: {} };
+      if (saved) this.setAside = saved.copyOf ?? `a file of format ${String(saved.version)}`;
+    }
   }
 
   plan(table: string): Chunk[] | undefined {

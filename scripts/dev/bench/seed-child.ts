@@ -25,7 +25,7 @@ const result = await parallelSeed({
   ...(chunkRows ? { chunkRows: Number(chunkRows) } : {}),
   ...(wholeTableMaxBytes ? { wholeTableMaxBytes: Number(wholeTableMaxBytes) } : {}),
   rewriteDefiners: false,
-  progress: new SeedProgress(progressFile!),
+  progress: new SeedProgress(progressFile!, 'bench'),
   log: createLog({ quiet: true }),
   connectSource: () => connect(sourcePort!, sourceSecret!),
   connectTarget: () => connect(targetPort!, targetSecret!),
