@@ -3,15 +3,16 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
-import type { Server } from '../scripts/db/connection.js';
+import { Server } from '../scripts/db/connection.js';
 import { rdsMariadb } from '../scripts/db/dialect.js';
-import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
+import { connectSandboxAdmin, sandboxAdmin } from '../scripts/dev/demo/scenario.js';
 import { parallelSeed, type ParallelSeedOptions } from '../scripts/seed/parallel-seed.js';
 import { SeedProgress } from '../scripts/seed/seed-progress.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import type { Log } from '../scripts/support/log.js';
 import { compareTableChecksums } from '../scripts/verify/checksums.js';
 import { shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 /** A log that keeps what it is told, and wakes whoever waits for a line. */
 function recordingLog() {
@@ -146,6 +147,42 @@ describe('the seed watchdog and the no-hang rule', () => {
         [],
         `seed ${i + 1}: ${JSON.stringify(compared)}`,
       );
+    }
+  });
+
+  test('connections lost in the middle of the chunks are opened again and the chunks copied again: the seed finishes equal', {
+    timeout: 180_000,
+  }, async () => {
+    await fresh('wd');
+    const proxy = await startTcpProxy(sb.state.servers['source-master'].port);
+    const admin = sandboxAdmin(sb.state, 'source-master');
+    const { log, lines } = recordingLog();
+    try {
+      // Every source connection is dropped once ~1 MB of rows has crossed: chunks are in flight on every worker.
+      const dropped = proxy.holdAfter(1_000_000).then(() => {
+        proxy.cut();
+        proxy.heal();
+      });
+      const connectSource = () =>
+        Server.connect({
+          role: 'source-master',
+          endpoint: { host: '127.0.0.1', port: proxy.port },
+          credentials: { username: admin.username, password: admin.password },
+        });
+      // A lane whose source was paused (the target behind) when its link dropped learns of it only from the watchdog.
+      await within(120_000, 'the seed', seed(['wd'], { log, connectSource, stallSeconds: 5 }));
+      await dropped;
+      assert.ok(
+        lines.some((l) => /connection lost; clearing .* and copying it again/.test(l.text)),
+        lines.map((l) => l.text).join('\n'),
+      );
+      const compared = await compareTableChecksums(source, target, ['wd']);
+      assert.deepEqual(
+        compared.filter((t) => !t.equal),
+        [],
+      );
+    } finally {
+      await proxy.close();
     }
   });
 

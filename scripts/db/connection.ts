@@ -127,9 +127,15 @@ export class Server {
         core.pause();
       }
     };
-    // typeCast off: each value arrives as the bytes the server sent, never decoded to a string.
-    core
-      .query({ sql, values: params, rowsAsArray: true, typeCast: false })
+    let query: ReturnType<CallbackConnection['query']>;
+    try {
+      // typeCast off: each value arrives as the bytes the server sent, never decoded to a string.
+      query = core.query({ sql, values: params, rowsAsArray: true, typeCast: false });
+    } catch (err) {
+      // A connection already closed refuses at once rather than by an error event.
+      return out.destroy(this.queryError(err, sql));
+    }
+    query
       .on('result', (row: unknown) => {
         const line = (row as (Buffer | null)[])[0];
         if (!line) return void out.destroy(this.queryError(new Error('a row came as NULL, not as a line'), sql));
@@ -148,14 +154,17 @@ export class Server {
   }
 
   /**
-   * LOAD DATA LOCAL INFILE fed from a stream instead of a file: the client
-   * side variant, allowed on RDS (no FILE privilege needed). Returns the rows loaded.
+   * LOAD DATA LOCAL INFILE fed from a stream instead of a file, opened by `data` when the
+   * server asks for the file: the client side variant, allowed on RDS (no FILE privilege
+   * needed). Returns the rows loaded.
    */
-  async loadLocal(sql: string, params: unknown[], data: Readable): Promise<{ rows: number; warnings: number }> {
+  async loadLocal(sql: string, params: unknown[], data: () => Readable): Promise<{ rows: number; warnings: number }> {
     try {
-      const [result] = await this.connection.query<ResultSetHeader>({ sql, values: params, infileStreamFactory: () => data });
+      const [result] = await this.connection.query<ResultSetHeader>({ sql, values: params, infileStreamFactory: data });
       return { rows: result.affectedRows, warnings: result.warningStatus };
     } catch (err) {
+      // The input's own error (the source's, say) names its server already.
+      if (err instanceof OperatorError) throw err;
       throw this.queryError(err, sql);
     }
   }
@@ -205,7 +214,12 @@ export class Server {
         'privilege',
       );
     }
-    if (e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'ECONNRESET' || e.code === 'EPIPE') {
+    if (
+      e.code === 'PROTOCOL_CONNECTION_LOST' ||
+      e.code === 'ECONNRESET' ||
+      e.code === 'EPIPE' ||
+      /connection is in closed state/.test(detail)
+    ) {
       return new OperatorError(
         `${this.where}: connection lost (running: ${statement})`,
         'check the instance is available, then run the same command again; it resumes from the journal',

@@ -19,10 +19,13 @@ export async function copyChunk(
   onBlock: (rows: number, bytes: number) => void,
 ): Promise<{ rows: number; bytes: number }> {
   let bytes = 0;
-  const lines = source.lines(`${loadLineSelectSql(def)} ${where.sql}`, where.params, BLOCK_BYTES, (rows, size) => {
-    bytes += size;
-    onBlock(rows, size);
-  });
+  // Opened when the target asks for the data, which is when the driver starts listening to
+  // it: a source that fails before then is an error of this load, not an unheard one.
+  const lines = () =>
+    source.lines(`${loadLineSelectSql(def)} ${where.sql}`, where.params, BLOCK_BYTES, (rows, size) => {
+      bytes += size;
+      onBlock(rows, size);
+    });
   // The driver ends a LOAD DATA whose input failed as if the input had ended, and the
   // server then keeps what it received: only a transaction makes the chunk all or nothing.
   await target.query('START TRANSACTION');

@@ -62,10 +62,17 @@ export function defaultThreads(): number {
 
 async function openLane(id: number, options: ParallelSeedOptions): Promise<Lane> {
   const source = await options.connectSource();
-  const target = await options.connectTarget();
-  await prepareReadSession(source);
-  await prepareLoadSession(target);
-  return { id, source, target, targetThread: Number(await target.value('SELECT CONNECTION_ID()')) };
+  let target: Server | undefined;
+  try {
+    target = await options.connectTarget();
+    await prepareReadSession(source);
+    await prepareLoadSession(target);
+    return { id, source, target, targetThread: Number(await target.value('SELECT CONNECTION_ID()')) };
+  } catch (err) {
+    abortConnection(source);
+    if (target) abortConnection(target);
+    throw err;
+  }
 }
 
 /**
@@ -115,90 +122,120 @@ async function pool<T>(
  */
 export async function parallelSeed(options: ParallelSeedOptions): Promise<ParallelSeedResult> {
   const threads = options.threads ?? defaultThreads();
-  const chunkRows = options.chunkRows ?? 50_000;
-  const { progress, log } = options;
+  const { progress } = options;
   const phasesMs = { schema: 0, data: 0, indexes: 0, objects: 0 };
+  let t0 = Date.now();
+  // Each phase opens its own connections: one held idle through a data phase of hours would
+  // meet the server's wait_timeout, or a network blip, before the last phases need it.
+  const { defs, tasks } = await withPair(options, (source, target) => createTablesAndPlan(source, target, threads, options));
+  phasesMs.schema = Date.now() - t0;
+
+  t0 = Date.now();
+  const copied = await copyAllChunks(tasks, threads, defs, options);
+  phasesMs.data = Date.now() - t0;
+
+  t0 = Date.now();
+  await addDeferredKeys(defs, threads, options);
+  phasesMs.indexes = Date.now() - t0;
+
+  t0 = Date.now();
+  const storedObjects = await withPair(options, (source, target) =>
+    copyStoredObjects(source, target, options.databases, options.rewriteDefiners),
+  );
+  phasesMs.objects = Date.now() - t0;
+  return {
+    tables: defs.length,
+    chunks: progress.counts().chunks,
+    rowsCopied: copied.rows,
+    bytesCopied: copied.bytes,
+    storedObjects,
+    threads,
+    phasesMs,
+  };
+}
+
+async function withPair<T>(options: ParallelSeedOptions, work: (source: Server, target: Server) => Promise<T>): Promise<T> {
   const source = await options.connectSource();
-  const target = await options.connectTarget();
   try {
-    let t0 = Date.now();
-    for (const db of options.databases) {
-      const create = String(Object.values((await source.one(`SHOW CREATE DATABASE ${ident(db)}`))!)[1]).replace(
-        /^CREATE DATABASE (\/\*!32312 IF NOT EXISTS\*\/ )?/,
-        'CREATE DATABASE IF NOT EXISTS ',
-      );
-      await target.query(create);
+    const target = await options.connectTarget();
+    try {
+      return await work(source, target);
+    } finally {
+      await target.close();
     }
-    const tables = await baseTables(source, options.databases);
-    const defs: TableDefinition[] = [];
-    for (const t of tables) defs.push(await tableDefinition(source, t.schema, t.name));
-    const wholeMaxBytes = options.wholeTableMaxBytes ?? WHOLE_TABLE_MAX_BYTES;
-    const whole = wholeMaxBytes > 0 ? wholeTables(defs, threads, wholeMaxBytes) : new Set<TableDefinition>();
-    await prepareLoadSession(target);
-    const tasks: Task[] = [];
-    for (const def of defs) {
-      const key = tableKey(def.schema, def.name);
-      const shape = await tableShape(source, def.schema, def.name);
-      let plan = progress.plan(key);
-      if (!plan) {
-        plan = whole.has(def) ? [{}] : await copyChunks(source, shape, chunkRows, def.estimatedRows);
-        progress.setPlan(key, plan);
-      }
-      // One statement into an empty table: MariaDB sorts and builds its keys as it loads, which is
-      // cheaper than adding them afterwards (a second pass over the table). A resumed run keeps
-      // whatever the table was created with; the keys it lacks are added after the data.
-      const create = wholeMaxBytes > 0 && plan.length === 1 ? def.createKeyed : def.createBase;
-      await target.query(`USE ${ident(def.schema)}`);
-      await target.query(create.replace(/^CREATE TABLE /, 'CREATE TABLE IF NOT EXISTS '));
-      plan.forEach((chunk, index) => {
-        if (!progress.isDone(key, index)) tasks.push({ def, shape, index, chunk });
-      });
-    }
-    await clearPendingChunks(target, tasks, log);
-    // Round-robin over the tables, so that the workers load different tables rather than contend
-    // for one; larger tables first, so that no large one is left for last.
-    tasks.sort((a, b) => a.index - b.index || b.def.estimatedBytes - a.def.estimatedBytes);
-    phasesMs.schema = Date.now() - t0;
-
-    t0 = Date.now();
-    const copied = await copyAllChunks(tasks, threads, defs, options);
-    phasesMs.data = Date.now() - t0;
-
-    t0 = Date.now();
-    // Indexes in parallel across tables; foreign keys afterwards, one table at a time: an FK
-    // added while its parent table is being altered fails (and has been seen to crash the server).
-    const isForeignKey = (clause: string) => clause.includes(' FOREIGN KEY ');
-    await pool(
-      defs.filter((d) => d.deferred.some((c) => !isForeignKey(c))),
-      threads,
-      options,
-      [],
-      async (def, lane) => {
-        const missing = (await missingClauses(lane.target, def)).filter((c) => !isForeignKey(c));
-        if (missing.length) await lane.target.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
-      },
-    );
-    for (const def of defs) {
-      const missing = (await missingClauses(target, def)).filter(isForeignKey);
-      if (missing.length) await target.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
-    }
-    phasesMs.indexes = Date.now() - t0;
-
-    t0 = Date.now();
-    const storedObjects = await copyStoredObjects(source, target, options.databases, options.rewriteDefiners);
-    phasesMs.objects = Date.now() - t0;
-    return {
-      tables: defs.length,
-      chunks: progress.counts().chunks,
-      rowsCopied: copied.rows,
-      bytesCopied: copied.bytes,
-      storedObjects,
-      threads,
-      phasesMs,
-    };
   } finally {
-    await Promise.all([source.close(), target.close()]);
+    await source.close();
   }
+}
+
+/** The databases and tables on the target, each table's chunk plan (kept in the progress file), and the chunks still to copy. */
+async function createTablesAndPlan(
+  source: Server,
+  target: Server,
+  threads: number,
+  options: ParallelSeedOptions,
+): Promise<{ defs: TableDefinition[]; tasks: Task[] }> {
+  const { progress } = options;
+  for (const db of options.databases) {
+    const create = String(Object.values((await source.one(`SHOW CREATE DATABASE ${ident(db)}`))!)[1]).replace(
+      /^CREATE DATABASE (\/\*!32312 IF NOT EXISTS\*\/ )?/,
+      'CREATE DATABASE IF NOT EXISTS ',
+    );
+    await target.query(create);
+  }
+  const defs: TableDefinition[] = [];
+  for (const t of await baseTables(source, options.databases)) defs.push(await tableDefinition(source, t.schema, t.name));
+  const wholeMaxBytes = options.wholeTableMaxBytes ?? WHOLE_TABLE_MAX_BYTES;
+  const whole = wholeMaxBytes > 0 ? wholeTables(defs, threads, wholeMaxBytes) : new Set<TableDefinition>();
+  await prepareLoadSession(target);
+  const tasks: Task[] = [];
+  for (const def of defs) {
+    const key = tableKey(def.schema, def.name);
+    const shape = await tableShape(source, def.schema, def.name);
+    let plan = progress.plan(key);
+    if (!plan) {
+      plan = whole.has(def) ? [{}] : await copyChunks(source, shape, options.chunkRows ?? 50_000, def.estimatedRows);
+      progress.setPlan(key, plan);
+    }
+    // One statement into an empty table: MariaDB sorts and builds its keys as it loads, which is
+    // cheaper than adding them afterwards (a second pass over the table). A resumed run keeps
+    // whatever the table was created with; the keys it lacks are added after the data.
+    const create = wholeMaxBytes > 0 && plan.length === 1 ? def.createKeyed : def.createBase;
+    await target.query(`USE ${ident(def.schema)}`);
+    await target.query(create.replace(/^CREATE TABLE /, 'CREATE TABLE IF NOT EXISTS '));
+    plan.forEach((chunk, index) => {
+      if (!progress.isDone(key, index)) tasks.push({ def, shape, index, chunk });
+    });
+  }
+  await clearPendingChunks(target, tasks, options.log);
+  // Round-robin over the tables, so that the workers load different tables rather than contend
+  // for one; larger tables first, so that no large one is left for last.
+  tasks.sort((a, b) => a.index - b.index || b.def.estimatedBytes - a.def.estimatedBytes);
+  return { defs, tasks };
+}
+
+/**
+ * Indexes in parallel across tables; foreign keys afterwards, one table at a time: an FK
+ * added while its parent table is being altered fails (and has been seen to crash the server).
+ */
+async function addDeferredKeys(defs: TableDefinition[], threads: number, options: ParallelSeedOptions): Promise<void> {
+  const isForeignKey = (clause: string) => clause.includes(' FOREIGN KEY ');
+  const alter = async (target: Server, def: TableDefinition, which: (clause: string) => boolean) => {
+    const missing = (await missingClauses(target, def)).filter(which);
+    if (missing.length) await target.query(`ALTER TABLE ${ident(def.schema)}.${ident(def.name)} ${missing.join(', ')}`);
+  };
+  await pool(
+    defs.filter((d) => d.deferred.some((c) => !isForeignKey(c))),
+    threads,
+    options,
+    [],
+    (def, lane) => alter(lane.target, def, (c) => !isForeignKey(c)),
+  );
+  const withForeignKeys = defs.filter((d) => d.deferred.some(isForeignKey));
+  if (!withForeignKeys.length) return;
+  await withPair(options, async (_, target) => {
+    for (const def of withForeignKeys) await alter(target, def, isForeignKey);
+  });
 }
 
 const WHOLE_TABLE_MAX_BYTES = 1024 ** 3;
@@ -344,27 +381,47 @@ async function copyWatched(
     } catch (err) {
       copied.rows -= mine.rows;
       copied.bytes -= mine.bytes;
-      if (!(err instanceof StallError)) throw err;
+      const lost = isConnectionLost(err);
+      if (!(err instanceof StallError) && !lost) throw err;
       if (attempt >= maxRetries) {
+        if (lost) throw err;
         throw new OperatorError(
           `seed: ${what}: no progress for ${stallSeconds} s, ${attempt + 1} time(s) in a row; each time its statement was killed on target-master`,
           `find what blocks ${task.def.schema}.${task.def.name} on target-master (SHOW PROCESSLIST, open transactions, disk space), or raise migration.seedStallSeconds, then run again: the seed resumes from its progress file`,
           'seed-stalled',
         );
       }
-      const killed = lane.targetThread;
-      await reopenLane(lane, options);
-      await waitGone(lane.target, killed, stallSeconds * 1000);
-      options.log.warn(`seed: worker ${lane.id}: clearing ${what} and copying it again (retry ${attempt + 1} of ${maxRetries})`);
+      if (lost) options.log.warn(`seed: worker ${lane.id} on ${what}: ${(err as Error).message}`);
+      const dropped = lane.targetThread;
+      await reopenLane(lane, options, stallSeconds * 1000);
+      // A dropped session's load may still be rolling back on the target; the clear waits for it.
+      await waitGone(lane.target, dropped, stallSeconds * 1000);
+      options.log.warn(
+        `seed: worker ${lane.id}: ${lost ? 'connection lost; ' : ''}clearing ${what} and copying it again (retry ${attempt + 1} of ${maxRetries})`,
+      );
     }
   }
 }
 
-async function reopenLane(lane: Lane, options: ParallelSeedOptions): Promise<void> {
+/** New connections for a worker, tried again for up to `limitMs` while a server or the network is away (a failover, a blip). */
+async function reopenLane(lane: Lane, options: ParallelSeedOptions, limitMs: number): Promise<void> {
   abortConnection(lane.source);
   abortConnection(lane.target);
-  const fresh = await openLane(lane.id, options);
-  Object.assign(lane, { source: fresh.source, target: fresh.target, targetThread: fresh.targetThread });
+  const until = Date.now() + limitMs;
+  for (;;) {
+    try {
+      const fresh = await openLane(lane.id, options);
+      Object.assign(lane, { source: fresh.source, target: fresh.target, targetThread: fresh.targetThread });
+      return;
+    } catch (err) {
+      if (Date.now() >= until) throw err;
+      await delay(1000);
+    }
+  }
+}
+
+function isConnectionLost(err: unknown): boolean {
+  return err instanceof OperatorError && err.code === 'connection';
 }
 
 /** Until the killed session has finished rolling back (or `limitMs` passes: the clear that follows is watched too). */
