@@ -323,3 +323,45 @@ describe('the parallel seed', () => {
     assert.deepEqual(await diffSchema(source, target, ['mixed']), []);
   });
 });
+
+describe('the parallel seed into a target with its binary log on', () => {
+  let sb: TestSandbox;
+  before(async () => (sb = await shopSandbox(0.01, { targetLoadMode: false })));
+  after(async () => sb.down());
+
+  test('no table loads whole that would not fit in max_binlog_cache_size', async () => {
+    const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+    await root.query('CREATE DATABASE cached');
+    // Three tables of one size for three workers: each is its share, so only the cache can keep one from loading whole.
+    for (const t of ['t1', 't2', 't3']) {
+      await root.query(`CREATE TABLE cached.${t} (id INT PRIMARY KEY, v VARCHAR(100))`);
+      await root.query(`INSERT INTO cached.${t} SELECT seq, REPEAT('c', 100) FROM cached.seq_1_to_3000`);
+      await root.query(`ANALYZE TABLE cached.${t}`);
+    }
+    await root.end();
+    const target = await connectSandboxAdmin(sb.state, 'target-master');
+    const targetRoot = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
+    const progressFile = join(sb.state.dir, 'seed-test-progress.json');
+    try {
+      assert.equal(Number(await target.value('SELECT @@log_bin')), 1, 'the target writes a binlog');
+      await targetRoot.query('SET GLOBAL max_binlog_cache_size = 65536');
+      await parallelSeed({
+        databases: ['cached'],
+        chunkRows: 200,
+        threads: 3,
+        rewriteDefiners: false,
+        progress: new SeedProgress(progressFile, 'test copy'),
+        log: quiet,
+        connectSource: () => connectSandboxAdmin(sb.state, 'source-master'),
+        connectTarget: () => connectSandboxAdmin(sb.state, 'target-master'),
+      });
+      for (const t of ['t1', 't2', 't3']) {
+        assert.ok(new SeedProgress(progressFile, 'test copy').plan(tableKey('cached', t))!.length > 1, `cached.${t} is chunked`);
+        assert.equal(Number(await target.value(`SELECT COUNT(*) FROM cached.${t}`)), 3000);
+      }
+    } finally {
+      await targetRoot.end();
+      await target.close();
+    }
+  });
+});

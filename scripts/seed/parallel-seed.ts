@@ -186,7 +186,10 @@ async function createTablesAndPlan(
   const defs: TableDefinition[] = [];
   for (const t of await baseTables(source, options.databases)) defs.push(await tableDefinition(source, t.schema, t.name));
   const wholeMaxBytes = options.wholeTableMaxBytes ?? WHOLE_TABLE_MAX_BYTES;
-  const whole = wholeMaxBytes > 0 ? wholeTables(defs, threads, wholeMaxBytes) : new Set<TableDefinition>();
+  const whole =
+    wholeMaxBytes > 0
+      ? wholeTables(defs, threads, Math.min(wholeMaxBytes, await binlogTransactionLimit(target)))
+      : new Set<TableDefinition>();
   await prepareLoadSession(target);
   const tasks: Task[] = [];
   for (const def of defs) {
@@ -241,12 +244,22 @@ async function addDeferredKeys(defs: TableDefinition[], threads: number, options
 const WHOLE_TABLE_MAX_BYTES = 1024 ** 3;
 
 /**
- * The tables to load in one statement each: those no bigger than their share of the data,
- * so that the workers still have a table each, and than `maxBytes`, which bounds what a
- * crash in the middle of one costs to load again.
+ * With its binlog on, the target writes a whole table's rows as one transaction, which must
+ * fit in max_binlog_cache_size (half of it, for the events' own overhead); without, no limit.
+ */
+async function binlogTransactionLimit(target: Server): Promise<number> {
+  const row = await target.one<{ logBin: string | number; cache: string }>('SELECT @@log_bin AS logBin, @@max_binlog_cache_size AS cache');
+  return Number(row?.logBin) === 1 ? Number(row?.cache) / 2 : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The tables to load in one statement each: those no bigger than their share of the data
+ * (a quarter over at most, for tables of about equal size), so that no one table holds up
+ * the end of the copy while the other workers idle, and than `maxBytes`, which bounds what
+ * a crash in the middle of one costs to load again.
  */
 function wholeTables(defs: TableDefinition[], threads: number, maxBytes: number): Set<TableDefinition> {
-  const share = defs.reduce((n, d) => n + d.estimatedBytes, 0) / threads;
+  const share = (1.25 * defs.reduce((n, d) => n + d.estimatedBytes, 0)) / threads;
   return new Set(defs.filter((d) => d.estimatedBytes <= Math.min(maxBytes, share)));
 }
 
