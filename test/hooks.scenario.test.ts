@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { HOOK_EVENT_NAMES, eventOfFile } from '../scripts/hooks/events.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { knownSecrets } from './helpers/migration.js';
-import { journalOf, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { journalOf, sandboxAfter, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 
 interface Hooks {
   dir: string;
@@ -68,34 +68,74 @@ async function lockedAccounts(sb: TestSandbox): Promise<string[]> {
   }
 }
 
+let hooks: Hooks;
+
+/** Recording hooks in the config, then `run`, checked as the first test states; the state every hooks test starts from. */
+async function ranWithHooks(sb: TestSandbox): Promise<void> {
+  hooks = recordingHooks();
+  const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8')) as { migration: Record<string, unknown> };
+  config.migration.hooksPath = hooks.dir;
+  writeFileSync(sb.state.configFile, JSON.stringify(config, null, 2));
+  const run = await sb.cli(['run']);
+  assert.equal(run.exitCode, 0, String(run.all));
+  assert.deepEqual(take(hooks.events), [
+    'startup planned rds-live-migrate-on-startup-1-record',
+    'startup second run',
+    'phase-change replica-ready rds-live-migrate-on-phase-change-1-record',
+    'phase-change frozen rds-live-migrate-on-phase-change-1-record',
+    'phase-change seeded rds-live-migrate-on-phase-change-1-record',
+    'phase-change replicating rds-live-migrate-on-phase-change-1-record',
+    'phase-change caught-up rds-live-migrate-on-phase-change-1-record',
+    'success caught-up rds-live-migrate-on-success-1-record',
+  ]);
+}
+
+/** `verify` after that run, checked as the verify test states; what a cutover needs first. */
+async function verifiedWithHooks(sb: TestSandbox): Promise<void> {
+  take(hooks.events);
+  const verify = await sb.cli(['verify']);
+  assert.equal(verify.exitCode, 0, String(verify.all));
+  assert.deepEqual(take(hooks.events).slice(2), [
+    'before-verify caught-up rds-live-migrate-on-before-verify-1-record',
+    'after-verify caught-up rds-live-migrate-on-after-verify-1-record',
+    'success caught-up rds-live-migrate-on-success-1-record',
+  ]);
+}
+
+const ran = () => sandboxAfter('run with hooks', ranWithHooks, () => shopSandbox(0.02));
+const verified = () => sandboxAfter('verified', verifiedWithHooks, ran);
+
+/** A before-cutover hook that says no, for the duration of `during`. */
+async function withVeto<T>(during: () => Promise<T>): Promise<T> {
+  hook(hooks, 'rds-live-migrate-on-before-cutover-2-veto', 'echo "batch jobs still running"; exit 3');
+  try {
+    return await during();
+  } finally {
+    rmSync(join(hooks.dir, 'rds-live-migrate-on-before-cutover-2-veto'));
+  }
+}
+
+// Each test starts from its own copy of a run with the hooks in place, verified when it cuts over (the first test
+// to need a state builds it), so any one runs alone.
 describe('hooks', () => {
-  let sb: TestSandbox;
-  let hooks: Hooks;
-  before(async () => {
-    sb = await shopSandbox(0.02);
-    hooks = recordingHooks();
-    const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8')) as { migration: Record<string, unknown> };
-    config.migration.hooksPath = hooks.dir;
-    writeFileSync(sb.state.configFile, JSON.stringify(config, null, 2));
+  let held: TestSandbox | undefined;
+  const hold = async (state: () => Promise<TestSandbox>) => {
+    held = await state();
+    // Only what this test's commands made the hooks record.
+    take(hooks.events);
+    return held;
+  };
+  afterEach(async () => {
+    await held?.down();
+    held = undefined;
   });
-  after(async () => sb.down());
 
   test('run: startup hooks in name order, a phase-change after each step that changes the phase, success', async () => {
-    const run = await sb.cli(['run']);
-    assert.equal(run.exitCode, 0, String(run.all));
-    assert.deepEqual(take(hooks.events), [
-      'startup planned rds-live-migrate-on-startup-1-record',
-      'startup second run',
-      'phase-change replica-ready rds-live-migrate-on-phase-change-1-record',
-      'phase-change frozen rds-live-migrate-on-phase-change-1-record',
-      'phase-change seeded rds-live-migrate-on-phase-change-1-record',
-      'phase-change replicating rds-live-migrate-on-phase-change-1-record',
-      'phase-change caught-up rds-live-migrate-on-phase-change-1-record',
-      'success caught-up rds-live-migrate-on-success-1-record',
-    ]);
+    await hold(ran);
   });
 
   test('status: the hook sees servers, positions and lag, and no secret', async () => {
+    const sb = await hold(ran);
     const secret = secretOf(sb.state, 'source-master');
     const status = await sb.cli(['status'], { SOURCE_DB_PASSWORD: secret, APP_DSN: `mysql://app:${secret}@db/shop` });
     assert.equal(status.exitCode, 0, String(status.all));
@@ -118,29 +158,19 @@ describe('hooks', () => {
   });
 
   test('verify: before-verify and after-verify with the verdict', async () => {
-    const verify = await sb.cli(['verify']);
-    assert.equal(verify.exitCode, 0, String(verify.all));
-    assert.deepEqual(take(hooks.events).slice(2), [
-      'before-verify caught-up rds-live-migrate-on-before-verify-1-record',
-      'after-verify caught-up rds-live-migrate-on-after-verify-1-record',
-      'success caught-up rds-live-migrate-on-success-1-record',
-    ]);
+    await hold(verified);
   });
 
   test('a failing before-cutover hook stops the cutover with nothing changed', async () => {
+    const sb = await hold(verified);
     const lockedBefore = await lockedAccounts(sb);
-    hook(hooks, 'rds-live-migrate-on-before-cutover-2-veto', 'echo "batch jobs still running"; exit 3');
-    try {
-      const refused = await sb.cli(['cutover']);
-      assert.equal(refused.exitCode, 1, String(refused.all));
-      assert.match(String(refused.stderr), /hook rds-live-migrate-on-before-cutover-2-veto: batch jobs still running/);
-      assert.match(
-        String(refused.stderr),
-        /error: hook rds-live-migrate-on-before-cutover-2-veto \(before-cutover\) exited with 3\nwhat to do: nothing was changed: the cutover did not start/,
-      );
-    } finally {
-      rmSync(join(hooks.dir, 'rds-live-migrate-on-before-cutover-2-veto'));
-    }
+    const refused = await withVeto(() => sb.cli(['cutover']));
+    assert.equal(refused.exitCode, 1, String(refused.all));
+    assert.match(String(refused.stderr), /hook rds-live-migrate-on-before-cutover-2-veto: batch jobs still running/);
+    assert.match(
+      String(refused.stderr),
+      /error: hook rds-live-migrate-on-before-cutover-2-veto \(before-cutover\) exited with 3\nwhat to do: nothing was changed: the cutover did not start/,
+    );
     assert.deepEqual(take(hooks.events).slice(2), [
       'before-cutover caught-up rds-live-migrate-on-before-cutover-1-record',
       'failure caught-up rds-live-migrate-on-failure-1-record',
@@ -154,6 +184,7 @@ describe('hooks', () => {
   });
 
   test('cutover and rollback: before-cutover, the switch hooks with the direction, phase changes', async () => {
+    const sb = await hold(verified);
     const cutover = await sb.cli(['cutover']);
     assert.equal(cutover.exitCode, 0, String(cutover.all));
     assert.deepEqual(take(hooks.events).slice(2), [
@@ -184,7 +215,14 @@ describe('hooks', () => {
     assert.equal(envBlock(hooks, 'switch-traffic').RLM_PORT, envBlock(hooks, 'switch-traffic').RLM_SOURCE_PORT);
   });
 
-  test('nothing a hook saw holds a secret', () => {
+  test('nothing a hook saw holds a secret', async () => {
+    const sb = await hold(verified);
+    // The hooks that write their environment: status (with secrets in the CLI's own), failure, switch-traffic both ways.
+    const secret = secretOf(sb.state, 'source-master');
+    assert.equal((await sb.cli(['status'], { SOURCE_DB_PASSWORD: secret, APP_DSN: `mysql://app:${secret}@db/shop` })).exitCode, 0);
+    assert.equal((await withVeto(() => sb.cli(['cutover']))).exitCode, 1);
+    for (const command of ['cutover', 'rollback']) assert.equal((await sb.cli([command])).exitCode, 0, command);
+    for (const event of ['status', 'failure', 'switch-traffic']) assert.ok(envBlock(hooks, event).RLM_EVENT, event);
     const seen = readFileSync(hooks.env, 'utf8');
     for (const secret of knownSecrets(sb)) assert.ok(!seen.includes(secret), 'a hook saw a password');
     assert.doesNotMatch(seen, /\*[0-9A-F]{40}/i, 'a hook saw a password hash');

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { phaseOf, type Phase } from '../scripts/core/phases.js';
 import { buildApp } from '../stacks/app.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { assertNothingLost } from './helpers/migration.js';
-import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { journalOf, lastJson, sandboxAfter, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 
 type Synth = { resource?: Record<string, Record<string, unknown>>; terraform?: { backend?: Record<string, { path?: string }> } };
 
@@ -105,96 +105,109 @@ const TABLE: Record<Phase, { logical: Record<string, string[]>; snapshot: Record
   finalized: { logical: { 'source-replica': [], target: TARGET }, snapshot: { 'source-replica': [], target: TARGET } },
 };
 
-describe('infrastructure review: a migration driven through its reviewed deploys, under writes', () => {
-  let sb: TestSandbox;
-  const seen = new Map<Phase, JournalState>();
+/** The journal at each phase the driven run went through (the tests after it compare what each phase declares). */
+const seen = new Map<Phase, JournalState>();
+
+/**
+ * Run stops with exit 3 and the change the next deploy must make; the reviewed deploy lets it finish; kills
+ * anywhere resume; then verify, cutover, rollback, verify, cutover, finalize. Checked as the first test states.
+ */
+async function drivenThroughReviews(sb: TestSandbox): Promise<void> {
   const remember = () => {
     const j = journalOf(sb.state);
     seen.set(phaseOf(j), j);
   };
-  before(async () => (sb = await shopSandbox(0.05, { infrastructure: 'review' })));
-  after(async () => sb.down());
-
-  test('run stops with exit 3 and the change the next deploy must make; the reviewed deploy lets it finish; kills anywhere resume', async () => {
-    const workload = sb.workload();
+  const workload = sb.workload();
+  remember();
+  const kill = async (point: string) => {
+    const killed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
+    assert.equal(killed.signal, 'SIGKILL', String(killed.all));
     remember();
-    const kill = async (point: string) => {
-      const killed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
-      assert.equal(killed.signal, 'SIGKILL', String(killed.all));
-      remember();
-    };
-    const targetFlushing = () => targetFlushingOf(sb.state.dir);
-    const awaitDeploy = async (phase: string, change: RegExp) => {
-      const waiting = await sb.cli(['run', '--json']);
-      assert.equal(waiting.exitCode, 3, String(waiting.all));
-      const awaiting = lastJson<{ awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(
-        waiting,
-      ).awaiting;
-      assert.equal(awaiting.phase, phase);
-      assert.match(awaiting.changes.map((c) => c.change).join('\n'), change);
-      assert.match(awaiting.command, new RegExp(`^npx cdktf deploy ${awaiting.stacks.join(' ')} --outputs-file `));
-      assert.match(String(waiting.stderr), new RegExp(`npx cdktf diff ${awaiting.stacks[0]}`), 'the operator is told what to review');
-      remember();
-      return awaiting;
-    };
-    await kill('after:freeze-replica');
-    await kill('after:copy-users');
-    // The seed loaded the target in load mode; before it follows the source it gets its configured settings.
-    const production = await awaitDeploy(
-      'seeded',
-      /^switch the target sandbox-target to its configured settings: automated backups 7 days \(binary log on\)/,
-    );
-    assert.deepEqual(production.stacks, ['target']);
-    assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, [
-      'target switched to its production settings (backups, hence the binary log, on)',
-    ]);
-    await kill('mid:point-target');
-    await kill('before:catch-up');
-    const awaiting = await awaitDeploy(
-      'caught-up',
-      /^destroy the read replica sandbox-source-rlm-replica.*\nmake every commit on the target sandbox-target durable again/,
-    );
-    assert.deepEqual(awaiting.stacks, ['source-replica', 'target']);
-    // Until then the target applied with relaxed flushing; the deploy after catch-up ends it.
-    assert.deepEqual(await targetFlushing(), { flush: 2, sync: 0 });
+  };
+  const targetFlushing = () => targetFlushingOf(sb.state.dir);
+  const awaitDeploy = async (phase: string, change: RegExp) => {
+    const waiting = await sb.cli(['run', '--json']);
+    assert.equal(waiting.exitCode, 3, String(waiting.all));
+    const awaiting = lastJson<{ awaiting: { phase: string; stacks: string[]; changes: { change: string }[]; command: string } }>(
+      waiting,
+    ).awaiting;
+    assert.equal(awaiting.phase, phase);
+    assert.match(awaiting.changes.map((c) => c.change).join('\n'), change);
+    assert.match(awaiting.command, new RegExp(`^npx cdktf deploy ${awaiting.stacks.join(' ')} --outputs-file `));
+    assert.match(String(waiting.stderr), new RegExp(`npx cdktf diff ${awaiting.stacks[0]}`), 'the operator is told what to review');
+    remember();
+    return awaiting;
+  };
+  await kill('after:freeze-replica');
+  await kill('after:copy-users');
+  // The seed loaded the target in load mode; before it follows the source it gets its configured settings.
+  const production = await awaitDeploy(
+    'seeded',
+    /^switch the target sandbox-target to its configured settings: automated backups 7 days \(binary log on\)/,
+  );
+  assert.deepEqual(production.stacks, ['target']);
+  assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, [
+    'target switched to its production settings (backups, hence the binary log, on)',
+  ]);
+  await kill('mid:point-target');
+  await kill('before:catch-up');
+  const awaiting = await awaitDeploy(
+    'caught-up',
+    /^destroy the read replica sandbox-source-rlm-replica.*\nmake every commit on the target sandbox-target durable again/,
+  );
+  assert.deepEqual(awaiting.stacks, ['source-replica', 'target']);
+  // Until then the target applied with relaxed flushing; the deploy after catch-up ends it.
+  assert.deepEqual(await targetFlushing(), { flush: 2, sync: 0 });
 
-    // Killed while waiting, run again before the deploy: the same answer, nothing changed.
-    const steps = journalOf(sb.state).steps;
-    const again = await sb.cli(['run', '--json']);
-    assert.equal(again.exitCode, 3);
-    assert.deepEqual(journalOf(sb.state).steps, steps);
+  // Killed while waiting, run again before the deploy: the same answer, nothing changed.
+  const steps = journalOf(sb.state).steps;
+  const again = await sb.cli(['run', '--json']);
+  assert.equal(again.exitCode, 3);
+  assert.deepEqual(journalOf(sb.state).steps, steps);
 
-    // The reviewed deploy (the sandbox's stand-in for cdktf deploy) removes the replica; run then finishes.
-    const deploy = await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json']);
-    assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, [
-      'replica sandbox-source-rlm-replica destroyed',
-      'target durability strict',
-    ]);
-    assert.deepEqual(await targetFlushing(), { flush: 1, sync: 1 });
-    const done = await sb.cli(['run', '--json']);
-    assert.equal(done.exitCode, 0, String(done.all));
-    assert.equal(
-      lastJson<{ steps: Record<string, Record<string, string>> }>(done).steps['teardown-replica']!.removedBy,
-      'a reviewed deploy',
-    );
-    const status = lastJson<{ phase: string }>(await sb.cli(['status', '--json']));
-    assert.equal(status.phase, 'caught-up');
+  // The reviewed deploy (the sandbox's stand-in for cdktf deploy) removes the replica; run then finishes.
+  const deploy = await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json']);
+  assert.deepEqual(lastJson<{ changed: string[] }>(deploy).changed, [
+    'replica sandbox-source-rlm-replica destroyed',
+    'target durability strict',
+  ]);
+  assert.deepEqual(await targetFlushing(), { flush: 1, sync: 1 });
+  const done = await sb.cli(['run', '--json']);
+  assert.equal(done.exitCode, 0, String(done.all));
+  assert.equal(lastJson<{ steps: Record<string, Record<string, string>> }>(done).steps['teardown-replica']!.removedBy, 'a reviewed deploy');
+  const status = lastJson<{ phase: string }>(await sb.cli(['status', '--json']));
+  assert.equal(status.phase, 'caught-up');
 
-    // A deploy with nothing to change changes nothing.
-    assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, []);
+  // A deploy with nothing to change changes nothing.
+  assert.deepEqual(lastJson<{ changed: string[] }>(await sb.cli(['sandbox', 'deploy', '--dir', sb.state.dir, '--json'])).changed, []);
 
-    const step = async (command: string) => {
-      const result = await sb.cli([command, '--json']);
-      assert.equal(result.exitCode, 0, `${command}: ${result.all}`);
-      remember();
-    };
-    for (const command of ['verify', 'cutover', 'rollback']) await step(command);
-    // Back on the source with the target following it: every acknowledged write is on both.
-    await assertNothingLost(sb, workload);
-    for (const command of ['verify', 'cutover', 'finalize']) await step(command);
+  const step = async (command: string) => {
+    const result = await sb.cli([command, '--json']);
+    assert.equal(result.exitCode, 0, `${command}: ${result.all}`);
+    remember();
+  };
+  for (const command of ['verify', 'cutover', 'rollback']) await step(command);
+  // Back on the source with the target following it: every acknowledged write is on both.
+  await assertNothingLost(sb, workload);
+  for (const command of ['verify', 'cutover', 'finalize']) await step(command);
+}
+
+// Each test starts from its own copy of the driven run (the first test to need it drives it), so any one runs alone.
+describe('infrastructure review: a migration driven through its reviewed deploys, under writes', () => {
+  let held: TestSandbox | undefined;
+  const driven = async () =>
+    (held = await sandboxAfter('driven through reviews', drivenThroughReviews, () => shopSandbox(0.05, { infrastructure: 'review' })));
+  afterEach(async () => {
+    await held?.down();
+    held = undefined;
   });
 
-  test('what is declared at each phase of that run matches the table, for both seed methods', () => {
+  test('run stops with exit 3 and the change the next deploy must make; the reviewed deploy lets it finish; kills anywhere resume', async () => {
+    await driven();
+  });
+
+  test('what is declared at each phase of that run matches the table, for both seed methods', async () => {
+    const sb = await driven();
     const phases = [...seen.keys()];
     for (const expected of ['planned', 'frozen', 'seeded', 'replicating', 'caught-up', 'cut-over', 'finalized'] as Phase[])
       assert.ok(phases.includes(expected), `the run went through ${expected} (saw ${phases.join(', ')})`);
@@ -215,8 +228,9 @@ describe('infrastructure review: a migration driven through its reviewed deploys
     }
   });
 
-  test('synthesizing the same phase twice gives identical JSON, with the state kept per migration beside the config', () => {
-    assert.ok(seen.size >= 7, 'the journals of the run above');
+  test('synthesizing the same phase twice gives identical JSON, with the state kept per migration beside the config', async () => {
+    const sb = await driven();
+    assert.ok(seen.size >= 7, 'the journals of the driven run');
     for (const journal of seen.values()) {
       const a = declared(sb.state.configFile, journal).text;
       const b = declared(sb.state.configFile, journal).text;

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { differences } from '../scripts/core/settings-diff.js';
 import type { Finding } from '../scripts/run/preflight/index.js';
 import { exampleConfig } from './helpers/config.js';
-import { journalOf, lastJson, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { journalOf, lastJson, sandboxAfter, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 
 function setAccepted(sb: TestSandbox, names: string[]): void {
   const config = JSON.parse(readFileSync(sb.state.configFile, 'utf8')) as { migration: Record<string, unknown> };
@@ -27,23 +27,50 @@ async function lockedAccounts(sb: TestSandbox, role: string): Promise<string[]> 
   }
 }
 
+/** The target's sql_mode and time_zone made to differ from the source's; returns the source's sql_mode. */
+async function diverge(sb: TestSandbox): Promise<string> {
+  const sourceRoot = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
+  const [rows] = await sourceRoot.query('SELECT @@GLOBAL.sql_mode AS m');
+  await sourceRoot.end();
+  const targetRoot = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
+  await targetRoot.query("SET GLOBAL sql_mode = 'NO_ENGINE_SUBSTITUTION', GLOBAL time_zone = '+02:00'");
+  await targetRoot.end();
+  return (rows as { m: string }[])[0]!.m;
+}
+
+// Without load mode: the settings this test gives the target with SET GLOBAL must survive the run (load mode ends with a restart).
+const settingsSandbox = () => shopSandbox(0.02, { targetLoadMode: false });
+
+/** Both differences accepted by name: plan passes, run migrates and verify is clean (the second test's story). */
+async function acceptedAndMigrated(sb: TestSandbox): Promise<void> {
+  await diverge(sb);
+  setAccepted(sb, ['sql_mode', 'time_zone']);
+  const plan = await sb.cli(['plan', '--json']);
+  assert.equal(plan.exitCode, 0, String(plan.all));
+  const findings = lastJson<{ findings: Finding[] }>(plan).findings.filter((f) => f.id.startsWith('setting-'));
+  assert.deepEqual(
+    findings.map((f) => f.severity),
+    ['info', 'info'],
+  );
+  // With time_zone accepted the servers render TIMESTAMPs differently; verify compares them in one zone and stays clean.
+  const run = await sb.cli(['run']);
+  assert.equal(run.exitCode, 0, String(run.all));
+  const verify = await sb.cli(['verify']);
+  assert.equal(verify.exitCode, 0, String(verify.all));
+}
+
+// Each test starts from its own sandbox; the cutover test from a copy of the second test's migration.
 describe('settings diff between source-master and target-master', () => {
-  let sb: TestSandbox;
-  let sourceSqlMode: string;
-  before(async () => {
-    // Without load mode: the settings this test gives the target with SET GLOBAL must survive the run (load mode ends with a restart).
-    sb = await shopSandbox(0.02, { targetLoadMode: false });
-    const sourceRoot = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
-    const [rows] = await sourceRoot.query('SELECT @@GLOBAL.sql_mode AS m');
-    sourceSqlMode = (rows as { m: string }[])[0]!.m;
-    await sourceRoot.end();
-    const targetRoot = await rootConnection(join(sb.state.dir, 'servers', 'target-master'));
-    await targetRoot.query("SET GLOBAL sql_mode = 'NO_ENGINE_SUBSTITUTION', GLOBAL time_zone = '+02:00'");
-    await targetRoot.end();
+  let held: TestSandbox | undefined;
+  const hold = async (sb: Promise<TestSandbox>) => (held = await sb);
+  afterEach(async () => {
+    await held?.down();
+    held = undefined;
   });
-  after(async () => sb.down());
 
   test('plan blocks, naming each variable, both values and the fix', async () => {
+    const sb = await hold(settingsSandbox());
+    const sourceSqlMode = await diverge(sb);
     const plan = await sb.cli(['plan', '--json']);
     assert.equal(plan.exitCode, 1, String(plan.all));
     const findings = lastJson<{ findings: Finding[] }>(plan).findings.filter((f) => f.id.startsWith('setting-'));
@@ -61,22 +88,13 @@ describe('settings diff between source-master and target-master', () => {
   });
 
   test('accepted by name, plan passes and run migrates', async () => {
-    setAccepted(sb, ['sql_mode', 'time_zone']);
-    const plan = await sb.cli(['plan', '--json']);
-    assert.equal(plan.exitCode, 0, String(plan.all));
-    const findings = lastJson<{ findings: Finding[] }>(plan).findings.filter((f) => f.id.startsWith('setting-'));
-    assert.deepEqual(
-      findings.map((f) => f.severity),
-      ['info', 'info'],
-    );
-    // With time_zone accepted the servers render TIMESTAMPs differently; verify compares them in one zone and stays clean.
-    const run = await sb.cli(['run']);
-    assert.equal(run.exitCode, 0, String(run.all));
-    const verify = await sb.cli(['verify']);
-    assert.equal(verify.exitCode, 0, String(verify.all));
+    await hold(sandboxAfter('accepted and migrated', acceptedAndMigrated, settingsSandbox));
   });
 
   test('cutover refuses with the same message, also with --force, and changes nothing', async () => {
+    const sb = await hold(sandboxAfter('accepted and migrated', acceptedAndMigrated, settingsSandbox));
+    // A restarted target has its configured settings again.
+    await diverge(sb);
     setAccepted(sb, ['time_zone']);
     const lockedBefore = await lockedAccounts(sb, 'source-master');
     const plan = await sb.cli(['plan', '--json']);

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,33 +6,19 @@ import { loadConfig } from '../config/load.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { buildApp } from '../stacks/app.js';
 import { assertNothingLost, knownSecrets, runThroughCrashes } from './helpers/migration.js';
-import { journalOf, lastJson, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
+import { journalOf, lastJson, sandboxAfter, secretOf, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 
 type Position = { file: string; pos: number };
 
-describe('a migration seeded by restoring a snapshot of the frozen replica, with the application writing', () => {
-  let sb: TestSandbox;
-  let workload: ReturnType<TestSandbox['workload']>;
-  before(async () => {
-    sb = await shopSandbox(0.1, { seedMethod: 'snapshot' });
-    workload = sb.workload();
-  });
-  after(async () => {
-    await workload.stop();
-    await sb.down();
-  });
+const snapshotSandbox = () => shopSandbox(0.1, { seedMethod: 'snapshot' });
 
-  test('plan says why, and that the target comes after the freeze', async () => {
-    const plan = lastJson<{ ok: boolean; findings: { id: string; message: string }[] }>(await sb.cli(['plan', '--json']));
-    assert.equal(plan.ok, true);
-    assert.match(
-      plan.findings.find((f) => f.id === 'seed-method')!.message,
-      /seed method: snapshot \(seedMethod is snapshot in the config/,
-    );
-    assert.match(plan.findings.find((f) => f.id === 'target-deferred')!.message, /run deploys the target stack after the freeze/);
-  });
-
-  test('killed after the restore and between pointing and starting replication, it resumes at the frozen position', async () => {
+/**
+ * Under writes, `run` killed after the restore and between pointing and starting replication, then finished;
+ * checked as the second test states. The state the tests after it start from.
+ */
+async function crashedAndResumed(sb: TestSandbox): Promise<void> {
+  const workload = sb.workload();
+  try {
     await runThroughCrashes(sb, ['after:seed-target', 'mid:point-target']);
     const { steps } = journalOf(sb.state);
     const frozen = steps['freeze-replica']!.data!.executed as Position;
@@ -48,9 +34,41 @@ describe('a migration seeded by restoring a snapshot of the frozen replica, with
       'the target is restored once; the resumed run uses it',
     );
     await assertNothingLost(sb, workload);
+  } finally {
+    await workload.stop();
+  }
+}
+
+const migrated = () => sandboxAfter('crashed and resumed', crashedAndResumed, snapshotSandbox);
+
+// Each test starts from its own sandbox; those after the migration from a copy of the one the second test ran.
+describe('a migration seeded by restoring a snapshot of the frozen replica, with the application writing', () => {
+  let held: TestSandbox | undefined;
+  const hold = async (sb: Promise<TestSandbox>) => (held = await sb);
+  afterEach(async () => {
+    await held?.down();
+    held = undefined;
   });
 
-  test('the restored target has its own master password, and no password reaches output or state', () => {
+  test('plan says why, and that the target comes after the freeze', async () => {
+    const sb = await hold(snapshotSandbox());
+    const plan = lastJson<{ ok: boolean; findings: { id: string; message: string }[] }>(await sb.cli(['plan', '--json']));
+    assert.equal(plan.ok, true);
+    assert.match(
+      plan.findings.find((f) => f.id === 'seed-method')!.message,
+      /seed method: snapshot \(seedMethod is snapshot in the config/,
+    );
+    assert.match(plan.findings.find((f) => f.id === 'target-deferred')!.message, /run deploys the target stack after the freeze/);
+  });
+
+  test('killed after the restore and between pointing and starting replication, it resumes at the frozen position', async () => {
+    await hold(migrated());
+  });
+
+  test('the restored target has its own master password, and no password reaches output or state', async () => {
+    const sb = await hold(migrated());
+    // The output of the runs that built this state comes with the copy; plan prints more.
+    await sb.cli(['plan', '--json']);
     assert.notEqual(secretOf(sb.state, 'target-master'), secretOf(sb.state, 'source-master'));
     const files = ['work/journal.json', 'migration.config.json', 'cdktf-outputs.json', 'sandbox.json'].map((f) =>
       readFileSync(join(sb.state.dir, f), 'utf8'),
@@ -60,7 +78,8 @@ describe('a migration seeded by restoring a snapshot of the frozen replica, with
     }
   });
 
-  test("the app synthesized from this run's journal restores the target from the frozen position", () => {
+  test("the app synthesized from this run's journal restores the target from the frozen position", async () => {
+    const sb = await hold(migrated());
     const outdir = join(sb.state.dir, 'cdktf.out');
     buildApp(loadConfig(sb.state.configFile), undefined, outdir).synth();
     const text = readFileSync(join(outdir, 'stacks', 'target', 'cdk.tf.json'), 'utf8');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Result, type ResultPromise } from 'execa';
@@ -7,8 +7,18 @@ import { emptyJournal, type JournalState } from '../../scripts/core/journal-form
 import { LocalJournalStore } from '../../scripts/core/journal-store.js';
 import { loadShop, startWorkload } from '../../scripts/dev/demo/scenario.js';
 import type { Workload } from '../../scripts/dev/demo/workload.js';
-import { rootConnection } from '../../scripts/dev/sandbox/mariadb-server.js';
-import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/dev/sandbox/sandbox.js';
+import { rootConnection, startMariadb } from '../../scripts/dev/sandbox/mariadb-server.js';
+import {
+  readSandbox,
+  SANDBOX_ROLES,
+  type SandboxRole,
+  type SandboxState,
+  sandboxDown,
+  sandboxUp,
+  serverDir,
+  serverSpec,
+  writeSandbox,
+} from '../../scripts/dev/sandbox/sandbox.js';
 import { until } from './wait.js';
 
 const CLI = resolve(import.meta.dirname, '../../scripts/cli.ts');
@@ -63,6 +73,112 @@ export async function migratedSandbox(scale = 0.05): Promise<TestSandbox> {
   const state = await sandboxUp(sb.state.dir);
   await replicating(state);
   return handle(state, sb.app);
+}
+
+type Threads = { io: string; sql: string };
+interface Kept {
+  dir: string;
+  copy: string;
+  app: TestSandbox['app'];
+  output: string[];
+  threads: Partial<Record<SandboxRole, Threads>>;
+}
+const keptStates = new Map<string, Kept>();
+process.on('exit', () => {
+  for (const { copy } of keptStates.values()) rmSync(copy, { recursive: true, force: true });
+});
+
+/**
+ * A sandbox in the state `build` leaves it in, for tests that each must run on their own. The first call per
+ * key in a test file starts a sandbox (`start`, a fresh shop by default), runs `build` on it and keeps a copy of
+ * the stopped servers; every call, that first one included, gets its own copy at the same path and ports (one
+ * test at a time holds them), restarted with each replication thread as it was. `build` must stop any workload
+ * it starts. What the CLI printed during the build comes with each copy's `output`, for the secret-leak checks.
+ */
+export async function sandboxAfter(
+  key: string,
+  build: (sb: TestSandbox) => Promise<void>,
+  start: () => Promise<TestSandbox> = () => shopSandbox(),
+): Promise<TestSandbox> {
+  const known = keptStates.get(key);
+  const kept = known ?? (await keepState(key, build, start));
+  if (known) {
+    // Servers a failed test left running there are stopped before their files are replaced.
+    await sandboxDown(kept.dir);
+    await copySparse(kept.copy, kept.dir);
+  }
+  const sb = handle(await restartAsKept(kept), kept.app);
+  sb.output.push(...kept.output);
+  return sb;
+}
+
+async function keepState(key: string, build: (sb: TestSandbox) => Promise<void>, start: () => Promise<TestSandbox>): Promise<Kept> {
+  const sb = await start();
+  try {
+    await build(sb);
+    const threads = await replicationThreads(sb.state);
+    await sandboxDown(sb.state.dir, { keepData: true });
+    const copy = mkdtempSync(join(tmpdir(), 'rlm-kept-'));
+    await copySparse(sb.state.dir, copy);
+    const kept = { dir: sb.state.dir, copy, app: sb.app, output: [...sb.output], threads };
+    keptStates.set(key, kept);
+    return kept;
+  } catch (err) {
+    await sb.down();
+    throw err;
+  }
+}
+
+/** Each server's redo log is 256 MB of mostly zeros: copied sparse, a sandbox copies in a fraction of the time. */
+async function copySparse(from: string, to: string): Promise<void> {
+  mkdirSync(to, { recursive: true });
+  await execa('cp', ['-a', '--sparse=always', `${from}/.`, to]);
+}
+
+const presentRoles = (dir: string) => SANDBOX_ROLES.filter((role) => existsSync(serverDir(dir, role)));
+
+async function replicationThreads(state: SandboxState): Promise<Kept['threads']> {
+  const threads: Kept['threads'] = {};
+  for (const role of presentRoles(state.dir)) {
+    const root = await rootConnection(serverDir(state.dir, role));
+    try {
+      const [rows] = await root.query('SHOW SLAVE STATUS');
+      const status = (rows as { Slave_IO_Running: string; Slave_SQL_Running: string }[])[0];
+      if (status) threads[role] = { io: status.Slave_IO_Running, sql: status.Slave_SQL_Running };
+    } finally {
+      await root.end();
+    }
+  }
+  return threads;
+}
+
+/**
+ * A server restarts every replication it has settings for, a frozen replica's too; so each starts with none
+ * running, and only the threads that ran when the state was kept are started again, once every server listens.
+ */
+async function restartAsKept(kept: Kept): Promise<SandboxState> {
+  const state = readSandbox(kept.dir)!;
+  const roles = presentRoles(kept.dir);
+  const pids = await Promise.all(roles.map((role) => startMariadb({ ...serverSpec(state, role), skipSlaveStart: true })));
+  for (const [i, role] of roles.entries()) state.servers[role].pid = pids[i];
+  writeSandbox(state);
+  for (const [role, threads] of Object.entries(kept.threads) as [SandboxRole, Threads][]) await resume(state, role, threads);
+  return state;
+}
+
+async function resume(state: SandboxState, role: SandboxRole, threads: Threads): Promise<void> {
+  const root = await rootConnection(serverDir(state.dir, role));
+  try {
+    if (threads.io !== 'No') await root.query('START SLAVE IO_THREAD');
+    if (threads.sql === 'Yes') await root.query('START SLAVE SQL_THREAD');
+    await until(`${role}'s replication to run again as it did when the state was kept`, async () => {
+      const [rows] = await root.query('SHOW SLAVE STATUS');
+      const now = (rows as { Slave_IO_Running: string; Slave_SQL_Running: string }[])[0]!;
+      return (threads.io !== 'Yes' || now.Slave_IO_Running === 'Yes') && now.Slave_SQL_Running === threads.sql;
+    });
+  } finally {
+    await root.end();
+  }
 }
 
 /** Restarted, the target must be replicating again before a test asks it anything (verify checks that first). */
