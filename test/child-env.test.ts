@@ -36,7 +36,13 @@ after(() => {
 });
 
 function context(lines: string[], overrides: Parameters<typeof exampleConfig>[0] = {}): MigrationContext {
-  const log: Log = { info: (m) => lines.push(m), warn: (m) => lines.push(m), progress: (m) => lines.push(m), done: () => {} };
+  const log: Log = {
+    info: (m) => lines.push(m),
+    warn: (m) => lines.push(m),
+    progress: (m) => lines.push(m),
+    transcript: (m) => lines.push(m),
+    done: () => {},
+  };
   return { config: parseConfig(exampleConfig(overrides)), log } as unknown as MigrationContext;
 }
 

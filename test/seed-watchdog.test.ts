@@ -22,7 +22,7 @@ function recordingLog() {
     lines.push({ kind, text });
     for (const w of waiters.splice(0)) w();
   };
-  const log: Log = { info: add('info'), warn: add('warn'), progress: add('progress'), done: () => {} };
+  const log: Log = { info: add('info'), warn: add('warn'), progress: add('progress'), transcript: add('progress'), done: () => {} };
   const waitFor = async (pattern: RegExp): Promise<string> => {
     for (;;) {
       const hit = lines.find((l) => pattern.test(l.text));

@@ -20,7 +20,7 @@ export async function runStackCommand(ctx: MigrationContext, what: string, comma
   for await (const line of child.iterable({ from: 'all' })) {
     const text = String(line).trimEnd();
     if (!text) continue;
-    ctx.log.progress(`  | ${text}`);
+    ctx.log.transcript(`  | ${text}`);
     tail.push(text);
     if (tail.length > 40) tail.shift();
   }
