@@ -20,7 +20,7 @@ export interface ParallelSeedOptions {
   /** Rows per chunk. @default 50000 */
   chunkRows?: number;
   /**
-   * A table no bigger than this and than its share of the data (total / threads) is loaded
+   * A table no bigger than this and than its share of the data (see wholeTables) is loaded
    * in one statement with its secondary keys in place; 0: every table in chunks, its keys
    * added afterwards. @default 1 GiB
    */
