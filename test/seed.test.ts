@@ -329,10 +329,10 @@ describe('the parallel seed into a target with its binary log on', () => {
   before(async () => (sb = await shopSandbox(0.01, { targetLoadMode: false })));
   after(async () => sb.down());
 
-  test('no table loads whole that would not fit in max_binlog_cache_size', async () => {
+  test('every table is copied in chunks: none becomes one binlog transaction (nor overflows max_binlog_cache_size)', async () => {
     const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
     await root.query('CREATE DATABASE cached');
-    // Three tables of one size for three workers: each is its share, so only the cache can keep one from loading whole.
+    // Three tables of one size for three workers: each is its share, which without a binlog would load whole.
     for (const t of ['t1', 't2', 't3']) {
       await root.query(`CREATE TABLE cached.${t} (id INT PRIMARY KEY, v VARCHAR(100))`);
       await root.query(`INSERT INTO cached.${t} SELECT seq, REPEAT('c', 100) FROM cached.seq_1_to_3000`);
