@@ -69,13 +69,19 @@ describe('the parallel seed', () => {
   let source: Server;
   let target: Server;
   const progressFile = () => join(sb.state.dir, 'seed-test-progress.json');
-  const seed = (databases: string[], chunkRows = 50_000, progress = new SeedProgress(progressFile(), 'test copy')) =>
+  const seed = (
+    databases: string[],
+    chunkRows = 50_000,
+    progress = new SeedProgress(progressFile(), 'test copy'),
+    wholeTableMaxBytes?: number,
+  ) =>
     parallelSeed({
       databases,
       chunkRows,
       threads: 3,
       rewriteDefiners: false,
       progress,
+      ...(wholeTableMaxBytes === undefined ? {} : { wholeTableMaxBytes }),
       log: quiet,
       connectSource: () => connectSandboxAdmin(sb.state, 'source-master'),
       connectTarget: () => connectSandboxAdmin(sb.state, 'target-master'),
@@ -288,7 +294,7 @@ describe('the parallel seed', () => {
     );
   });
 
-  test('small tables load whole with their keys, a large one in chunks: rows and every key equal, also after a resume', async () => {
+  test('asked to, small tables load whole with their keys, a large one in chunks: rows and every key equal, also after a resume', async () => {
     const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
     await root.query('CREATE DATABASE mixed');
     await root.query(
@@ -307,14 +313,14 @@ describe('the parallel seed', () => {
     await root.end();
     rmSync(progressFile(), { force: true });
 
-    await seed(['mixed'], 2000);
+    await seed(['mixed'], 2000, undefined, 1024 ** 3);
     const chunks = (table: string) => new SeedProgress(progressFile(), 'test copy').plan(tableKey('mixed', table))?.length;
     assert.equal(chunks('parent'), 1, 'a small table is one chunk');
     assert.equal(chunks('child'), 1, 'a small table is one chunk');
     assert.ok(chunks('big')! > 1, 'the table bigger than its share is chunked');
     // A run that died after the parent's load committed, before its chunk was marked done.
     new SeedProgress(progressFile(), 'test copy').setPlan(tableKey('mixed', 'parent'), [{}]);
-    const resumed = await seed(['mixed'], 2000);
+    const resumed = await seed(['mixed'], 2000, undefined, 1024 ** 3);
     assert.equal(resumed.rowsCopied, 300, 'only the unmarked table is copied again');
     assert.deepEqual(
       (await compareTableChecksums(source, target, ['mixed'])).filter((t) => !t.equal),
@@ -329,7 +335,7 @@ describe('the parallel seed into a target with its binary log on', () => {
   before(async () => (sb = await shopSandbox(0.01, { targetLoadMode: false })));
   after(async () => sb.down());
 
-  test('every table is copied in chunks: none becomes one binlog transaction (nor overflows max_binlog_cache_size)', async () => {
+  test('with whole tables asked for, every table is still copied in chunks: none becomes one binlog transaction (nor overflows max_binlog_cache_size)', async () => {
     const root = await rootConnection(join(sb.state.dir, 'servers', 'source-master'));
     await root.query('CREATE DATABASE cached');
     // Three tables of one size for three workers: each is its share, which without a binlog would load whole.
@@ -349,6 +355,7 @@ describe('the parallel seed into a target with its binary log on', () => {
         databases: ['cached'],
         chunkRows: 200,
         threads: 3,
+        wholeTableMaxBytes: 1024 ** 3,
         rewriteDefiners: false,
         progress: new SeedProgress(progressFile, 'test copy'),
         log: quiet,
