@@ -226,6 +226,13 @@ export class Server {
         'connection',
       );
     }
+    if (e.code === 'ER_LOCK_DEADLOCK') {
+      return new OperatorError(
+        `${this.where}: ${detail} (running: ${statement})`,
+        'run the same command again; it resumes from the journal',
+        'deadlock',
+      );
+    }
     return new OperatorError(
       `${this.where}: ${detail} (running: ${statement})`,
       'fix the cause above, then run the same command again; it resumes from the journal',

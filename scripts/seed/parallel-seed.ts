@@ -393,23 +393,26 @@ async function copyWatched(
       copied.rows -= mine.rows;
       copied.bytes -= mine.bytes;
       const lost = isConnectionLost(err);
-      if (!(err instanceof StallError) && !lost) throw err;
+      // Loads into one table can deadlock (the first into an empty table locks it whole); InnoDB rolled this one back.
+      const deadlock = err instanceof OperatorError && err.code === 'deadlock';
+      if (!(err instanceof StallError) && !lost && !deadlock) throw err;
       if (attempt >= maxRetries) {
-        if (lost) throw err;
+        if (lost || deadlock) throw err;
         throw new OperatorError(
           `seed: ${what}: no progress for ${stallSeconds} s, ${attempt + 1} time(s) in a row; each time its statement was killed on target-master`,
           `find what blocks ${task.def.schema}.${task.def.name} on target-master (SHOW PROCESSLIST, open transactions, disk space), or raise migration.seedStallSeconds, then run again: the seed resumes from its progress file`,
           'seed-stalled',
         );
       }
-      if (lost) options.log.warn(`seed: worker ${lane.id} on ${what}: ${(err as Error).message}`);
-      const dropped = lane.targetThread;
-      await reopenLane(lane, options, stallSeconds * 1000);
-      // A dropped session's load may still be rolling back on the target; the clear waits for it.
-      await waitGone(lane.target, dropped, stallSeconds * 1000);
-      options.log.warn(
-        `seed: worker ${lane.id}: ${lost ? 'connection lost; ' : ''}clearing ${what} and copying it again (retry ${attempt + 1} of ${maxRetries})`,
-      );
+      if (lost || deadlock) options.log.warn(`seed: worker ${lane.id} on ${what}: ${(err as Error).message}`);
+      if (!deadlock) {
+        const dropped = lane.targetThread;
+        await reopenLane(lane, options, stallSeconds * 1000);
+        // A dropped session's load may still be rolling back on the target; the clear waits for it.
+        await waitGone(lane.target, dropped, stallSeconds * 1000);
+      }
+      const cause = lost ? 'connection lost; ' : deadlock ? 'deadlock; ' : '';
+      options.log.warn(`seed: worker ${lane.id}: ${cause}clearing ${what} and copying it again (retry ${attempt + 1} of ${maxRetries})`);
     }
   }
 }
