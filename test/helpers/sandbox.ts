@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Result, type ResultPromise } from 'execa';
@@ -42,37 +42,19 @@ export async function shopSandbox(scale = 0.05, options: Parameters<typeof sandb
   return handle(state, await loadShop(state, scale));
 }
 
-const migratedCopies = new Map<number, { dir: string; copy: string; app: TestSandbox['app'] }>();
-process.on('exit', () => {
-  for (const { copy } of migratedCopies.values()) rmSync(copy, { recursive: true, force: true });
-});
-
 /**
- * A sandbox where `run` has finished (the target caught up, the replica removed). The first call per
- * scale in a test file runs the migration and keeps a copy of the stopped servers; each later call
- * starts from that copy at the same path and ports (one test at a time holds them), in seconds
- * rather than a seed and catch-up. Every call gives its own, untouched servers.
+ * A sandbox where `run` has finished (the target caught up, the replica removed). The first call per scale in a
+ * test file runs the migration; every call gets its own copy of that state (see `sandboxAfter`).
  */
 export async function migratedSandbox(scale = 0.05): Promise<TestSandbox> {
-  const known = migratedCopies.get(scale);
-  if (known) {
-    // Servers a failed test left running there are stopped before their files are replaced.
-    await sandboxDown(known.dir);
-    cpSync(known.copy, known.dir, { recursive: true });
-    const state = await sandboxUp(known.dir);
-    await replicating(state);
-    return handle(state, known.app);
-  }
-  const sb = await shopSandbox(scale);
-  const run = await sb.cli(['run']);
-  assert.equal(run.exitCode, 0, String(run.all));
-  await sandboxDown(sb.state.dir, { keepData: true });
-  const copy = mkdtempSync(join(tmpdir(), 'rlm-migrated-'));
-  cpSync(sb.state.dir, copy, { recursive: true });
-  migratedCopies.set(scale, { dir: sb.state.dir, copy, app: sb.app });
-  const state = await sandboxUp(sb.state.dir);
-  await replicating(state);
-  return handle(state, sb.app);
+  return sandboxAfter(
+    `migrated at scale ${scale}`,
+    async (sb) => {
+      const run = await sb.cli(['run']);
+      assert.equal(run.exitCode, 0, String(run.all));
+    },
+    () => shopSandbox(scale),
+  );
 }
 
 type Threads = { io: string; sql: string };
@@ -178,20 +160,6 @@ async function resume(state: SandboxState, role: SandboxRole, threads: Threads):
     });
   } finally {
     await root.end();
-  }
-}
-
-/** Restarted, the target must be replicating again before a test asks it anything (verify checks that first). */
-async function replicating(state: SandboxState): Promise<void> {
-  const target = await rootConnection(join(state.dir, 'servers', 'target-master'));
-  try {
-    await until('target-master to replicate again after the restart', async () => {
-      const [rows] = await target.query('SHOW SLAVE STATUS');
-      const status = (rows as { Slave_IO_Running: string; Slave_SQL_Running: string }[])[0];
-      return status?.Slave_IO_Running === 'Yes' && status.Slave_SQL_Running === 'Yes';
-    });
-  } finally {
-    await target.end();
   }
 }
 
