@@ -334,6 +334,7 @@ program
   .option('--dir <dir>', 'sandbox directory for the bench', '.bench')
   .option('--rows <list>', 'rows per table (4 tables), comma-separated for several sizes; 500000 is about 0.5 GB', '500000')
   .option('--threads <n>', 'connections per side for ours and for mydumper/myloader (default: twice the cores, at most 8)')
+  .option('--repeat <n>', 'seed: runs of ours and of myloader per target setting, interleaved; the medians count', '3')
   .argument('[suite]', 'seed (the default), or catch-up: time the target applying a multi-writer backlog per apply mode')
   .option('--seconds <n>', 'catch-up: how long the writers run', '30')
   .option('--writers <n>', 'catch-up: writer connections on the source', '16')
@@ -343,7 +344,7 @@ program
         log,
         _options,
         suite: string | undefined,
-        opts: { dir: string; rows: string; threads?: string; seconds: string; writers: string },
+        opts: { dir: string; rows: string; threads?: string; repeat: string; seconds: string; writers: string },
       ) => {
         return (await devTool(() => import('./dev/bench/suite.js'))).benchCommand(log, suite, opts);
       },

@@ -14,6 +14,8 @@ export interface BenchOptions {
   /** Rows per table for each size to measure; 500000 is the runbook's ~0.5 GB. */
   sizes: number[];
   threads?: number;
+  /** Runs of each method a goal compares (ours and myloader, per target setting), interleaved; their medians count. */
+  repeat?: number;
   log: Log;
 }
 
@@ -21,12 +23,18 @@ type Method = 'original' | 'pipe' | 'mydumper' | 'floor' | 'oursWhole' | 'ours' 
 /** The target's binary log: on (as during replication), or a target started without one (load mode: RDS with backups off). */
 export type TargetSetting = 'binlog' | 'loadMode';
 type LogicalMethod = Exclude<Method, 'physical'>;
+/** The runs the goals compare, each repeated: ours and myloader on each target setting, and myloader's default. */
+type Compared = 'oursBinlog' | 'mydumperBinlog' | 'mydumperDefault' | 'oursLoadMode' | 'mydumperLoadMode';
 
 export interface BenchSize {
   rowsPerTable: number;
   rows: number;
   dataMb: number;
   threads: number;
+  /** Runs of each compared method; the times and CPU figures above them are the medians. */
+  repeat: number;
+  /** Every run's wall time (ms) of the compared methods, in the order they ran. */
+  samples: Record<Compared, number[]>;
   /** As before: a target with its binlog on, and myloader in its default (its sessions skip the binlog, which needs SUPER). */
   ms: Record<Method, number>;
   /** Every logical method writing to the target's binlog (myloader with --enable-binlog). */
@@ -72,7 +80,8 @@ export async function runBench(options: BenchOptions): Promise<{ ok: boolean; si
   const state = await sandboxUp(options.dir, (m) => log.info(m));
   const sizes: BenchSize[] = [];
   try {
-    for (const rowsPerTable of options.sizes) sizes.push(await benchOneSize(state, rowsPerTable, options.threads ?? defaultThreads(), log));
+    for (const rowsPerTable of options.sizes)
+      sizes.push(await benchOneSize(state, rowsPerTable, options.threads ?? defaultThreads(), options.repeat ?? 3, log));
   } finally {
     await sandboxDown(options.dir);
   }
@@ -118,7 +127,7 @@ export const EFFECT: Record<TargetSetting, Record<Method, string>> = {
   },
 };
 
-async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: number, log: Log): Promise<BenchSize> {
+async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: number, repeat: number, log: Log): Promise<BenchSize> {
   const sourceDir = join(state.dir, 'servers', 'source-master');
   const targetDir = join(state.dir, 'servers', 'target-master');
   const run: Run = {
@@ -142,41 +151,82 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
     )) as unknown as [{ b: string }[]];
     const dataMb = Number(size[0]!.b) / 1e6;
     const expected = await checksums(run.source);
-    const targetCpuSeconds: BenchSize['targetCpuSeconds'] = { binlog: {}, loadMode: {} };
-    const time = async (
-      label: string,
-      method: () => Promise<number | void>,
-      cpuKey?: [keyof BenchSize['targetCpuSeconds'], string],
-    ): Promise<number> => {
-      const { ms, targetCpuS } = await timeOne(run, expected, label, method);
-      if (cpuKey) targetCpuSeconds[cpuKey[0]][cpuKey[1]] = targetCpuS;
+    const time = async (label: string, method: () => Promise<number | void>): Promise<Timed> => {
+      const timed = await timeOne(run, expected, label, method);
       log.info(
-        `bench ${rowsPerTable} rows/table: ${label.padEnd(32)} ${(ms / 1000).toFixed(1).padStart(6)} s, target CPU ${targetCpuS.toFixed(1)} s  (copy verified by CHECKSUM TABLE)`,
+        `bench ${rowsPerTable} rows/table: ${label.padEnd(32)} ${(timed.ms / 1000).toFixed(1).padStart(6)} s, target CPU ${timed.targetCpuS.toFixed(1)} s  (copy verified by CHECKSUM TABLE)`,
       );
-      return ms;
+      return { ...timed, peakRssMb: run.peakRssMb, oursCpuS: run.oursCpuS };
+    };
+    const timeEach = async <K extends string>(entries: [K, string, () => Promise<number | void>][]) => {
+      const out = {} as Record<K, Timed>;
+      for (const [key, label, method] of entries) out[key] = await time(label, method);
+      return out;
     };
 
-    const ms = {} as BenchSize['ms'];
-    const msBinlog = {} as BenchSize['msBinlog'];
-    const msLoadMode = {} as BenchSize['msLoadMode'];
-    for (const name of ['original', 'pipe', 'mydumper', 'floor', 'oursWhole', 'ours', 'physical'] as const)
-      ms[name] = await time(
-        name === 'physical' ? name : `${name} (binlog${name === 'mydumper' ? ', skipped by myloader' : ''})`,
-        methods(run, name),
-        name === 'physical' ? undefined : ['binlog', name === 'mydumper' ? 'mydumperDefault' : name],
-      );
-    const oursPeakRssMb = run.peakRssMb;
-    const oursBinlogCpuS = run.oursCpuS;
-    for (const name of LOGICAL)
-      msBinlog[name] = name === 'mydumper' ? await time('mydumper --enable-binlog', methods(run, name, true), ['binlog', name]) : ms[name];
-
+    const binlogOnce = await timeEach([
+      ['original', 'original (binlog)', methods(run, 'original')],
+      ['pipe', 'pipe (binlog)', methods(run, 'pipe')],
+      ['floor', 'floor (binlog)', methods(run, 'floor')],
+      ['oursWhole', 'oursWhole (binlog)', methods(run, 'oursWhole')],
+      ['physical', 'physical', methods(run, 'physical')],
+    ]);
+    const binlog = await rounds(repeat, time, [
+      ['mydumperDefault', 'mydumper (binlog, skipped by myloader)', methods(run, 'mydumper')],
+      ['mydumperBinlog', 'mydumper --enable-binlog', methods(run, 'mydumper', true)],
+      ['oursBinlog', 'ours (binlog)', methods(run, 'ours')],
+    ]);
     await restartTarget(run, true);
+    let loadOnce: Record<'original' | 'pipe' | 'floor' | 'oursWhole', Timed>;
+    let load: Record<'mydumperLoadMode' | 'oursLoadMode', Sampled>;
     try {
-      for (const name of LOGICAL) msLoadMode[name] = await time(`${name} (load mode: no binlog)`, methods(run, name), ['loadMode', name]);
+      loadOnce = await timeEach([
+        ['original', 'original (load mode: no binlog)', methods(run, 'original')],
+        ['pipe', 'pipe (load mode: no binlog)', methods(run, 'pipe')],
+        ['floor', 'floor (load mode: no binlog)', methods(run, 'floor')],
+        ['oursWhole', 'oursWhole (load mode: no binlog)', methods(run, 'oursWhole')],
+      ]);
+      load = await rounds(repeat, time, [
+        ['mydumperLoadMode', 'mydumper (load mode: no binlog)', methods(run, 'mydumper')],
+        ['oursLoadMode', 'ours (load mode: no binlog)', methods(run, 'ours')],
+      ]);
     } finally {
       await restartTarget(run, false);
     }
     rmSync(run.work, { recursive: true, force: true });
+
+    const msBinlog: BenchSize['msBinlog'] = {
+      original: binlogOnce.original.ms,
+      pipe: binlogOnce.pipe.ms,
+      mydumper: binlog.mydumperBinlog.ms,
+      floor: binlogOnce.floor.ms,
+      oursWhole: binlogOnce.oursWhole.ms,
+      ours: binlog.oursBinlog.ms,
+    };
+    const msLoadMode: BenchSize['msLoadMode'] = {
+      original: loadOnce.original.ms,
+      pipe: loadOnce.pipe.ms,
+      mydumper: load.mydumperLoadMode.ms,
+      floor: loadOnce.floor.ms,
+      oursWhole: loadOnce.oursWhole.ms,
+      ours: load.oursLoadMode.ms,
+    };
+    const ms: BenchSize['ms'] = { ...msBinlog, mydumper: binlog.mydumperDefault.ms, physical: binlogOnce.physical.ms };
+    const onceCpu = (once: Record<'original' | 'pipe' | 'floor' | 'oursWhole', Timed>) => ({
+      original: once.original.targetCpuS,
+      pipe: once.pipe.targetCpuS,
+      floor: once.floor.targetCpuS,
+      oursWhole: once.oursWhole.targetCpuS,
+    });
+    const targetCpuSeconds: BenchSize['targetCpuSeconds'] = {
+      binlog: {
+        ...onceCpu(binlogOnce),
+        mydumperDefault: binlog.mydumperDefault.targetCpuS,
+        mydumper: binlog.mydumperBinlog.targetCpuS,
+        ours: binlog.oursBinlog.targetCpuS,
+      },
+      loadMode: { ...onceCpu(loadOnce), mydumper: load.mydumperLoadMode.targetCpuS, ours: load.oursLoadMode.targetCpuS },
+    };
     const rows = rowsPerTable * BENCH_TABLES.length;
     const gb = dataMb / 1000;
     return {
@@ -184,6 +234,14 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
       rows,
       dataMb: round(dataMb, 1),
       threads,
+      repeat,
+      samples: {
+        oursBinlog: binlog.oursBinlog.samples,
+        mydumperBinlog: binlog.mydumperBinlog.samples,
+        mydumperDefault: binlog.mydumperDefault.samples,
+        oursLoadMode: load.oursLoadMode.samples,
+        mydumperLoadMode: load.mydumperLoadMode.samples,
+      },
       ms,
       msBinlog,
       msLoadMode,
@@ -192,9 +250,9 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
       speedupVsMyloaderLoadMode: round(msLoadMode.mydumper / msLoadMode.ours),
       speedupVsWhole: { binlog: round(msBinlog.oursWhole / msBinlog.ours), loadMode: round(msLoadMode.oursWhole / msLoadMode.ours) },
       speedupLoadModeVsMyloaderDefault: round(ms.mydumper / msLoadMode.ours),
-      oursPeakRssMb: round(oursPeakRssMb, 1),
-      oursLoadModePeakRssMb: round(run.peakRssMb, 1),
-      oursProcessCpuSeconds: { binlog: round(oursBinlogCpuS, 1), loadMode: round(run.oursCpuS, 1) },
+      oursPeakRssMb: round(binlog.oursBinlog.peakRssMb, 1),
+      oursLoadModePeakRssMb: round(load.oursLoadMode.peakRssMb, 1),
+      oursProcessCpuSeconds: { binlog: round(binlog.oursBinlog.oursCpuS, 1), loadMode: round(load.oursLoadMode.oursCpuS, 1) },
       oursRowsPerSec: Math.round(rows / (ms.ours / 1000)),
       speedupVsOriginal: round(ms.original / ms.ours),
       speedupVsPipe: round(ms.pipe / ms.ours),
@@ -207,7 +265,51 @@ async function benchOneSize(state: SandboxState, rowsPerTable: number, threads: 
   }
 }
 
-// Ours last, so that the peak RSS kept for each setting is ours as shipped.
+interface Timed {
+  ms: number;
+  targetCpuS: number;
+  /** Our seed process's peak RSS and CPU at its last run (meaningful after an `ours` method). */
+  peakRssMb: number;
+  oursCpuS: number;
+}
+/** Medians over the samples, and the highest peak RSS. */
+interface Sampled extends Timed {
+  samples: number[];
+}
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * Each method `repeat` times, interleaved (every round runs each once, in alternating order), so that a slow
+ * spell of a shared machine falls on all of them rather than on one; the medians count.
+ */
+async function rounds<K extends string>(
+  repeat: number,
+  time: (label: string, method: () => Promise<number | void>) => Promise<Timed>,
+  entries: [K, string, () => Promise<number | void>][],
+): Promise<Record<K, Sampled>> {
+  const runs = new Map<K, Timed[]>(entries.map(([key]) => [key, []]));
+  for (let round = 0; round < repeat; round++) {
+    const order = round % 2 === 0 ? entries : [...entries].reverse();
+    for (const [key, label, method] of order) runs.get(key)!.push(await time(repeat > 1 ? `${label} #${round + 1}` : label, method));
+  }
+  const out = {} as Record<K, Sampled>;
+  for (const [key, timed] of runs)
+    out[key] = {
+      samples: timed.map((t) => t.ms),
+      ms: Math.round(median(timed.map((t) => t.ms))),
+      targetCpuS: round(median(timed.map((t) => t.targetCpuS)), 1),
+      peakRssMb: Math.max(...timed.map((t) => t.peakRssMb)),
+      oursCpuS: median(timed.map((t) => t.oursCpuS)),
+    };
+  return out;
+}
+
+// In the order of the printed table.
 const LOGICAL = ['original', 'pipe', 'mydumper', 'floor', 'oursWhole', 'ours'] as const;
 
 /** Runs one method into an empty target and checks the copy; its time counts only if equal. */
@@ -218,6 +320,9 @@ async function timeOne(
   method: () => Promise<number | void>,
 ): Promise<{ ms: number; targetCpuS: number }> {
   await run.target.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE}`);
+  // Each method starts from an empty binlog, as it would on a new target, and the disk does not fill over the repeats.
+  const [logBin] = (await run.target.query('SELECT @@log_bin AS on_')) as unknown as [{ on_: number }[]];
+  if (Number(logBin[0]!.on_)) await run.target.query('RESET MASTER');
   rmSync(run.work, { recursive: true, force: true });
   mkdirSync(run.work, { recursive: true });
   const targetPid = Number(readFileSync(join(run.targetDir, 'mysqld.pid'), 'utf8').trim());
@@ -386,7 +491,7 @@ const LABEL: Record<Method, string> = {
 
 export function printBench(log: Log, sizes: BenchSize[]): void {
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  const head = `| method | target | what it does to the target | ${sizes.map((s) => `${s.rowsPerTable * BENCH_TABLES.length} rows (${Math.round(s.dataMb)} MB): wall (target CPU)`).join(' | ')} |`;
+  const head = `| method | target | what it does to the target | ${sizes.map((s) => `${s.rowsPerTable * BENCH_TABLES.length} rows (${Math.round(s.dataMb)} MB): wall (target CPU)${s.repeat > 1 ? `, medians of ${s.repeat} runs where runs are listed` : ''}`).join(' | ')} |`;
   const rule = `|---|---|---|${sizes.map(() => '---|').join('')}`;
   const row = (
     method: Method,
@@ -394,9 +499,28 @@ export function printBench(log: Log, sizes: BenchSize[]): void {
     effect: string,
     pick: (s: BenchSize) => number,
     cpu?: (s: BenchSize) => number | undefined,
+    samples?: (s: BenchSize) => number[],
   ) =>
-    `| ${LABEL[method]} | ${target} | ${effect} | ${sizes.map((s) => `${sec(pick(s))}${cpu?.(s) !== undefined ? ` (${cpu(s)!.toFixed(1)} s)` : ''}`).join(' | ')} |`;
+    `| ${LABEL[method]} | ${target} | ${effect} | ${sizes
+      .map(
+        (s) =>
+          `${sec(pick(s))}${cpu?.(s) !== undefined ? ` (${cpu(s)!.toFixed(1)} s)` : ''}${
+            samples && s.repeat > 1
+              ? `; runs ${samples(s)
+                  .map((x) => (x / 1000).toFixed(1))
+                  .join(', ')}`
+              : ''
+          }`,
+      )
+      .join(' | ')} |`;
   const lines = ['', head, rule];
+  const runs = (compared: Compared) => (s: BenchSize) => s.samples[compared];
+  const sampled: Partial<Record<`${TargetSetting}:${Method}`, (s: BenchSize) => number[]>> = {
+    'binlog:mydumper': runs('mydumperBinlog'),
+    'binlog:ours': runs('oursBinlog'),
+    'loadMode:mydumper': runs('mydumperLoadMode'),
+    'loadMode:ours': runs('oursLoadMode'),
+  };
   for (const m of LOGICAL)
     lines.push(
       row(
@@ -405,6 +529,7 @@ export function printBench(log: Log, sizes: BenchSize[]): void {
         EFFECT.binlog[m],
         (s) => s.msBinlog[m],
         (s) => s.targetCpuSeconds.binlog[m],
+        sampled[`binlog:${m}`],
       ),
     );
   lines.push(
@@ -414,6 +539,7 @@ export function printBench(log: Log, sizes: BenchSize[]): void {
       'myloader default: its sessions skip the binlog (needs SUPER; not on RDS)',
       (s) => s.ms.mydumper,
       (s) => s.targetCpuSeconds.binlog.mydumperDefault,
+      runs('mydumperDefault'),
     ),
   );
   for (const m of LOGICAL)
@@ -424,6 +550,7 @@ export function printBench(log: Log, sizes: BenchSize[]): void {
         EFFECT.loadMode[m],
         (s) => s.msLoadMode[m],
         (s) => s.targetCpuSeconds.loadMode[m],
+        sampled[`loadMode:${m}`],
       ),
     );
   lines.push(row('physical', '-', EFFECT.binlog.physical, (s) => s.ms.physical));

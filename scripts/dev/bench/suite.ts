@@ -6,6 +6,7 @@ export interface BenchCommandOptions {
   dir: string;
   rows: string;
   threads?: string;
+  repeat: string;
   seconds: string;
   writers: string;
 }
@@ -45,7 +46,13 @@ export async function benchCommand(log: Log, suite: string | undefined, opts: Be
       'usage',
     );
   const { runBench, printBench } = await import('./bench.js');
-  const result = await runBench({ dir: opts.dir, sizes: opts.rows.split(',').map((r) => positiveInt('rows', r)), threads, log });
+  const result = await runBench({
+    dir: opts.dir,
+    sizes: opts.rows.split(',').map((r) => positiveInt('rows', r)),
+    threads,
+    repeat: positiveInt('repeat', opts.repeat),
+    log,
+  });
   printBench(log, result.sizes);
   return result;
 }
