@@ -133,6 +133,28 @@ export class ReplicationHealer {
   }
 }
 
+const serverIdOf = async (server: Server) => Number(await server.value('SELECT @@GLOBAL.server_id'));
+
+/**
+ * Lag is measured against source-master as this tool reaches it; the target reaches its leader by
+ * another address (sourceHostForTarget), which may name another server, such as the replica. Its
+ * coordinates then mean nothing on source-master and "caught up" would be a lie. False until the
+ * target has connected; a mismatch seen twice is not a failover caught between the two reads.
+ */
+async function followsSource(ctx: MigrationContext, target: Server, source: Server, status: ReplicaStatus): Promise<boolean> {
+  const connected = (s: ReplicaStatus) => s.ioRunning === 'Yes' && s.masterServerId !== 0;
+  if (!connected(status)) return false;
+  if (status.masterServerId === (await serverIdOf(source))) return true;
+  const again = await ctx.dialect.replicaStatus(target);
+  const sourceId = await serverIdOf(source);
+  if (!connected(again) || again.masterServerId === sourceId) return false;
+  throw new OperatorError(
+    `target-master replicates from server_id ${again.masterServerId} (${again.masterHost}:${again.masterPort}), but source-master is server_id ${sourceId}: it follows another server`,
+    'set migration.sourceHostForTarget and sourcePortForTarget (or the source outputs) to an address where target-master reaches source-master itself, then run `rds-live-migrate run --reseed`: what the target applied came from that other server',
+    'replication',
+  );
+}
+
 /** Waits until the target reads everything the source has written and applies within the allowed lag. */
 export async function catchUp(ctx: MigrationContext): Promise<Record<string, unknown>> {
   const target = await ctx.server('target-master');
@@ -150,7 +172,7 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
     const rate = base ? rates.add(await sampleRate(source, base, lag.status.executed, lag.bytesBehind)) : { rates: null };
     peakBytes = Math.max(peakBytes, lag.bytesBehind);
     await healer.check(lag.status);
-    const running = lag.status.sqlRunning && lag.status.ioRunning === 'Yes';
+    const running = lag.status.sqlRunning && (await followsSource(ctx, target, source, lag.status));
     ctx.log.progress(
       `catch-up: ${lag.secondsBehind ?? '?'} s / ${(lag.bytesBehind / 1e6).toFixed(2)} MB behind source-master, applied up to ${formatPosition(lag.status.executed)}; ${describeRates(rate.rates)}`,
     );
