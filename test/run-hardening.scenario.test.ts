@@ -26,8 +26,12 @@ describe('sourcePortForTarget reaches another server than source-master (here th
   let sb: TestSandbox;
   before(async () => {
     sb = await shopSandbox();
-    // The bound makes a run that waits for a catch-up that cannot come end; it is not a wait for anything.
-    setMigrationConfig(sb, { sourcePortForTarget: sb.state.servers['source-slave'].port, catchUpTimeoutSeconds: 60 });
+    // How long a wrong leader is borne (as during a failover), and an end for a run that would wait for a catch-up that cannot come.
+    setMigrationConfig(sb, {
+      sourcePortForTarget: sb.state.servers['source-slave'].port,
+      catchUpTimeoutSeconds: 90,
+      replicationGiveUpSeconds: 30,
+    });
   });
   after(async () => {
     await sb?.down();
@@ -44,6 +48,7 @@ describe('sourcePortForTarget reaches another server than source-master (here th
     assert.doesNotMatch(out, /target-master caught up/);
     assert.doesNotMatch(out, /did not catch up within/);
     assert.match(out, /target-master replicates from server_id \d+ .*, but source-master is server_id \d+/);
+    assert.match(out, /not caught up while this lasts/);
     assert.match(out, /sourceHostForTarget/);
     assert.match(out, /run --reseed/);
     // The replica the target really follows is still declared: nothing was torn down on a false catch-up.
