@@ -133,6 +133,45 @@ export class ReplicationHealer {
   }
 }
 
+const serverIdOf = async (server: Server) => Number(await server.value('SELECT @@GLOBAL.server_id'));
+
+/**
+ * Lag is measured against source-master as this tool reaches it; the target reaches its leader by
+ * another address (sourceHostForTarget), which may name another server, such as the replica. Its
+ * coordinates then mean nothing on source-master and "caught up" would be a lie. A failover shows
+ * the same mismatch until the target reconnects, so only one that lasts stops the run.
+ */
+class LeaderCheck {
+  private mismatchSince?: number;
+
+  constructor(
+    private readonly ctx: MigrationContext,
+    private readonly source: Server,
+    private readonly giveUpSeconds = ctx.config.migration.replicationGiveUpSeconds,
+  ) {}
+
+  /** Whether the target is connected to source-master itself; false while it is not connected. */
+  async followsSource(status: ReplicaStatus): Promise<boolean> {
+    if (status.ioRunning !== 'Yes' || status.masterServerId === 0) return false;
+    const sourceId = await serverIdOf(this.source);
+    if (status.masterServerId === sourceId) {
+      this.mismatchSince = undefined;
+      return true;
+    }
+    const what = `target-master replicates from server_id ${status.masterServerId} (${status.masterHost}:${status.masterPort}), but source-master is server_id ${sourceId}`;
+    if (this.mismatchSince === undefined) {
+      this.mismatchSince = Date.now();
+      this.ctx.log.warn(`${what}; not caught up while this lasts (a failover?), giving up after ${this.giveUpSeconds} s`);
+    }
+    if (Date.now() - this.mismatchSince <= this.giveUpSeconds * 1000) return false;
+    throw new OperatorError(
+      `${what}: it follows another server`,
+      'set migration.sourceHostForTarget and sourcePortForTarget (or the source outputs) to an address where target-master reaches source-master itself, then run `rds-live-migrate run --reseed`: what the target applied came from that other server',
+      'replication',
+    );
+  }
+}
+
 /** Waits until the target reads everything the source has written and applies within the allowed lag. */
 export async function catchUp(ctx: MigrationContext): Promise<Record<string, unknown>> {
   const target = await ctx.server('target-master');
@@ -140,6 +179,7 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
   const { caughtUpLagSeconds, catchUpTimeoutSeconds } = ctx.config.migration;
   const deadline = Date.now() + catchUpTimeoutSeconds * 1000;
   const healer = new ReplicationHealer(ctx, target);
+  const leader = new LeaderCheck(ctx, source);
   let peakBytes = 0;
   const rates = new ApplyRateTracker({ sustainMs: ctx.config.migration.applyRateWarnSeconds * 1000 });
   let base: BinlogPosition | undefined;
@@ -150,7 +190,7 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
     const rate = base ? rates.add(await sampleRate(source, base, lag.status.executed, lag.bytesBehind)) : { rates: null };
     peakBytes = Math.max(peakBytes, lag.bytesBehind);
     await healer.check(lag.status);
-    const running = lag.status.sqlRunning && lag.status.ioRunning === 'Yes';
+    const running = lag.status.sqlRunning && (await leader.followsSource(lag.status));
     ctx.log.progress(
       `catch-up: ${lag.secondsBehind ?? '?'} s / ${(lag.bytesBehind / 1e6).toFixed(2)} MB behind source-master, applied up to ${formatPosition(lag.status.executed)}; ${describeRates(rate.rates)}`,
     );
