@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { caughtUp } from '../scripts/core/catch-up.js';
 import { comparePositions, parseReplicaStatus } from '../scripts/db/replica-status.js';
 import { resumePosition } from '../scripts/run/freeze-replica.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
@@ -68,4 +69,24 @@ test('trap: transactions read but not applied by the replica would be lost from 
   } finally {
     await sb.down();
   }
+});
+
+test('a target just connected, before it has applied from any binlog file, is not caught up: it reports 0 s and 0 bytes behind', () => {
+  const connected = {
+    Slave_IO_Running: 'Yes',
+    Slave_SQL_Running: 'Yes',
+    Master_Host: '10.0.0.5',
+    Master_Port: 3306,
+    Master_Server_Id: 1,
+    Master_Log_File: '',
+    Read_Master_Log_Pos: 4,
+    Relay_Master_Log_File: '',
+    Exec_Master_Log_Pos: 4,
+    Seconds_Behind_Master: 0,
+  };
+  const lagOf = (row: Record<string, unknown>) => ({ status: parseReplicaStatus(row), secondsBehind: 0, bytesBehind: 0 });
+  assert.equal(caughtUp(lagOf(connected), true, 5), false);
+  const applying = { ...connected, Master_Log_File: 'mysql-bin-changelog.000042', Relay_Master_Log_File: 'mysql-bin-changelog.000042' };
+  assert.equal(caughtUp(lagOf(applying), true, 5), true);
+  assert.equal(caughtUp(lagOf(applying), false, 5), false);
 });

@@ -20,6 +20,20 @@ export interface Lag {
   bytesBehind: number;
 }
 
+/**
+ * Within the allowed lag, while the target follows source-master. A target that has not yet applied from a known
+ * binlog file (just pointed by GTID, its first events not yet read) says 0 s and 0 bytes behind: no evidence.
+ */
+export function caughtUp(lag: Lag, running: boolean, maxSeconds: number): boolean {
+  return (
+    running &&
+    lag.status.executed.file !== '' &&
+    lag.secondsBehind !== null &&
+    lag.secondsBehind <= maxSeconds &&
+    lag.bytesBehind < 4 * 1024 * 1024
+  );
+}
+
 /** How far target-master is behind source-master, in seconds and in binlog bytes. */
 export async function measureLag(ctx: MigrationContext, target: Server, source: Server): Promise<Lag> {
   const status = await ctx.dialect.replicaStatus(target);
@@ -199,7 +213,7 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
       ctx.log.warn(rate.warning);
       warnedAt = Date.now();
     }
-    if (running && lag.secondsBehind !== null && lag.secondsBehind <= caughtUpLagSeconds && lag.bytesBehind < 4 * 1024 * 1024) {
+    if (caughtUp(lag, running, caughtUpLagSeconds)) {
       ctx.log.done();
       ctx.log.info(`target-master caught up: ${lag.secondsBehind} s, ${lag.bytesBehind} bytes behind`);
       return { secondsBehind: lag.secondsBehind, bytesBehind: lag.bytesBehind, peakBytesBehind: peakBytes };
