@@ -1,7 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
+import { MigrationContext } from '../scripts/core/context.js';
+import { waitForPosition } from '../scripts/core/catch-up.js';
+import { loadConfig } from '../config/load.js';
+import { connectSandboxAdmin } from '../scripts/dev/demo/scenario.js';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
+import { createLog } from '../scripts/support/log.js';
 import { serverDir } from '../scripts/dev/sandbox/sandbox.js';
 import { journalOf, lastJson, migratedSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { until } from './helpers/wait.js';
@@ -77,6 +82,59 @@ describe('commands run out of turn after a cutover', () => {
       await appWrite(sb, 'source-master', 2);
       await until('the target to apply a write made on the source after the rollback', () => hasWrite(sb, 'target-master', 2), 30_000);
     } finally {
+      await sb.down();
+    }
+  });
+});
+
+async function writesOf(sb: TestSandbox, role: Role, writer: number): Promise<number> {
+  const root = await rootConnection(serverDir(sb.state.dir, role));
+  try {
+    const [rows] = await root.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM shop.workload_writes WHERE writer = ?', [writer]);
+    return Number(rows[0]!.n);
+  } finally {
+    await root.end();
+  }
+}
+
+// Disabling an event does not stop a run already under way; with the master user as its definer
+// (common on RDS) its session is no application session either, so nothing ended it.
+describe('an event run under way when the source freezes', () => {
+  test('is ended by the freeze: no write of it lands on the old source alone', async () => {
+    const sb = await migratedSandbox();
+    const holder = await rootConnection(serverDir(sb.state.dir, 'source-master'));
+    const admin = await connectSandboxAdmin(sb.state, 'source-master');
+    try {
+      await holder.query("SELECT GET_LOCK('rlm_event_gate', 600)");
+      await admin.query(
+        "CREATE EVENT shop.nightly ON SCHEDULE EVERY 1 HOUR DO BEGIN DO GET_LOCK('rlm_event_gate', 600); INSERT INTO shop.workload_writes (writer, seq, payload) VALUES (997, 1, 'event'); END",
+      );
+      await until('the event run to wait on the gate', async () => {
+        const [rows] = await holder.query<mysql.RowDataPacket[]>(
+          "SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = 'shop' AND STATE = 'User lock' AND INFO LIKE '%rlm_event_gate%'",
+        );
+        return rows.length > 0;
+      });
+      assert.equal((await sb.cli(['verify'])).exitCode, 0);
+      assert.equal((await sb.cli(['cutover'], { RDS_LIVE_MIGRATE_CRASH: 'after:cutover:detach-target' })).signal, 'SIGKILL');
+      await holder.query("SELECT RELEASE_LOCK('rlm_event_gate')");
+      const done = await sb.cli(['cutover']);
+      assert.equal(done.exitCode, 0, String(done.all));
+
+      const ctx = MigrationContext.open(loadConfig(sb.state.configFile), createLog({ quiet: true }));
+      try {
+        const target = await ctx.server('target-master');
+        await waitForPosition(ctx, await ctx.server('source-master'), (await ctx.dialect.flavour.writePosition(target))!, 60_000);
+      } finally {
+        await ctx.close();
+      }
+      const onSource = await writesOf(sb, 'source-master', 997);
+      const onTarget = await writesOf(sb, 'target-master', 997);
+      // A write of the event on the old source only is lost to the application, and the two sides diverge.
+      assert.equal(onSource, onTarget, `the event's write: ${onSource} on the old source, ${onTarget} on the target`);
+    } finally {
+      await holder.end();
+      await admin.close();
       await sb.down();
     }
   });
