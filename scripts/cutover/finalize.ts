@@ -2,6 +2,7 @@ import type { MigrationContext } from '../core/context.js';
 import { commandPreflight } from '../core/command-preflight.js';
 import { acquireRunLock } from '../core/journal.js';
 import { journaled } from '../core/journaled.js';
+import { phaseOf } from '../core/phases.js';
 import { OperatorError } from '../support/errors.js';
 
 /**
@@ -16,6 +17,13 @@ export async function finalize(ctx: MigrationContext): Promise<Record<string, un
       throw new OperatorError(
         'finalize comes after a completed cutover',
         'run `rds-live-migrate cutover` first (or `rollback`)',
+        'finalize',
+      );
+    // Ending reverse replication now would strand the rollback: the target is (being) frozen and the source would never catch up.
+    if (phaseOf(ctx.journal.snapshot()) === 'rolling-back')
+      throw new OperatorError(
+        'finalize refused: a rollback is in progress; nothing was changed',
+        'run `rds-live-migrate rollback` to finish it (then cut over again before finalizing)',
         'finalize',
       );
     await commandPreflight(ctx);

@@ -41,6 +41,13 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
   try {
     if (!ctx.journal.step('cutover:freeze-source'))
       throw new OperatorError('there is no cutover to roll back', 'nothing to do: the source still takes the writes', 'rollback');
+    // Reverse replication and its user are gone: the rollback would freeze the target and then wait forever for the source.
+    if (ctx.journal.isDone('finalize'))
+      throw new OperatorError(
+        'rollback refused: the migration was finalized (the old source no longer follows the target, so it lacks every write made since); nothing was changed',
+        'the target keeps the writes; to go back, migrate again from the target to a new instance',
+        'rollback',
+      );
     await commandPreflight(ctx);
     const started = Date.now();
     await runHooks(ctx, 'before-rollback');

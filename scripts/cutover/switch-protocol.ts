@@ -10,7 +10,7 @@ import { formatPosition } from '../db/replica-status.js';
 import { runHooks } from '../hooks/runner.js';
 import type { Endpoint } from '../db/connection.js';
 import { crashIfRequested } from '../support/faults.js';
-import { existingEvents, type HeldBack, heldBackNow } from './events-now.js';
+import { existingEvents, type HeldBack, heldBackNow, migratedDatabases } from './events-now.js';
 import type { SwitchRequest, TrafficSwitch } from './traffic-switch.js';
 import { freezeWrites, setEvents, UNLOCK_STATEMENT, unlockAccounts } from './write-freeze.js';
 
@@ -120,7 +120,7 @@ export async function switchWrites(ctx: MigrationContext, direction: SwitchDirec
       const held = await heldBackNow(ctx, closing, ctx.journal.data<HeldBack>(steps.freeze));
       // Recorded before the work: a redo must also undo what this attempt locks and disables.
       ctx.journal.started(steps.freeze, held);
-      const killed = await freezeWrites(ctx, closing, held.accounts, held.events);
+      const killed = await freezeWrites(ctx, closing, { ...held, databases: migratedDatabases(ctx) });
       ctx.log.info(
         `${direction.closing} frozen: ${held.accounts.length} account(s) locked, ${killed} session(s) ended, ${held.events.length} event(s) disabled`,
       );

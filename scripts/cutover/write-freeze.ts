@@ -34,21 +34,39 @@ export async function unlockAccounts(server: Server, accounts: Account[]): Promi
   );
 }
 
-/** Ends every session of the accounts and waits until they are gone (their open transactions roll back). */
-export async function endSessions(ctx: MigrationContext, server: Server, accounts: Account[], timeoutMs = 10_000): Promise<number> {
+/**
+ * The sessions a freeze ends: the accounts' own, and every event run under way in the databases. Disabling an
+ * event does not stop a run that started; one whose definer is no application account (the master user, as is
+ * common on RDS) would commit after the drain read the final position, on this side only. An event run shows
+ * as a 'Connect' session of its definer in its schema; a client still logging in has no user yet.
+ */
+async function sessionsToEnd(server: Server, users: string[], databases: string[]): Promise<{ id: string }[]> {
+  const byUser = users.length ? 'USER IN (?)' : 'FALSE';
+  const eventRun = databases.length ? "(COMMAND = 'Connect' AND USER <> 'unauthenticated user' AND DB IN (?))" : 'FALSE';
+  return server.query<{ id: string }>(
+    `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE (${byUser} OR ${eventRun}) AND ID <> CONNECTION_ID()`,
+    [...(users.length ? [users] : []), ...(databases.length ? [databases] : [])],
+  );
+}
+
+/** Ends those sessions and waits until they are gone (their open transactions roll back). */
+export async function endSessions(
+  ctx: MigrationContext,
+  server: Server,
+  accounts: Account[],
+  databases: string[],
+  timeoutMs = 10_000,
+): Promise<number> {
   const users = [...new Set(accounts.map((a) => a.user))];
-  if (!users.length) return 0;
+  if (!users.length && !databases.length) return 0;
   const deadline = Date.now() + timeoutMs;
   let killed = 0;
   for (;;) {
-    const sessions = await server.query<{ id: string }>(
-      'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER IN (?) AND ID <> CONNECTION_ID()',
-      [users],
-    );
+    const sessions = await sessionsToEnd(server, users, databases);
     if (!sessions.length) return killed;
     if (Date.now() > deadline) {
       throw new OperatorError(
-        `${server.where}: ${sessions.length} application session(s) still open ${timeoutMs / 1000} s after being killed`,
+        `${server.where}: ${sessions.length} application session(s) or event run(s) still open ${timeoutMs / 1000} s after being killed`,
         'a long rollback may be running; check SHOW PROCESSLIST and run the same command again',
         'freeze',
       );
@@ -70,9 +88,13 @@ export async function setEvents(server: Server, events: EventInfo[], state: 'ENA
   }
 }
 
-/** Stops the application's writes on one server: accounts locked, events disabled, sessions ended. */
-export async function freezeWrites(ctx: MigrationContext, server: Server, accounts: Account[], events: EventInfo[]): Promise<number> {
-  await lockAccounts(server, accounts);
-  await setEvents(server, events, 'DISABLE');
-  return endSessions(ctx, server, accounts);
+/** Stops the application's writes on one server: accounts locked, events disabled, sessions and event runs in `databases` ended. */
+export async function freezeWrites(
+  ctx: MigrationContext,
+  server: Server,
+  held: { accounts: Account[]; events: EventInfo[]; databases: string[] },
+): Promise<number> {
+  await lockAccounts(server, held.accounts);
+  await setEvents(server, held.events, 'DISABLE');
+  return endSessions(ctx, server, held.accounts, held.databases);
 }
