@@ -1,5 +1,5 @@
 import { OperatorError } from './support/errors.js';
-import { setBinlogRetention } from './run/binlog-retention.js';
+import { keepBinlogRetention, setBinlogRetention } from './run/binlog-retention.js';
 import { catchUp, measureLag } from './core/catch-up.js';
 import { copyUsers } from './run/copy-users.js';
 import type { MigrationContext } from './core/context.js';
@@ -88,6 +88,7 @@ export async function runMigration(ctx: MigrationContext, options: { reseed?: bo
       throw new OperatorError('a reseed was interrupted', 'run `rds-live-migrate run --reseed` again to finish it', 'reseed');
     await convergeBefore(ctx);
     const findings = await assertPreflight(ctx);
+    await keepBinlogRetention(ctx);
     const durationsMs: Record<string, number> = { preflight: Date.now() - t0 };
     for (const name of STEP_NAMES) {
       if (!ctx.journal.isDone(name)) await convergeBefore(ctx);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rootConnection } from '../scripts/dev/sandbox/mariadb-server.js';
 import { serverDir } from '../scripts/dev/sandbox/sandbox.js';
 import { assertNothingLost } from './helpers/migration.js';
-import { journalOf, lastJson, sandboxAfter, type TestSandbox } from './helpers/sandbox.js';
+import { journalOf, lastJson, sandboxAfter, shopSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { until } from './helpers/wait.js';
 
 /**
@@ -75,4 +75,29 @@ describe('binlogs purged after the seed, before the target was pointed', () => {
     assert.equal(lastJson<{ phase: string }>(await sb.cli(['status', '--json'])).phase, 'caught-up');
     await assertNothingLost(sb, workload);
   });
+});
+
+test('retention lowered on the source after run raised it: plan warns, and the next run raises it again', async () => {
+  const sb = await shopSandbox();
+  const root = await rootConnection(serverDir(sb.state.dir, 'source-master'));
+  const retention = async () => {
+    const [rows] = await root.query("SELECT value FROM mysql.rds_configuration WHERE name = 'binlog retention hours'");
+    return (rows as { value: string | null }[])[0]!.value;
+  };
+  try {
+    const first = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:freeze-replica' });
+    assert.equal(first.signal, 'SIGKILL', String(first.all));
+    assert.equal(await retention(), '24');
+    // What a restart of a self-managed source (SET GLOBAL forgotten) or another hand on RDS does.
+    await root.query("UPDATE mysql.rds_configuration SET value = '1' WHERE name = 'binlog retention hours'");
+    const plan = await sb.cli(['plan']);
+    assert.match(String(plan.all), /binlog retention is 1 h, below the 24 h this migration set/, String(plan.all));
+    const again = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'before:seed-target' });
+    assert.equal(again.signal, 'SIGKILL', String(again.all));
+    assert.match(String(again.all), /binlog retention on source-master is 1 h, below the 24 h this migration set/);
+    assert.equal(await retention(), '24');
+  } finally {
+    await root.end();
+    await sb.down();
+  }
 });

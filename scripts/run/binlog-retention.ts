@@ -22,3 +22,19 @@ export async function setBinlogRetention(ctx: MigrationContext): Promise<{ hours
   ctx.log.info(`binlog retention on source-master: ${previous ?? 'NULL'} h -> ${now} h`);
   return { hours: now, previous };
 }
+
+/**
+ * Once set, retention is read again on every run until catch-up: a self-managed source forgets SET GLOBAL at a
+ * restart, and another hand may lower it on RDS, while the migration still needs the binlogs.
+ */
+export async function keepBinlogRetention(ctx: MigrationContext): Promise<void> {
+  if (!ctx.journal.isDone('binlog-retention') || ctx.journal.isDone('catch-up')) return;
+  const source = await ctx.server('source-master');
+  const wanted = ctx.config.binlogRetentionHours;
+  const now = await ctx.dialect.binlogRetentionHours(source);
+  if (now !== null && now >= wanted) return;
+  ctx.log.warn(
+    `binlog retention on source-master is ${now ?? 'NULL'} h, below the ${wanted} h this migration set (a restart of a self-managed server forgets SET GLOBAL; or it was lowered): setting it again`,
+  );
+  await setBinlogRetention(ctx);
+}

@@ -36,20 +36,34 @@ export const binlogSettings: Check = {
   },
 };
 
-/** Announces the retention run will set, until it has set it. */
+/**
+ * Announces the retention run will set, until it has set it; after that, says when the source no longer keeps
+ * it (a self-managed server forgets SET GLOBAL at a restart; another hand may lower it on RDS), which run restores.
+ */
 export const binlogRetention: Check = {
   ids: ['binlog-retention'],
   concern: 'binlog',
   run: ({ source, phase, config }) => {
-    if (!source || phase.retentionSet) return [];
+    if (!source || phase.caughtUp) return [];
     const hours = source.retentionHours;
     if (hours !== null && hours >= config.binlogRetentionHours) return [];
+    const shown = hours === null ? 'NULL (binlogs purged as soon as possible)' : `${hours} h`;
+    if (phase.retentionSet)
+      return [
+        {
+          id: 'binlog-retention',
+          severity: 'warn',
+          server: 'source-master',
+          message: `binlog retention is ${shown}, below the ${config.binlogRetentionHours} h this migration set: the binlogs the target still needs may be purged`,
+          fix: 'run sets it again; find out who lowered it (on a self-managed server, a restart forgets SET GLOBAL: set it in the config file too)',
+        },
+      ];
     return [
       {
         id: 'binlog-retention',
         severity: 'info',
         server: 'source-master',
-        message: `binlog retention is ${hours === null ? 'NULL (binlogs purged as soon as possible)' : `${hours} h`}; it will be set to ${config.binlogRetentionHours} h`,
+        message: `binlog retention is ${shown}; it will be set to ${config.binlogRetentionHours} h`,
         fix: 'nothing to do; raise binlogRetentionHours if the seed and catch-up may take longer',
       },
     ];

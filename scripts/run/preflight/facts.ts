@@ -39,6 +39,7 @@ export interface Phase {
   seedStarted: boolean;
   seeded: boolean;
   targetPointed: boolean;
+  caughtUp: boolean;
   /** run was told the target must be empty whatever the journal says. */
   freshTarget: boolean;
 }
@@ -156,6 +157,7 @@ function phaseOf({ journal }: MigrationContext, options: { freshTarget?: boolean
     seedStarted: journal.step('seed-target') !== undefined,
     seeded: journal.isDone('seed-target'),
     targetPointed: journal.isDone('point-target'),
+    caughtUp: journal.isDone('catch-up'),
     freshTarget: options.freshTarget ?? false,
   };
 }
