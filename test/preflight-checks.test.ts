@@ -165,7 +165,7 @@ describe('preflight checks judge hand-built facts', () => {
     );
   });
 
-  test('binlog: off, not ROW, not FULL; retention announced until it is set', () => {
+  test('binlog: off, not ROW, not FULL; retention announced until it is set, and watched until catch-up', () => {
     assert.equal(only(binlogSettings, (f) => (f.source!.logBin = '0')).id, 'binlog-off');
     const format = only(binlogSettings, (f) => (f.source!.binlogFormat = 'MIXED'));
     assert.equal(format.severity, 'block');
@@ -178,10 +178,25 @@ describe('preflight checks judge hand-built facts', () => {
     const retention = only(binlogRetention, (f) => (f.source!.retentionHours = null));
     assert.equal(retention.message, 'binlog retention is NULL (binlogs purged as soon as possible); it will be set to 24 h');
     assert.match(only(binlogRetention, (f) => (f.source!.retentionHours = 2)).message, /^binlog retention is 2 h;/);
+    // Once set, the journal is not taken for the world: a retention lowered since is a warning, until catch-up.
+    const lowered = only(binlogRetention, (f) => {
+      f.source!.retentionHours = null;
+      f.phase.retentionSet = true;
+    });
+    assert.equal(lowered.severity, 'warn');
+    assert.match(lowered.message, /^binlog retention is NULL .*, below the 24 h this migration set/);
+    assert.deepEqual(
+      run(binlogRetention, (f) => {
+        f.source!.retentionHours = 24;
+        f.phase.retentionSet = true;
+      }),
+      [],
+    );
     assert.deepEqual(
       run(binlogRetention, (f) => {
         f.source!.retentionHours = null;
         f.phase.retentionSet = true;
+        f.phase.caughtUp = true;
       }),
       [],
     );
