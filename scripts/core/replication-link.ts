@@ -81,3 +81,79 @@ async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<st
   }
   return gtid ?? undefined;
 }
+
+/** Catch-up's journal record of a re-key: where the target was re-pointed (or is to be), written before it is reset. */
+export interface RekeyRecord {
+  host: string;
+  port: number;
+  /** What the target had applied (never what it had read) when it was stopped. */
+  position: BinlogPosition;
+  /** The GTID state the target had applied, where MariaDB GTID pointing is used. */
+  gtid?: string;
+  state: 'pending' | 'done';
+  at: string;
+}
+
+const rekeyRecord = (ctx: MigrationContext) => ctx.journal.data<{ rekey?: RekeyRecord }>('catch-up')?.rekey;
+
+function recordRekey(ctx: MigrationContext, rekey: RekeyRecord): void {
+  ctx.journal.started('catch-up', { ...ctx.journal.data<Record<string, unknown>>('catch-up'), rekey });
+}
+
+/**
+ * The replication user could not log in: the target is stopped where it applied, that point is journaled,
+ * the target reset (RDS points only after a reset) and pointed there again with a new password. A kill at
+ * any moment leaves either a configured target (see resumeRekey) or the journaled point to resume from.
+ */
+export async function rekeyTarget(ctx: MigrationContext, target: Server, source: Server, cause: string): Promise<void> {
+  // The SQL thread may still apply relay log when the IO thread is refused: only a stopped target's position is final.
+  await ctx.dialect.stopReplication(target);
+  const status = await ctx.dialect.replicaStatus(target);
+  const gtid = ctx.dialect.flavour.replication.pointByGtid ? await ctx.dialect.flavour.appliedGtid(target) : '';
+  const record: RekeyRecord = {
+    host: status.masterHost,
+    port: status.masterPort,
+    position: status.executed,
+    ...(gtid ? { gtid } : {}),
+    state: 'pending',
+    at: new Date().toISOString(),
+  };
+  recordRekey(ctx, record);
+  await ctx.dialect.resetExternalMaster(target);
+  crashIfRequested('mid', 'rekey-target');
+  await repoint(ctx, target, source, record);
+  ctx.log.warn(
+    `the replication user ${ctx.config.migration.replicationUser} could not log in to source-master (${cause}): it was given a new password and target-master was re-pointed at ${formatPosition(record.position)}, where it had stopped applying; find out who changed or dropped that user on source-master`,
+  );
+}
+
+/** Finishes a re-key a killed run left: re-points a target left reset; one configured again only closes the record. */
+export async function resumeRekey(ctx: MigrationContext, target: Server, source: Server): Promise<void> {
+  const record = rekeyRecord(ctx);
+  if (record?.state !== 'pending') return;
+  // Configured, it may have applied past the recorded point: pointing it there again would apply events twice.
+  if ((await ctx.dialect.replicaStatus(target)).configured) {
+    recordRekey(ctx, { ...record, state: 'done' });
+    return;
+  }
+  await repoint(ctx, target, source, record);
+  ctx.log.warn(
+    `an interrupted re-key had left target-master without replication: the replication user was given a new password and target-master re-pointed at ${formatPosition(record.position)}, as journaled before the reset`,
+  );
+}
+
+async function repoint(ctx: MigrationContext, target: Server, source: Server, record: RekeyRecord): Promise<void> {
+  const password = randomPassword();
+  await follow(ctx, {
+    step: 'catch-up',
+    follower: target,
+    leader: source,
+    host: record.host,
+    port: record.port,
+    position: record.position,
+    gtid: record.gtid,
+    password,
+  });
+  ctx.replicationPassword = password;
+  recordRekey(ctx, { ...record, state: 'done' });
+}
