@@ -24,6 +24,7 @@ async function slaveStatus(root: Connection): Promise<Record<string, unknown>> {
  * logs in again (as after a network blip or a source restart) and is refused.
  */
 async function passwordChangedOnSource(sb: TestSandbox): Promise<string> {
+  earlier.push(...knownSecrets(sb));
   const user = journalOf(sb.state).steps['replication-user']?.data?.user as string;
   const foreign = randomBytes(18).toString('base64url');
   const source = await rootConnection(serverDir(sb.state.dir, 'source-master'));
@@ -40,9 +41,12 @@ async function passwordChangedOnSource(sb: TestSandbox): Promise<string> {
   return foreign;
 }
 
+/** Passwords the replication user had before this test changed it. */
+const earlier: string[] = [];
+
 function assertNoSecret(sb: TestSandbox, foreign: string): void {
   const printed = sb.output.join('\n');
-  for (const secret of [...knownSecrets(sb), foreign]) assert.ok(!printed.includes(secret), 'the output holds a password');
+  for (const secret of [...earlier, ...knownSecrets(sb), foreign]) assert.ok(!printed.includes(secret), 'the output holds a password');
 }
 
 describe('the replication user is re-keyed on the source during catch-up', () => {
@@ -65,22 +69,50 @@ describe('the replication user is re-keyed on the source during catch-up', () =>
     assertNoSecret(sb, foreign);
   });
 
-  test('a run killed between the reset and the re-point is finished by the next run; nothing is lost', async () => {
+  for (const [point, left] of [
+    ['mid:rekey-target', 'between the reset and the re-point'],
+    ['mid:catch-up', 'between the re-point and the start'],
+  ] as const)
+    test(`a run killed ${left} is finished by the next run; nothing is lost`, async () => {
+      const sb = await start();
+      const workload = sb.workload();
+      const foreign = await passwordChangedOnSource(sb);
+      const killed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: point });
+      assert.equal(killed.signal, 'SIGKILL', String(killed.all));
+      const target = await rootConnection(serverDir(sb.state.dir, 'target-master'));
+      try {
+        const status = await slaveStatus(target);
+        if (point === 'mid:rekey-target') assert.deepEqual(status, {}, 'the kill left the target without replication');
+        else assert.equal(status.Slave_SQL_Running, 'No', 'the kill left the target pointed, not started');
+      } finally {
+        await target.end();
+      }
+      assert.equal((journalOf(sb.state).steps['catch-up']?.data?.rekey as { state?: string } | undefined)?.state, 'pending');
+      const run = await sb.cli(['run', '--json']);
+      assert.equal(run.exitCode, 0, String(run.all));
+      await assertNothingLost(sb, workload);
+      assertNoSecret(sb, foreign);
+    });
+
+  test('a user that stays refused ends the run after a few new passwords, with what to do; fixed, the next run finishes', async () => {
     const sb = await start();
     const workload = sb.workload();
-    const foreign = await passwordChangedOnSource(sb);
-    const killed = await sb.cli(['run'], { RDS_LIVE_MIGRATE_CRASH: 'mid:rekey-target' });
-    assert.equal(killed.signal, 'SIGKILL', String(killed.all));
-    const target = await rootConnection(serverDir(sb.state.dir, 'target-master'));
+    const user = journalOf(sb.state).steps['replication-user']?.data?.user as string;
+    const source = await rootConnection(serverDir(sb.state.dir, 'source-master'));
     try {
-      assert.deepEqual(await slaveStatus(target), {}, 'the kill left the target without replication');
+      const foreign = await passwordChangedOnSource(sb);
+      await source.query("ALTER USER ?@'%' ACCOUNT LOCK", [user]);
+      const refused = await sb.cli(['run', '--json']);
+      assert.equal(refused.exitCode, 1, String(refused.all));
+      assert.match(String(refused.all), /refused by source-master again after 3 new passwords/);
+      assert.match(String(refused.all), /find it and stop it, then run again/);
+      await source.query("ALTER USER ?@'%' ACCOUNT UNLOCK", [user]);
+      const run = await sb.cli(['run', '--json']);
+      assert.equal(run.exitCode, 0, String(run.all));
+      await assertNothingLost(sb, workload);
+      assertNoSecret(sb, foreign);
     } finally {
-      await target.end();
+      await source.end();
     }
-    const run = await sb.cli(['run', '--json']);
-    assert.equal(run.exitCode, 0, String(run.all));
-    assert.match(String(run.all), /re-pointed at/);
-    await assertNothingLost(sb, workload);
-    assertNoSecret(sb, foreign);
   });
 });
