@@ -12,6 +12,7 @@ import { OperatorError } from '../support/errors.js';
 import { ApplyRateTracker, describeRates, sampleRate } from './apply-rate.js';
 import { positionGoneError } from './binlog-availability.js';
 import type { MigrationContext } from './context.js';
+import { rekeyTarget, resumeRekey } from './replication-link.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export interface Lag {
@@ -70,7 +71,7 @@ export function currentFault(status: ReplicaStatus): Fault | undefined {
 const ADVICE: Record<Fault['kind'], string> = {
   network:
     'the follower cannot reach its leader: check the security group rules (the target stack adds them both ways), routes and network ACLs between the two, and that the leader is up; replication restarts by itself once the link is back, and running again keeps waiting',
-  auth: 'the replication user cannot log in: run again (it gives the user a new password on both sides before pointing), and check that nobody dropped or changed the replication user on the leader',
+  auth: "the replication user cannot log in: someone or something on the leader dropped it or changed its password or allowed host. Find out who and stop it; its password is never shown, so then run the command again: `run`'s catch-up gives the user a new password and re-points target-master where it stopped applying",
   'binlog-gone': '',
   apply:
     'the follower has diverged from its leader at that event. Find the cause (a write on the follower? a missing user?) and fix it; this tool never skips events. Then CALL mysql.rds_start_replication on the follower and run again',
@@ -186,6 +187,36 @@ class LeaderCheck {
   }
 }
 
+/** Re-keys per run: a user that keeps being dropped or changed is someone else's doing, not a fault to heal forever. */
+const MAX_REKEYS = 3;
+
+/** Gives the replication user a new password when the target's IO thread is refused, a few times per run. */
+class Rekeyer {
+  private count = 0;
+
+  constructor(
+    private readonly ctx: MigrationContext,
+    private readonly target: Server,
+    private readonly source: Server,
+  ) {}
+
+  /** Whether it re-keyed for this status (then the status is stale). */
+  async check(status: ReplicaStatus): Promise<boolean> {
+    const fault = currentFault(status);
+    if (fault?.kind !== 'auth' || fault.thread !== 'io') return false;
+    if (this.count >= MAX_REKEYS)
+      throw new OperatorError(
+        `target-master: the replication user ${this.ctx.config.migration.replicationUser} was refused by source-master again after ${this.count} new passwords in this run (${fault.detail})`,
+        'something on source-master keeps dropping or changing that user (a password rotation, a user cleanup script, another person): find it and stop it, then run again; the target resumes where it stopped applying',
+        'replication',
+      );
+    this.count += 1;
+    this.ctx.log.done();
+    await rekeyTarget(this.ctx, this.target, this.source, fault.detail);
+    return true;
+  }
+}
+
 /** Waits until the target reads everything the source has written and applies within the allowed lag. */
 export async function catchUp(ctx: MigrationContext): Promise<Record<string, unknown>> {
   const target = await ctx.server('target-master');
@@ -194,12 +225,15 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
   const deadline = Date.now() + catchUpTimeoutSeconds * 1000;
   const healer = new ReplicationHealer(ctx, target);
   const leader = new LeaderCheck(ctx, source);
+  const rekeyer = new Rekeyer(ctx, target, source);
+  await resumeRekey(ctx, target, source);
   let peakBytes = 0;
   const rates = new ApplyRateTracker({ sustainMs: ctx.config.migration.applyRateWarnSeconds * 1000 });
   let base: BinlogPosition | undefined;
   let warnedAt = 0;
   for (;;) {
     const lag = await measureLag(ctx, target, source);
+    if (await rekeyer.check(lag.status)) continue;
     base ??= lag.status.executed.file ? lag.status.executed : undefined;
     const rate = base ? rates.add(await sampleRate(source, base, lag.status.executed, lag.bytesBehind)) : { rates: null };
     peakBytes = Math.max(peakBytes, lag.bytesBehind);

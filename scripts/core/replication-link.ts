@@ -17,6 +17,8 @@ export interface FollowRequest {
   position: BinlogPosition;
   /** The leader's GTID state at `position` as recorded (at the freeze), used when the leader cannot compute it. */
   gtid?: string;
+  /** The GTID state the follower itself applied (a re-key): it is the point, whatever the leader reads at `position`. */
+  appliedGtid?: string;
   /** The replication user's password when it is already set on the leader; otherwise a new one is set. */
   password?: string;
 }
@@ -67,6 +69,7 @@ export async function follow(ctx: MigrationContext, request: FollowRequest): Pro
  * or neither is known; then file and position serve.
  */
 async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<string | undefined> {
+  if (request.appliedGtid) return request.appliedGtid;
   const fromLeader = await ctx.dialect.flavour.gtidAt(request.leader, request.position);
   if (fromLeader === undefined) return undefined;
   const gtid = fromLeader ?? request.gtid;
@@ -80,4 +83,97 @@ async function gtidAt(ctx: MigrationContext, request: FollowRequest): Promise<st
     );
   }
   return gtid ?? undefined;
+}
+
+/** Catch-up's journal record of a re-key: where the target was re-pointed (or is to be), written before it is reset. */
+export interface RekeyRecord {
+  host: string;
+  port: number;
+  /** What the target had applied (never what it had read) when it was stopped. */
+  position: BinlogPosition;
+  /** The GTID state the target had applied, where MariaDB GTID pointing is used. */
+  gtid?: string;
+  state: 'pending' | 'done';
+  at: string;
+}
+
+const rekeyRecord = (ctx: MigrationContext) => ctx.journal.data<{ rekey?: RekeyRecord }>('catch-up')?.rekey;
+
+function recordRekey(ctx: MigrationContext, rekey: RekeyRecord): void {
+  ctx.journal.started('catch-up', { ...ctx.journal.data<Record<string, unknown>>('catch-up'), rekey });
+}
+
+/**
+ * The replication user could not log in: the target is stopped where it applied, that point is journaled,
+ * the target reset (RDS points only after a reset) and pointed there again with a new password. A kill at
+ * any moment leaves either a configured target (see resumeRekey) or the journaled point to resume from.
+ */
+export async function rekeyTarget(ctx: MigrationContext, target: Server, source: Server, cause: string): Promise<void> {
+  // The SQL thread may still apply relay log when the IO thread is refused: only a stopped target's position is final.
+  await ctx.dialect.stopReplication(target);
+  const status = await ctx.dialect.replicaStatus(target);
+  const gtid = (await followsByGtid(ctx, target)) ? await ctx.dialect.flavour.appliedGtid(target) : '';
+  const record: RekeyRecord = {
+    host: status.masterHost,
+    port: status.masterPort,
+    position: status.executed,
+    ...(gtid ? { gtid } : {}),
+    state: 'pending',
+    at: new Date().toISOString(),
+  };
+  // Just pointed by GTID, a target reports no position until it applies: only its GTID state says where it is.
+  if (!record.gtid && !record.position.file)
+    throw new OperatorError(
+      `target-master was refused by source-master (${cause}) and reports neither an applied position nor a GTID state; it was not reset`,
+      'restore the replication user on source-master with the password it had, or run `rds-live-migrate run --reseed`',
+      'replication',
+    );
+  recordRekey(ctx, record);
+  await ctx.dialect.resetExternalMaster(target);
+  crashIfRequested('mid', 'rekey-target');
+  await repoint(ctx, target, source, record);
+  ctx.log.warn(
+    `the replication user ${ctx.config.migration.replicationUser} could not log in to source-master (${cause}): it was given a new password and target-master was re-pointed at ${where(record)}, where it had stopped applying; find out who changed or dropped that user on source-master`,
+  );
+}
+
+/** Finishes a re-key a killed run left: re-points a target left reset; one configured again only closes the record. */
+export async function resumeRekey(ctx: MigrationContext, target: Server, source: Server): Promise<void> {
+  const record = rekeyRecord(ctx);
+  if (record?.state !== 'pending') return;
+  // Configured, it may have applied past the recorded point: pointing it there again would apply events twice.
+  if ((await ctx.dialect.replicaStatus(target)).configured) {
+    recordRekey(ctx, { ...record, state: 'done' });
+    return;
+  }
+  await repoint(ctx, target, source, record);
+  ctx.log.warn(
+    `an interrupted re-key had left target-master without replication: the replication user was given a new password and target-master re-pointed at ${where(record)}, as journaled before the reset`,
+  );
+}
+
+async function repoint(ctx: MigrationContext, target: Server, source: Server, record: RekeyRecord): Promise<void> {
+  const password = randomPassword();
+  await follow(ctx, {
+    step: 'catch-up',
+    follower: target,
+    leader: source,
+    host: record.host,
+    port: record.port,
+    position: record.position,
+    appliedGtid: record.gtid,
+    password,
+  });
+  ctx.replicationPassword = password;
+  recordRekey(ctx, { ...record, state: 'done' });
+}
+
+const where = (record: RekeyRecord) =>
+  record.gtid ? `GTID ${record.gtid} (${formatPosition(record.position)})` : formatPosition(record.position);
+
+/** MariaDB's Using_Gtid: a follower pointed by file and position keeps only the domains it applied since in its GTID state. */
+async function followsByGtid(ctx: MigrationContext, follower: Server): Promise<boolean> {
+  if (!ctx.dialect.flavour.replication.pointByGtid) return false;
+  const using = (await follower.one(ctx.dialect.flavour.replication.status))?.Using_Gtid;
+  return using !== undefined && using !== 'No';
 }
