@@ -263,16 +263,16 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
 }
 
 /** Waits until the target has applied everything up to `position` of the source's binlog. */
-export async function waitForPosition(ctx: MigrationContext, target: Server, position: BinlogPosition, timeoutMs = 300_000): Promise<void> {
+export async function waitForPosition(ctx: MigrationContext, follower: Server, position: BinlogPosition, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const healer = new ReplicationHealer(ctx, target);
+  const healer = new ReplicationHealer(ctx, follower);
   for (;;) {
-    const status = await ctx.dialect.replicaStatus(target);
+    const status = await ctx.dialect.replicaStatus(follower);
     await healer.check(status);
     if (comparePositions(status.executed, position) >= 0) return;
     if (Date.now() > deadline)
       throw new OperatorError(
-        `target-master did not reach ${formatPosition(position)} within ${timeoutMs / 1000} s (at ${formatPosition(status.executed)})`,
+        `${follower.role} did not reach ${formatPosition(position)} within ${timeoutMs / 1000} s (at ${formatPosition(status.executed)})`,
         'check replication with `status` and run again',
         'catch-up',
       );
