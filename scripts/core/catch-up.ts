@@ -263,7 +263,12 @@ export async function catchUp(ctx: MigrationContext): Promise<Record<string, unk
 }
 
 /** Waits until the target has applied everything up to `position` of the source's binlog. */
-export async function waitForPosition(ctx: MigrationContext, follower: Server, position: BinlogPosition, timeoutMs = 300_000): Promise<void> {
+export async function waitForPosition(
+  ctx: MigrationContext,
+  follower: Server,
+  position: BinlogPosition,
+  timeoutMs = 300_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const healer = new ReplicationHealer(ctx, follower);
   for (;;) {
