@@ -11,8 +11,13 @@ export function rowHashSql(shape: TableShape): string {
   return `MD5(CONCAT(${parts.join(', ')}))`;
 }
 
-/** Two 64-bit XORs of the row hashes: order-independent, and a single differing row flips them. */
+/**
+ * Two exact sums (DECIMAL, no overflow) of the 64-bit halves of the row hashes:
+ * order-independent, and unlike a XOR, two identical rows (a table without a
+ * key) add up instead of cancelling out.
+ */
 export function chunkChecksumSql(shape: TableShape): string {
   const h = rowHashSql(shape);
-  return `COUNT(*) AS n, COALESCE(BIT_XOR(CAST(CONV(SUBSTRING(${h}, 1, 16), 16, 10) AS UNSIGNED)), 0) AS a, COALESCE(BIT_XOR(CAST(CONV(SUBSTRING(${h}, 17, 16), 16, 10) AS UNSIGNED)), 0) AS b`;
+  const half = (from: number) => `COALESCE(SUM(CAST(CONV(SUBSTRING(${h}, ${from}, 16), 16, 10) AS UNSIGNED)), 0)`;
+  return `COUNT(*) AS n, ${half(1)} AS a, ${half(17)} AS b`;
 }

@@ -1,0 +1,56 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Connection } from 'mysql2/promise';
+import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
+import { chunkChecksumSql } from '../scripts/verify/row-hash.js';
+import type { TableShape } from '../scripts/db/key-chunks.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rlm-verify-hardening-'));
+let root: Connection;
+let port: number;
+
+before(async () => {
+  port = await freePort();
+  const spec = { name: 'verify-hardening', dir, port, serverId: 78 };
+  await installMariadb(spec);
+  await startMariadb(spec);
+  root = await rootConnection(dir);
+  await root.query('CREATE DATABASE v');
+});
+
+after(async () => {
+  await root?.end();
+  await stopMariadb(dir);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function checksum(shape: TableShape): Promise<string> {
+  const [rows] = await root.query(`SELECT ${chunkChecksumSql(shape)} FROM v.${shape.name}`);
+  const r = (rows as { n: unknown; a: unknown; b: unknown }[])[0]!;
+  return `${r.n}/${r.a}/${r.b}`;
+}
+
+test('a keyless table whose rows come in identical pairs does not checksum like another such table', async () => {
+  // Source {a, a} and target {b, b}: the same row count, and a XOR of row hashes would be 0 on both sides.
+  for (const [name, value] of [
+    ['dup_source', 'a'],
+    ['dup_target', 'b'],
+  ]) {
+    await root.query(`CREATE TABLE v.${name} (x VARCHAR(20) NOT NULL)`);
+    await root.query(`INSERT INTO v.${name} VALUES (?), (?)`, [value, value]);
+  }
+  const shape = (name: string): TableShape => ({ schema: 'v', name, columns: ['x'], key: [] });
+  assert.notEqual(await checksum(shape('dup_source')), await checksum(shape('dup_target')));
+});
