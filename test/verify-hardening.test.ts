@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
 import { chunkChecksumSql } from '../scripts/verify/row-hash.js';
+import { keyRanges, rangeWhere } from '../scripts/verify/verify.js';
+import { Server } from '../scripts/db/connection.js';
 import type { TableShape } from '../scripts/db/key-chunks.js';
 
 async function freePort(): Promise<number> {
@@ -53,4 +55,35 @@ test('a keyless table whose rows come in identical pairs does not checksum like 
   }
   const shape = (name: string): TableShape => ({ schema: 'v', name, columns: ['x'], key: [] });
   assert.notEqual(await checksum(shape('dup_source')), await checksum(shape('dup_target')));
+});
+
+test("the compared ranges hold every row the follower has: below, between and above the leader's chunks", async () => {
+  // The leader's keys come in two runs; the follower also has a row below, between and above them
+  // (say, deletes it never applied). Each must fall in some compared range, or verify never sees it.
+  const leaderKeys = [10, 11, 12, 13, 14, 20, 21, 22, 23, 24];
+  for (const [name, keys] of [
+    ['gap_leader', leaderKeys],
+    ['gap_follower', [1, ...leaderKeys, 17, 30]],
+  ] as const) {
+    await root.query(`CREATE TABLE v.${name} (id INT UNSIGNED PRIMARY KEY, x INT NOT NULL)`);
+    await root.query(`INSERT INTO v.${name} VALUES ${keys.map((k) => `(${k}, ${k})`).join(', ')}`);
+  }
+  await root.query("CREATE USER verifier@'127.0.0.1' IDENTIFIED BY 'verify-hardening'");
+  await root.query("GRANT SELECT ON v.* TO verifier@'127.0.0.1'");
+  const server = await Server.connect({
+    role: 'source-master',
+    endpoint: { host: '127.0.0.1', port },
+    credentials: { username: 'verifier', password: 'verify-hardening' },
+  });
+  try {
+    const shape = (name: string): TableShape => ({ schema: 'v', name, columns: ['id', 'x'], key: ['id'] });
+    let covered = 0;
+    for await (const range of keyRanges(server, shape('gap_leader'), 5)) {
+      const where = rangeWhere(shape('gap_follower'), range);
+      covered += Number(await server.value(`SELECT COUNT(*) FROM v.gap_follower ${where.sql}`, where.params));
+    }
+    assert.equal(covered, leaderKeys.length + 3);
+  } finally {
+    await server.close();
+  }
 });
