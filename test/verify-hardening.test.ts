@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
 import { chunkChecksumSql } from '../scripts/verify/row-hash.js';
-import { keyRanges, rangeWhere } from '../scripts/verify/verify.js';
+import { comparedShape, keyRanges, rangeWhere } from '../scripts/verify/verify.js';
 import { Server } from '../scripts/db/connection.js';
 import type { TableShape } from '../scripts/db/key-chunks.js';
 
@@ -37,6 +37,17 @@ after(async () => {
   await stopMariadb(dir);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The tool's own kind of connection, as verify opens it. */
+async function verifier(): Promise<Server> {
+  await root.query("CREATE USER IF NOT EXISTS verifier@'127.0.0.1' IDENTIFIED BY 'verify-hardening'");
+  await root.query("GRANT SELECT ON v.* TO verifier@'127.0.0.1'");
+  return Server.connect({
+    role: 'source-master',
+    endpoint: { host: '127.0.0.1', port },
+    credentials: { username: 'verifier', password: 'verify-hardening' },
+  });
+}
 
 async function checksum(shape: TableShape): Promise<string> {
   const [rows] = await root.query(`SELECT ${chunkChecksumSql(shape)} FROM v.${shape.name}`);
@@ -68,13 +79,7 @@ test("the compared ranges hold every row the follower has: below, between and ab
     await root.query(`CREATE TABLE v.${name} (id INT UNSIGNED PRIMARY KEY, x INT NOT NULL)`);
     await root.query(`INSERT INTO v.${name} VALUES ${keys.map((k) => `(${k}, ${k})`).join(', ')}`);
   }
-  await root.query("CREATE USER verifier@'127.0.0.1' IDENTIFIED BY 'verify-hardening'");
-  await root.query("GRANT SELECT ON v.* TO verifier@'127.0.0.1'");
-  const server = await Server.connect({
-    role: 'source-master',
-    endpoint: { host: '127.0.0.1', port },
-    credentials: { username: 'verifier', password: 'verify-hardening' },
-  });
+  const server = await verifier();
   try {
     const shape = (name: string): TableShape => ({ schema: 'v', name, columns: ['id', 'x'], key: ['id'] });
     let covered = 0;
@@ -83,6 +88,28 @@ test("the compared ranges hold every row the follower has: below, between and ab
       covered += Number(await server.value(`SELECT COUNT(*) FROM v.gap_follower ${where.sql}`, where.params));
     }
     assert.equal(covered, leaderKeys.length + 3);
+  } finally {
+    await server.close();
+  }
+});
+
+test('FLOAT values that differ past their sixth digit do not checksum alike', async () => {
+  // MariaDB prints a FLOAT with six significant digits: 16777216 and 16777218 both read 16777200.
+  for (const [name, value] of [
+    ['float_source', 16777216],
+    ['float_target', 16777218],
+  ] as const) {
+    await root.query(`CREATE TABLE v.${name} (id INT PRIMARY KEY, f FLOAT NOT NULL)`);
+    await root.query(`INSERT INTO v.${name} VALUES (1, ?)`, [value]);
+  }
+  const server = await verifier();
+  try {
+    const sums = [];
+    for (const name of ['float_source', 'float_target']) {
+      const shape = await comparedShape(server, 'v', name);
+      sums.push(await server.one(`SELECT ${chunkChecksumSql(shape)} FROM v.${name}`));
+    }
+    assert.notDeepEqual(sums[0], sums[1]);
   } finally {
     await server.close();
   }

@@ -6,7 +6,7 @@ import { applicationUsers } from '../run/copy-users.js';
 import { baseTables } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
 import { chunks, tableShape, type TableShape } from '../db/key-chunks.js';
-import { chunkChecksumSql, rowHashSql } from './row-hash.js';
+import { chunkChecksumSql, type HashedShape, rowHashSql } from './row-hash.js';
 import { diffSchema, diffUsers, type SchemaDifference } from './schema-diff.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -128,7 +128,7 @@ export async function verifyMigration(ctx: MigrationContext, options: VerifyOpti
       ...(await diffUsers(source, target, await applicationUsers(source, ctx))),
     ];
     for (const t of await baseTables(leader, databases)) {
-      const shape = await tableShape(leader, t.schema, t.name);
+      const shape = await comparedShape(leader, t.schema, t.name);
       report.tablesCompared += 1;
       for await (const chunk of keyRanges(leader, shape, chunkSize)) {
         await compareChunk(compare, shape, chunk, report);
@@ -172,7 +172,7 @@ interface Compare {
   maxWaitMs: number;
 }
 
-async function compareChunk(c: Compare, shape: TableShape, chunk: KeyRange, report: VerifyReport): Promise<void> {
+async function compareChunk(c: Compare, shape: HashedShape, chunk: KeyRange, report: VerifyReport): Promise<void> {
   report.chunksCompared += 1;
   const outcome = c.follower ? await compareChunkWithRetries(c.ctx, c.locker, c.follower, shape, chunk, c.maxWaitMs) : 'unverified';
   if (outcome === 'unverified') {
@@ -194,7 +194,7 @@ async function compareChunkWithRetries(
   ctx: MigrationContext,
   locker: Server,
   follower: Server,
-  shape: TableShape,
+  shape: HashedShape,
   chunk: KeyRange,
   maxWaitMs: number,
 ): Promise<ChunkOutcome | 'unverified'> {
@@ -212,7 +212,7 @@ async function compareChunkAtOnePoint(
   ctx: MigrationContext,
   locker: Server,
   follower: Server,
-  shape: TableShape,
+  shape: HashedShape,
   chunk: KeyRange,
   maxWaitMs: number,
 ): Promise<ChunkOutcome | 'retry'> {
@@ -244,7 +244,7 @@ async function compareChunkAtOnePoint(
 }
 
 /** Row by row inside a differing chunk, at one point again, to name the keys that differ. */
-async function describeDifference(c: Compare, shape: TableShape, chunk: KeyRange, outcome: ChunkOutcome): Promise<ChunkDifference> {
+async function describeDifference(c: Compare, shape: HashedShape, chunk: KeyRange, outcome: ChunkOutcome): Promise<ChunkDifference> {
   const table = `${ident(shape.schema)}.${ident(shape.name)}`;
   const where = rangeWhere(shape, chunk);
   const keyExpr = shape.key.length ? `CONCAT_WS(',', ${shape.key.map(ident).join(', ')})` : rowHashSql(shape);
@@ -298,4 +298,13 @@ export function rangeWhere(shape: TableShape, range: KeyRange): { sql: string; p
     : [];
   const used = bounds.filter(([, value]) => value !== undefined);
   return { sql: used.length ? `WHERE ${used.map(([sql]) => sql).join(' AND ')}` : '', params: used.map(([, value]) => value) };
+}
+
+/** The table's shape, with the FLOAT columns the row hash must widen to print exactly. */
+export async function comparedShape(server: Server, schema: string, name: string): Promise<HashedShape> {
+  const floats = await server.query<{ c: string }>(
+    "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND DATA_TYPE = 'float'",
+    [schema, name],
+  );
+  return { ...(await tableShape(server, schema, name)), floats: floats.map((r) => r.c) };
 }
