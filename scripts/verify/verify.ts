@@ -5,14 +5,20 @@ import type { Journal } from '../core/journal.js';
 import { applicationUsers } from '../run/copy-users.js';
 import { baseTables } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
-import { chunks, chunkWhere, tableShape, type Chunk, type TableShape } from '../db/key-chunks.js';
-import { chunkChecksumSql, rowHashSql } from './row-hash.js';
+import { chunks, tableShape, type TableShape } from '../db/key-chunks.js';
+import { chunkChecksumSql, type HashedShape, rowHashSql } from './row-hash.js';
 import { diffSchema, diffUsers, type SchemaDifference } from './schema-diff.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** Rows whose first key column is above `after` and at most `upper`; a missing bound is open. */
+export interface KeyRange {
+  after?: unknown;
+  upper?: unknown;
+}
+
 export interface ChunkDifference {
   table: string;
-  chunk: Chunk;
+  chunk: KeyRange;
   sourceRows: number;
   targetRows: number;
   /** Up to 20 primary keys whose rows differ (missing on one side or changed). */
@@ -122,9 +128,9 @@ export async function verifyMigration(ctx: MigrationContext, options: VerifyOpti
       ...(await diffUsers(source, target, await applicationUsers(source, ctx))),
     ];
     for (const t of await baseTables(leader, databases)) {
-      const shape = await tableShape(leader, t.schema, t.name);
+      const shape = await comparedShape(leader, t.schema, t.name);
       report.tablesCompared += 1;
-      for await (const chunk of chunks(leader, shape, chunkSize)) {
+      for await (const chunk of keyRanges(leader, shape, chunkSize)) {
         await compareChunk(compare, shape, chunk, report);
         ctx.log.progress(
           `verify: ${t.schema}.${t.name}: ${report.chunksCompared} chunks, ${report.rowsCompared} rows compared, ${report.differences.length} differing chunk(s)`,
@@ -166,7 +172,7 @@ interface Compare {
   maxWaitMs: number;
 }
 
-async function compareChunk(c: Compare, shape: TableShape, chunk: Chunk, report: VerifyReport): Promise<void> {
+async function compareChunk(c: Compare, shape: HashedShape, chunk: KeyRange, report: VerifyReport): Promise<void> {
   report.chunksCompared += 1;
   const outcome = c.follower ? await compareChunkWithRetries(c.ctx, c.locker, c.follower, shape, chunk, c.maxWaitMs) : 'unverified';
   if (outcome === 'unverified') {
@@ -188,8 +194,8 @@ async function compareChunkWithRetries(
   ctx: MigrationContext,
   locker: Server,
   follower: Server,
-  shape: TableShape,
-  chunk: Chunk,
+  shape: HashedShape,
+  chunk: KeyRange,
   maxWaitMs: number,
 ): Promise<ChunkOutcome | 'unverified'> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -206,12 +212,12 @@ async function compareChunkAtOnePoint(
   ctx: MigrationContext,
   locker: Server,
   follower: Server,
-  shape: TableShape,
-  chunk: Chunk,
+  shape: HashedShape,
+  chunk: KeyRange,
   maxWaitMs: number,
 ): Promise<ChunkOutcome | 'retry'> {
   const table = `${ident(shape.schema)}.${ident(shape.name)}`;
-  const where = chunkWhere(shape, chunk);
+  const where = rangeWhere(shape, chunk);
   const sql = `SELECT ${chunkChecksumSql(shape)} FROM ${table} ${where.sql}`;
   await locker.query('START TRANSACTION');
   try {
@@ -238,9 +244,9 @@ async function compareChunkAtOnePoint(
 }
 
 /** Row by row inside a differing chunk, at one point again, to name the keys that differ. */
-async function describeDifference(c: Compare, shape: TableShape, chunk: Chunk, outcome: ChunkOutcome): Promise<ChunkDifference> {
+async function describeDifference(c: Compare, shape: HashedShape, chunk: KeyRange, outcome: ChunkOutcome): Promise<ChunkDifference> {
   const table = `${ident(shape.schema)}.${ident(shape.name)}`;
-  const where = chunkWhere(shape, chunk);
+  const where = rangeWhere(shape, chunk);
   const keyExpr = shape.key.length ? `CONCAT_WS(',', ${shape.key.map(ident).join(', ')})` : rowHashSql(shape);
   const sql = `SELECT ${keyExpr} AS k, ${rowHashSql(shape)} AS h FROM ${table} ${where.sql}`;
   const keys: unknown[] = [];
@@ -263,6 +269,42 @@ async function describeDifference(c: Compare, shape: TableShape, chunk: Chunk, o
   return { table: `${shape.schema}.${shape.name}`, chunk, sourceRows, targetRows, keys };
 }
 
-function formatChunk(chunk: Chunk): string {
-  return `[${chunk.lower ?? '-∞'} .. ${chunk.upper ?? '+∞'}]`;
+function formatChunk(chunk: KeyRange): string {
+  return `(${chunk.after ?? '-∞'} .. ${chunk.upper ?? '+∞'}]`;
+}
+
+/**
+ * The leader's chunks, widened to meet one another and to reach both ends of
+ * the key: a row only the follower has (below the leader's first key, between
+ * two of its chunks, above its last) falls in a compared range too.
+ */
+export async function* keyRanges(leader: Server, shape: TableShape, size: number): AsyncGenerator<KeyRange> {
+  let after: unknown;
+  for await (const { upper } of chunks(leader, shape, size)) {
+    yield { ...(after === undefined ? {} : { after }), ...(upper === undefined ? {} : { upper }) };
+    if (upper === undefined) return;
+    after = upper;
+  }
+  if (after !== undefined) yield { after };
+}
+
+export function rangeWhere(shape: TableShape, range: KeyRange): { sql: string; params: unknown[] } {
+  const first = shape.key[0];
+  const bounds: [string, unknown][] = first
+    ? [
+        [`${ident(first)} > ?`, range.after],
+        [`${ident(first)} <= ?`, range.upper],
+      ]
+    : [];
+  const used = bounds.filter(([, value]) => value !== undefined);
+  return { sql: used.length ? `WHERE ${used.map(([sql]) => sql).join(' AND ')}` : '', params: used.map(([, value]) => value) };
+}
+
+/** The table's shape, with the FLOAT columns the row hash must widen to print exactly. */
+export async function comparedShape(server: Server, schema: string, name: string): Promise<HashedShape> {
+  const floats = await server.query<{ c: string }>(
+    "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND DATA_TYPE = 'float'",
+    [schema, name],
+  );
+  return { ...(await tableShape(server, schema, name)), floats: floats.map((r) => r.c) };
 }
