@@ -65,3 +65,19 @@ test('synth warns that a changed seedMethod is not applied to a migration that a
     messages.join('\n'),
   );
 });
+
+test('synth refuses a journal of another migration (a config copied without changing its name), as run does', () => {
+  const workDir = mkdtempSync(join(tmpdir(), 'rlm-hardening-'));
+  const foreign = { version: 1, migration: 'shop-staging -> shop-staging-encrypted', createdAt: '', steps: caughtUp('logical') };
+  writeFileSync(join(workDir, 'journal.json'), JSON.stringify(foreign));
+  const config = parseConfig(exampleConfig({ migration: { workDir } }));
+  assert.throws(
+    () => buildApp(config, undefined, join(workDir, 'out')),
+    (err: Error & { code?: string }) =>
+      err.code === 'journal' &&
+      /belongs to migration shop-staging -> shop-staging-encrypted, not shop-prod -> shop-prod-encrypted/.test(err.message),
+  );
+  // Its own journal synthesizes.
+  writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ ...foreign, migration: 'shop-prod -> shop-prod-encrypted' }));
+  assert.ok(buildApp(config, undefined, join(workDir, 'own')).node.tryFindChild('target'));
+});

@@ -25,13 +25,7 @@ export class Journal {
   /** Opens (or starts, in memory) the journal of the migration `migration` (source -> target). */
   static open(store: JournalStore, migration: string): Journal {
     const read = store.read();
-    if (read && read.state.migration !== migration) {
-      throw new OperatorError(
-        `${store.where} belongs to migration ${read.state.migration}, not ${migration}`,
-        'give this migration its own name (config `name`) or workDir, or remove that journal if the other migration is finished',
-        'journal',
-      );
-    }
+    if (read) assertJournalOf(store.where, read.state, migration);
     return new Journal(store, read?.state ?? emptyJournal(migration), read?.version);
   }
 
@@ -171,6 +165,16 @@ export class Journal {
       release?.();
     }
   }
+}
+
+/** Refuses a journal of another migration (another source or target): acting on it would act on the wrong phase. */
+export function assertJournalOf(where: string, state: JournalState, migration: string): void {
+  if (state.migration === migration) return;
+  throw new OperatorError(
+    `${where} belongs to migration ${state.migration}, not ${migration}`,
+    'give this migration its own name (config `name`) or workDir, or remove that journal if the other migration is finished',
+    'journal',
+  );
 }
 
 /** One command at a time per migration: a second one would race the first on the same servers. */
