@@ -1,11 +1,16 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
 import { buildApp } from '../stacks/app.js';
+import { LocalJournalStore, S3JournalStore, type JournalStore } from '../scripts/core/journal-store.js';
+import { Journal } from '../scripts/core/journal.js';
+import { s3StandInOnPath } from './helpers/aws-s3-standin.js';
 import { exampleConfig } from './helpers/config.js';
+
+s3StandInOnPath();
 
 type Synth = { resource?: Record<string, Record<string, Record<string, unknown>>> };
 
@@ -80,4 +85,45 @@ test('synth refuses a journal of another migration (a config copied without chan
   // Its own journal synthesizes.
   writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ ...foreign, migration: 'shop-prod -> shop-prod-encrypted' }));
   assert.ok(buildApp(config, undefined, join(workDir, 'own')).node.tryFindChild('target'));
+});
+
+const stores: [string, () => () => JournalStore][] = [
+  [
+    'local file',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rlm-hardening-'));
+      return () => new LocalJournalStore(dir);
+    },
+  ],
+  [
+    'S3 (stand-in aws CLI with conditional writes)',
+    () => {
+      const prefix = `rlm/${Math.random().toString(36).slice(2)}`;
+      return () => new S3JournalStore({ bucket: 'state-bucket', prefix, region: 'eu-west-1' });
+    },
+  ],
+];
+
+describe('a command whose lock was removed (`unlock` of a runner that only looked lost)', () => {
+  for (const [name, make] of stores) {
+    test(`stops at its next journal write instead of acting beside the new holder: ${name}`, () => {
+      const open = make();
+      const first = Journal.open(open(), 'm');
+      const release = first.lock('rds-live-migrate run');
+      first.done('binlog-retention');
+      open().breakLock(); // the operator's `rds-live-migrate unlock`
+      const second = Journal.open(open(), 'm');
+      const releaseSecond = second.lock('rds-live-migrate run');
+      assert.throws(
+        () => first.done('replication-user'),
+        (err: Error & { code?: string }) =>
+          err.code === 'locked' && /no longer holds the lock .*`rds-live-migrate run` \(pid \d+ on .*\) holds it now/.test(err.message),
+      );
+      assert.equal(open().read()!.state.steps['replication-user'], undefined, 'nothing written without the lock');
+      release();
+      assert.equal(open().readLock()?.command, 'rds-live-migrate run', "the first command's release leaves the new lock");
+      second.done('replication-user');
+      releaseSecond();
+    });
+  }
 });

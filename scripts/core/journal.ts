@@ -144,12 +144,30 @@ export class Journal {
     this.holder = undefined;
   }
 
+  /**
+   * An operator's `unlock` may remove the lock of a process that only looked gone (a CI runner cut off
+   * from GitHub, still running in the VPC); once another command holds it, this one must stop, not write beside it.
+   */
+  private assertStillLocked(): void {
+    const current = this.store.readLock();
+    if (current?.token === this.holder?.token) return;
+    // The holder stays: every later write refuses too, and the release (by token) leaves the new lock alone.
+    const mine = this.holder!;
+    const now = current ? `\`${current.command}\` (pid ${current.pid} on ${current.host}) holds it now` : 'nobody holds it now';
+    throw new OperatorError(
+      `\`${mine.command}\` (pid ${mine.pid} on ${mine.host}) no longer holds the lock of ${this.store.where} (removed by \`rds-live-migrate unlock\`?); ${now}. It stopped before writing the journal`,
+      'let the command that holds the lock finish; run this command again afterwards: it resumes from the journal',
+      'locked',
+    );
+  }
+
   /** Applies a change to a fresh read of the stored journal, under the lock (taken for this write if not held). */
   private change(mutate: (state: JournalState) => void): void {
     // A short write (verify's record) waits for a command that holds the lock only briefly, such as a cutover.
     const release = this.holder ? undefined : this.lock('journal write', { waitMs: 30_000 });
     try {
       for (let attempt = 0; ; attempt++) {
+        this.assertStillLocked();
         this.refresh();
         const next = structuredClone(this.state);
         mutate(next);
