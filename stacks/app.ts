@@ -17,6 +17,11 @@ export function buildApp(config: MigrationConfig, state: MigrationState = readMi
   const replica = new SourceReplicaStack(app, config, { declareReplica: declared.replica, replicaGeneration: declared.replicaGeneration });
   const annotate = (m: string) => Annotations.of(replica).addInfo(m);
   annotate(`migration phase: ${state.phase}`);
+  const configured = config.migration.seedMethod;
+  if (state.seedMethod && configured !== 'auto' && configured !== state.seedMethod)
+    Annotations.of(replica).addWarning(
+      `migration.seedMethod is ${configured}, but this migration was seeded (or chose to seed) with ${state.seedMethod}: the stacks and run follow the journal; set seedMethod back to ${state.seedMethod}, or start a new migration (another name) to use ${configured}`,
+    );
   const target = declared.target;
   const durability = declared.targetDurability;
   if (target.kind === 'empty') new TargetStack(app, config, { phase: state.phase, loadMode: target.loadMode, durability });

@@ -25,13 +25,7 @@ export class Journal {
   /** Opens (or starts, in memory) the journal of the migration `migration` (source -> target). */
   static open(store: JournalStore, migration: string): Journal {
     const read = store.read();
-    if (read && read.state.migration !== migration) {
-      throw new OperatorError(
-        `${store.where} belongs to migration ${read.state.migration}, not ${migration}`,
-        'give this migration its own name (config `name`) or workDir, or remove that journal if the other migration is finished',
-        'journal',
-      );
-    }
+    if (read) assertJournalOf(store.where, read.state, migration);
     return new Journal(store, read?.state ?? emptyJournal(migration), read?.version);
   }
 
@@ -150,12 +144,30 @@ export class Journal {
     this.holder = undefined;
   }
 
+  /**
+   * An operator's `unlock` may remove the lock of a process that only looked gone (a CI runner cut off
+   * from GitHub, still running in the VPC); once another command holds it, this one must stop, not write beside it.
+   */
+  private assertStillLocked(): void {
+    const current = this.store.readLock();
+    if (current?.token === this.holder?.token) return;
+    // The holder stays: every later write refuses too, and the release (by token) leaves the new lock alone.
+    const mine = this.holder!;
+    const now = current ? `\`${current.command}\` (pid ${current.pid} on ${current.host}) holds it now` : 'nobody holds it now';
+    throw new OperatorError(
+      `\`${mine.command}\` (pid ${mine.pid} on ${mine.host}) no longer holds the lock of ${this.store.where} (removed by \`rds-live-migrate unlock\`?); ${now}. It stopped before writing the journal`,
+      'let the command that holds the lock finish; run this command again afterwards: it resumes from the journal',
+      'locked',
+    );
+  }
+
   /** Applies a change to a fresh read of the stored journal, under the lock (taken for this write if not held). */
   private change(mutate: (state: JournalState) => void): void {
     // A short write (verify's record) waits for a command that holds the lock only briefly, such as a cutover.
     const release = this.holder ? undefined : this.lock('journal write', { waitMs: 30_000 });
     try {
       for (let attempt = 0; ; attempt++) {
+        this.assertStillLocked();
         this.refresh();
         const next = structuredClone(this.state);
         mutate(next);
@@ -171,6 +183,16 @@ export class Journal {
       release?.();
     }
   }
+}
+
+/** Refuses a journal of another migration (another source or target): acting on it would act on the wrong phase. */
+export function assertJournalOf(where: string, state: JournalState, migration: string): void {
+  if (state.migration === migration) return;
+  throw new OperatorError(
+    `${where} belongs to migration ${state.migration}, not ${migration}`,
+    'give this migration its own name (config `name`) or workDir, or remove that journal if the other migration is finished',
+    'journal',
+  );
 }
 
 /** One command at a time per migration: a second one would race the first on the same servers. */

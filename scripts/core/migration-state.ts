@@ -1,6 +1,7 @@
 import { migrationNameOf } from '../../config/load.js';
 import type { MigrationConfig } from '../../config/schema.js';
 import { emptyJournal, type JournalState } from './journal-format.js';
+import { assertJournalOf } from './journal.js';
 import { LocalJournalStore, S3JournalStore, type JournalStore } from './journal-store.js';
 import { migrationState, type MigrationState } from './phases.js';
 
@@ -15,7 +16,10 @@ export function journalStore(config: MigrationConfig): JournalStore {
 
 /** What the stacks need to know of the journal; read fresh at every synth. */
 export function readMigrationState(config: MigrationConfig, store: JournalStore = journalStore(config)): MigrationState {
-  return stateFor(config, store.read()?.state ?? emptyJournal(''));
+  const journal = store.read()?.state;
+  // Synth (and so the CI's deploy) must not declare another migration's phase; a journal without a label predates labels.
+  if (journal?.migration) assertJournalOf(store.where, journal, migrationLabel(config));
+  return stateFor(config, journal ?? emptyJournal(''));
 }
 
 /** The one way from a config and a journal to the state the stacks and the engine both act on. */

@@ -65,7 +65,7 @@ export const atOrAfter = (phase: Phase, other: Phase) => phaseIndex(phase) >= ph
 /** What the journal tells the stacks; the only view of the journal that stacks/ gets. */
 export interface MigrationState {
   phase: Phase;
-  /** The seed method `run` chose, once chosen (the config's, unless it is auto). */
+  /** The seed method `run` chose once it has (whatever the config says now); before that the config's, unless it is auto. */
   seedMethod?: SeedMethod;
   /** Recorded when source-slave was frozen. */
   frozen?: FrozenPosition;
@@ -87,7 +87,9 @@ export function migrationState(
   relaxedCatchUp = false,
 ): MigrationState {
   const chosen = done(journal, 'seed-method') ? (journal.steps['seed-method']!.data?.method as SeedMethod | undefined) : undefined;
-  const seedMethod = configured === 'auto' ? chosen : configured;
+  // Once run has chosen, the journal decides: the engine seeds (and finalize cleans up) by the journaled method, and a
+  // config changed afterwards must not make the stacks drop snapshots a rollback needs or snapshot a replica that is gone.
+  const seedMethod = chosen ?? (configured === 'auto' ? undefined : configured);
   const freeze = journal.steps['freeze-replica'];
   const frozen = freeze?.status === 'done' && freeze.data ? (freeze.data as unknown as FrozenPosition) : undefined;
   const reseeds = (journal.history ?? []).filter((h) => h.reason.startsWith(RESEED_REASON)).length;
