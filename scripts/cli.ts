@@ -8,6 +8,7 @@ import { cutover } from './cutover/cutover.js';
 import { rollback } from './cutover/rollback.js';
 import { MigrationContext } from './core/context.js';
 import { AwaitingDeployError } from './core/infrastructure.js';
+import { readMigrationState, stateFingerprint } from './core/migration-state.js';
 import { finalizeMigration, migrationStatus, planMigration, recordVerify, runMigration } from './workflows.js';
 import { formatFindings } from './run/preflight/index.js';
 import { describeRates } from './core/apply-rate.js';
@@ -242,6 +243,20 @@ program
   .command('finalize')
   .description('end reverse replication and drop the replication users; the old source is never deleted')
   .action(action(async (log, options) => withContext(options, log, (ctx) => finalizeMigration(ctx))));
+
+program
+  .command('state')
+  .description(
+    "the migration's phase and state fingerprint, from the journal alone (no database): a pipeline's diff job records it for the deploy",
+  )
+  .action(
+    action(async (log, options) => {
+      const state = readMigrationState(loadConfig(options.config));
+      const fingerprint = stateFingerprint(state);
+      log.info(`phase ${state.phase}, state ${fingerprint}`);
+      return { ok: true, phase: state.phase, fingerprint };
+    }),
+  );
 
 program
   .command('unlock')

@@ -1,6 +1,6 @@
 import { Annotations, App } from 'cdktf';
 import type { MigrationConfig } from '../config/schema.js';
-import { readMigrationState } from '../scripts/core/migration-state.js';
+import { readMigrationState, stateFingerprint } from '../scripts/core/migration-state.js';
 import { declaredInfrastructure, type MigrationState } from '../scripts/core/phases.js';
 import { replicaIdentifier, SourceReplicaStack } from './source-replica-stack.js';
 import { TargetStack } from './target-stack.js';
@@ -16,7 +16,7 @@ export function buildApp(config: MigrationConfig, state: MigrationState = readMi
   const declared = declaredInfrastructure(state);
   const replica = new SourceReplicaStack(app, config, { declareReplica: declared.replica, replicaGeneration: declared.replicaGeneration });
   const annotate = (m: string) => Annotations.of(replica).addInfo(m);
-  annotate(`migration phase: ${state.phase}`);
+  annotate(`migration phase: ${state.phase} (state ${stateFingerprint(state)})`);
   const configured = config.migration.seedMethod;
   if (state.seedMethod && configured !== 'auto' && configured !== state.seedMethod)
     Annotations.of(replica).addWarning(

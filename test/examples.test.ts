@@ -245,6 +245,14 @@ function checkJob(name: string, job: Json, doc: Json, ctx: Context, errors: stri
     jobErrors.push('runs cdktf or rds-live-migrate without assuming a role (configure-aws-credentials)');
   if ((has('cdktf', ['deploy', 'apply', 'destroy']) || has('rds-live-migrate', ['cutover', 'rollback', 'finalize'])) && !job.environment)
     jobErrors.push('deploys or cuts over/rolls back/finalizes without an environment (approval)');
+  for (const step of job.steps ?? []) {
+    if (typeof step.run !== 'string' || !/cdktf (deploy|apply|destroy)\b/.test(step.run)) continue;
+    // The state the approved diff was of: synth refuses another, so a journal moved meanwhile applies nothing unseen.
+    const reviewed = /^\$\{\{ needs\.([\w-]+)\.outputs\.[\w-]+ \}\}$/.exec(String(step.env?.RDS_LIVE_MIGRATE_REVIEWED_STATE ?? ''));
+    const from = reviewed ? doc.jobs?.[reviewed[1]!] : undefined;
+    if (!from?.steps?.some((s: Json) => /rds-live-migrate (--json )?state\b/.test(String(s.run ?? ''))))
+      jobErrors.push('deploys without RDS_LIVE_MIGRATE_REVIEWED_STATE from the job that showed the diff (`rds-live-migrate state`)');
+  }
   if (has('rds-live-migrate', ['run'])) {
     const c = job.concurrency ?? doc.concurrency;
     const group = typeof c === 'string' ? c : c?.group;
@@ -362,6 +370,7 @@ jobs:
       'job a: configure-aws-credentials with a long-lived access key',
       'job a: configure-aws-credentials without role-to-assume',
       'job a: deploys or cuts over/rolls back/finalizes without an environment (approval)',
+      'job a: deploys without RDS_LIVE_MIGRATE_REVIEWED_STATE from the job that showed the diff (`rds-live-migrate state`)',
       'job a: touches AWS but lacks permissions id-token: write',
     ].sort(),
   );

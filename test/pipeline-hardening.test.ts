@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
@@ -126,4 +127,41 @@ describe('a command whose lock was removed (`unlock` of a runner that only looke
       releaseSecond();
     });
   }
+});
+
+describe('a deploy applies only the state its diff was reviewed at', () => {
+  const root = join(import.meta.dirname, '..');
+  const node = (args: string[], env: Record<string, string>) =>
+    execa(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...env, CHECKPOINT_DISABLE: '1' }, reject: false });
+
+  test('the diff job records the state, the deploy synth refuses once the journal has moved, nothing synthesized', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'rlm-reviewed-'));
+    const configFile = join(workDir, 'migration.config.json');
+    writeFileSync(configFile, JSON.stringify(exampleConfig({ migration: { workDir } })));
+    const { 'catch-up': _, ...seeded } = caughtUp('logical');
+    writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps: seeded }));
+    const env = { RDS_LIVE_MIGRATE_CONFIG: configFile };
+
+    const state = await node(['scripts/cli.ts', '--json', 'state'], env);
+    assert.equal(state.exitCode, 0, String(state.stderr));
+    const reviewed = JSON.parse(state.stdout.trim().split('\n').pop()!) as { phase: string; fingerprint: string };
+    assert.match(reviewed.fingerprint, /^[0-9a-f]{16}$/);
+
+    const outdir = join(workDir, 'deploy-1');
+    const same = await node(['main.ts'], { ...env, CDKTF_OUTDIR: outdir, RDS_LIVE_MIGRATE_REVIEWED_STATE: reviewed.fingerprint });
+    assert.equal(same.exitCode, 0, String(same.stderr));
+    assert.ok(existsSync(join(outdir, 'manifest.json')));
+
+    // While the approval waited, another job moved the journal (here: catch-up finished).
+    writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps: caughtUp('logical') }));
+    const moved = join(workDir, 'deploy-2');
+    const stale = await node(['main.ts'], { ...env, CDKTF_OUTDIR: moved, RDS_LIVE_MIGRATE_REVIEWED_STATE: reviewed.fingerprint });
+    assert.equal(stale.exitCode, 1, String(stale.stderr));
+    assert.match(
+      stale.stderr,
+      new RegExp(`the migration moved since its infrastructure diff was reviewed: the diff was of migration state ${reviewed.fingerprint}`),
+    );
+    assert.match(stale.stderr, /what to do: run the workflow again/);
+    assert.ok(!existsSync(join(moved, 'manifest.json')), 'nothing was synthesized for the deploy');
+  });
 });

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { migrationNameOf } from '../../config/load.js';
 import type { MigrationConfig } from '../../config/schema.js';
+import { OperatorError } from '../support/errors.js';
 import { emptyJournal, type JournalState } from './journal-format.js';
 import { assertJournalOf } from './journal.js';
 import { LocalJournalStore, S3JournalStore, type JournalStore } from './journal-store.js';
@@ -35,4 +37,41 @@ export function stateFor(config: MigrationConfig, journal: JournalState): Migrat
 /** "source -> target": a journal belongs to one migration. */
 export function migrationLabel(config: MigrationConfig): string {
   return `${config.source.instanceIdentifier} -> ${config.target.instanceIdentifier}`;
+}
+
+/** Everything of the journal that changes what the stacks declare, as a short stable hash (the config is in the commit). */
+export function stateFingerprint(state: MigrationState): string {
+  const stable = (value: unknown): unknown =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(
+          Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([k, v]) => [k, stable(v)]),
+        )
+      : Array.isArray(value)
+        ? value.map(stable)
+        : value;
+  return createHash('sha256')
+    .update(JSON.stringify(stable(state)))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Names the variable a pipeline sets, at deploy, to the state its reviewed diff was synthesized from. */
+export const REVIEWED_STATE_ENV = 'RDS_LIVE_MIGRATE_REVIEWED_STATE';
+
+/**
+ * A deploy applies what the app declares when it runs; between the reviewed diff and an approval, another command
+ * (finalize, a run of another job) may move the journal, and the deploy would then apply a change nobody saw.
+ */
+export function assertReviewedState(state: MigrationState, reviewed: string | undefined): void {
+  if (!reviewed) return;
+  const now = stateFingerprint(state);
+  if (now === reviewed) return;
+  throw new OperatorError(
+    `the migration moved since its infrastructure diff was reviewed: the diff was of migration state ${reviewed}, the journal now gives ${now} (phase ${state.phase}); what this deploy would apply is not what was approved`,
+    'run the workflow again, so that its diff shows the change as it is now, and approve that',
+    'review',
+  );
 }
