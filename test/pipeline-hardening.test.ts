@@ -164,4 +164,20 @@ describe('a deploy applies only the state its diff was reviewed at', () => {
     assert.match(stale.stderr, /what to do: run the workflow again/);
     assert.ok(!existsSync(join(moved, 'manifest.json')), 'nothing was synthesized for the deploy');
   });
+
+  test('a journal that moved without changing what is declared keeps the state: a seed resumed by re-running the deploy job alone', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'rlm-reviewed-'));
+    const configFile = join(workDir, 'migration.config.json');
+    writeFileSync(configFile, JSON.stringify(exampleConfig({ migration: { workDir } })));
+    const { 'seed-target': _s, 'copy-users': _c, 'point-target': _p, 'catch-up': _u, ...frozenOnly } = caughtUp('logical');
+    const stateOf = async (steps: Record<string, unknown>) => {
+      writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps }));
+      const out = await node(['scripts/cli.ts', '--json', 'state'], { RDS_LIVE_MIGRATE_CONFIG: configFile });
+      assert.equal(out.exitCode, 0, String(out.stderr));
+      return (JSON.parse(out.stdout.trim().split('\n').pop()!) as { fingerprint: string }).fingerprint;
+    };
+    const before = await stateOf(frozenOnly);
+    assert.equal(await stateOf({ ...frozenOnly, 'seed-target': { status: 'started' } }), before);
+    assert.notEqual(await stateOf(caughtUp('logical')), before);
+  });
 });

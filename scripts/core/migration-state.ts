@@ -5,7 +5,7 @@ import { OperatorError } from '../support/errors.js';
 import { emptyJournal, type JournalState } from './journal-format.js';
 import { assertJournalOf } from './journal.js';
 import { LocalJournalStore, S3JournalStore, type JournalStore } from './journal-store.js';
-import { migrationState, type MigrationState } from './phases.js';
+import { declaredInfrastructure, migrationState, type MigrationState } from './phases.js';
 
 /** The journal's store the config names: beside the Terraform state (S3), or in migration.workDir. */
 export function journalStore(config: MigrationConfig): JournalStore {
@@ -39,7 +39,10 @@ export function migrationLabel(config: MigrationConfig): string {
   return `${config.source.instanceIdentifier} -> ${config.target.instanceIdentifier}`;
 }
 
-/** Everything of the journal that changes what the stacks declare, as a short stable hash (the config is in the commit). */
+/**
+ * What the stacks declare from the journal (the config is in the commit), as a short stable hash: a journal
+ * that moved without changing it (a seed resumed for days) keeps it; one whose move changes a stack does not.
+ */
 export function stateFingerprint(state: MigrationState): string {
   const stable = (value: unknown): unknown =>
     value && typeof value === 'object' && !Array.isArray(value)
@@ -52,8 +55,10 @@ export function stateFingerprint(state: MigrationState): string {
       : Array.isArray(value)
         ? value.map(stable)
         : value;
+  // buildApp reads the declared infrastructure and, of the phase, only whether it is finalized.
+  const declared = { ...declaredInfrastructure(state), finalized: state.phase === 'finalized' };
   return createHash('sha256')
-    .update(JSON.stringify(stable(state)))
+    .update(JSON.stringify(stable(declared)))
     .digest('hex')
     .slice(0, 16);
 }
