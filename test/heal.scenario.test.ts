@@ -10,8 +10,8 @@ import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { until as waitUntil } from './helpers/wait.js';
 
-/** How long the link stays cut: the scenario's parameter (longer than a connect retry, shorter than RDS's 60 s), not a wait for anything. */
-const OUTAGE_MS = 20_000;
+/** How long the link stays cut: the scenario's parameter (two connect retries and more, shorter than RDS's 60 s), not a wait for anything. */
+const OUTAGE_MS = 12_000;
 const BULK_ROWS = 200_000;
 
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>) => waitUntil(what, probe, 120_000);
@@ -65,7 +65,7 @@ function routeThrough(sb: TestSandbox, proxy: TcpProxy, field: 'sourcePortForTar
   writeFileSync(sb.state.configFile, `${JSON.stringify(config, null, 2)}\n`);
 }
 
-describe('a 20 s cut of the replication link during catch-up, inside a large multi-row statement', () => {
+describe('a 12 s cut of the replication link during catch-up, inside a large multi-row statement', () => {
   let sb: TestSandbox;
   let proxy: TcpProxy;
   let source: Connection;
@@ -102,7 +102,7 @@ describe('a 20 s cut of the replication link during catch-up, inside a large mul
   });
 });
 
-describe('a 20 s cut of the reverse replication link after cutover, inside a large multi-row statement on the target', () => {
+describe('a 12 s cut of the reverse replication link after cutover, inside a large multi-row statement on the target', () => {
   let sb: TestSandbox;
   let proxy: TcpProxy;
   let source: Connection;

@@ -30,7 +30,7 @@ describe('sourcePortForTarget reaches another server than source-master (here th
     setMigrationConfig(sb, {
       sourcePortForTarget: sb.state.servers['source-slave'].port,
       catchUpTimeoutSeconds: 90,
-      replicationGiveUpSeconds: 30,
+      replicationGiveUpSeconds: 5,
     });
   });
   after(async () => {
