@@ -30,7 +30,7 @@ describe('sourcePortForTarget reaches another server than source-master (here th
     setMigrationConfig(sb, {
       sourcePortForTarget: sb.state.servers['source-slave'].port,
       catchUpTimeoutSeconds: 90,
-      replicationGiveUpSeconds: 5,
+      replicationGiveUpSeconds: 30,
     });
   });
   after(async () => {
