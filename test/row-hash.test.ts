@@ -1,37 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Connection } from 'mysql2/promise';
-import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
+import { singleServer } from './helpers/sandbox.js';
 import { chunkChecksumSql, rowHashSql } from '../scripts/verify/row-hash.js';
 import type { TableShape } from '../scripts/db/key-chunks.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'rlm-rowhash-'));
-let root: Connection;
+let root: Awaited<ReturnType<typeof singleServer>>['root'];
+let stop: () => Promise<void>;
 
 before(async () => {
-  const spec = { name: 'row-hash', dir, port: await freePort(), serverId: 77 };
-  await installMariadb(spec);
-  await startMariadb(spec);
-  root = await rootConnection(dir);
+  ({ root, stop } = await singleServer('row-hash'));
   await root.query('CREATE DATABASE h');
 });
 
 after(async () => {
-  await root?.end();
-  await stopMariadb(dir);
-  rmSync(dir, { recursive: true, force: true });
+  await stop?.();
 });
 
 const shape = (name: string): TableShape => ({ schema: 'h', name, columns: ['id', 'x', 'y'], key: ['id'] });

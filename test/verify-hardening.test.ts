@@ -1,41 +1,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Connection } from 'mysql2/promise';
-import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../scripts/dev/sandbox/mariadb-server.js';
+import { singleServer } from './helpers/sandbox.js';
 import { chunkChecksumSql } from '../scripts/verify/row-hash.js';
-import { comparedShape, keyRanges, rangeWhere } from '../scripts/verify/verify.js';
+import { comparedShape } from '../scripts/verify/verify.js';
 import { Server } from '../scripts/db/connection.js';
-import type { TableShape } from '../scripts/db/key-chunks.js';
+import { keyRanges, rangeWhere, type TableShape } from '../scripts/db/key-chunks.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'rlm-verify-hardening-'));
-let root: Connection;
+let root: Awaited<ReturnType<typeof singleServer>>['root'];
 let port: number;
+let stop: () => Promise<void>;
 
 before(async () => {
-  port = await freePort();
-  const spec = { name: 'verify-hardening', dir, port, serverId: 78 };
-  await installMariadb(spec);
-  await startMariadb(spec);
-  root = await rootConnection(dir);
+  ({ root, port, stop } = await singleServer('verify-hardening'));
   await root.query('CREATE DATABASE v');
 });
 
 after(async () => {
-  await root?.end();
-  await stopMariadb(dir);
-  rmSync(dir, { recursive: true, force: true });
+  await stop?.();
 });
 
 /** The tool's own kind of connection, as verify opens it. */

@@ -31,18 +31,59 @@ export interface Chunk {
 }
 
 export function chunkWhere(shape: TableShape, chunk: Chunk): { sql: string; params: unknown[] } {
+  return whereOnFirstKey(shape, [
+    ['>=', chunk.lower],
+    ['<=', chunk.upper],
+  ]);
+}
+
+/** Rows whose first key column is above `after` and at most `upper`; a missing bound is open. */
+export interface KeyRange {
+  after?: unknown;
+  upper?: unknown;
+}
+
+export function rangeWhere(shape: TableShape, range: KeyRange): { sql: string; params: unknown[] } {
+  return whereOnFirstKey(shape, [
+    ['>', range.after],
+    ['<=', range.upper],
+  ]);
+}
+
+function whereOnFirstKey(shape: TableShape, bounds: [string, unknown][]): { sql: string; params: unknown[] } {
   const first = shape.key[0];
-  const parts: string[] = [];
-  const params: unknown[] = [];
-  if (first && chunk.lower !== undefined) {
-    parts.push(`${ident(first)} >= ?`);
-    params.push(chunk.lower);
+  const used = first ? bounds.filter(([, value]) => value !== undefined) : [];
+  return {
+    sql: used.length ? `WHERE ${used.map(([op]) => `${ident(first!)} ${op} ?`).join(' AND ')}` : '',
+    params: used.map(([, value]) => value),
+  };
+}
+
+/**
+ * Ranges of `size` rows of this server on the first primary-key column that meet end to end and are open at
+ * both ends: a row another server has for the table (below this one's first key, between two of its ranges,
+ * above its last) falls in exactly one of them.
+ */
+export async function* keyRanges(server: Server, shape: TableShape, size: number): AsyncGenerator<KeyRange> {
+  const first = shape.key[0];
+  if (!first) {
+    yield {};
+    return;
   }
-  if (first && chunk.upper !== undefined) {
-    parts.push(`${ident(first)} <= ?`);
-    params.push(chunk.upper);
+  const table = `${ident(shape.schema)}.${ident(shape.name)}`;
+  let after: unknown;
+  for (;;) {
+    const upper = await server.value(
+      `SELECT ${ident(first)} FROM ${table}${after === undefined ? '' : ` WHERE ${ident(first)} > ?`} ORDER BY ${ident(first)} LIMIT 1 OFFSET ${size - 1}`,
+      after === undefined ? [] : [after],
+    );
+    if (upper === undefined || upper === null) {
+      yield after === undefined ? {} : { after };
+      return;
+    }
+    yield after === undefined ? { upper } : { after, upper };
+    after = upper;
   }
-  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
 /**

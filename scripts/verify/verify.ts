@@ -5,16 +5,10 @@ import type { Journal } from '../core/journal.js';
 import { applicationUsers } from '../run/copy-users.js';
 import { baseTables } from '../core/schema-inventory.js';
 import { OperatorError } from '../support/errors.js';
-import { chunks, tableShape, type TableShape } from '../db/key-chunks.js';
+import { type KeyRange, keyRanges, rangeWhere, tableShape } from '../db/key-chunks.js';
 import { chunkChecksumSql, type HashedShape, rowHashSql } from './row-hash.js';
 import { diffSchema, diffUsers, type SchemaDifference } from './schema-diff.js';
 import { setTimeout as delay } from 'node:timers/promises';
-
-/** Rows whose first key column is above `after` and at most `upper`; a missing bound is open. */
-export interface KeyRange {
-  after?: unknown;
-  upper?: unknown;
-}
 
 export interface ChunkDifference {
   table: string;
@@ -271,33 +265,6 @@ async function describeDifference(c: Compare, shape: HashedShape, chunk: KeyRang
 
 function formatChunk(chunk: KeyRange): string {
   return `(${chunk.after ?? '-∞'} .. ${chunk.upper ?? '+∞'}]`;
-}
-
-/**
- * The leader's chunks, widened to meet one another and to reach both ends of
- * the key: a row only the follower has (below the leader's first key, between
- * two of its chunks, above its last) falls in a compared range too.
- */
-export async function* keyRanges(leader: Server, shape: TableShape, size: number): AsyncGenerator<KeyRange> {
-  let after: unknown;
-  for await (const { upper } of chunks(leader, shape, size)) {
-    yield { ...(after === undefined ? {} : { after }), ...(upper === undefined ? {} : { upper }) };
-    if (upper === undefined) return;
-    after = upper;
-  }
-  if (after !== undefined) yield { after };
-}
-
-export function rangeWhere(shape: TableShape, range: KeyRange): { sql: string; params: unknown[] } {
-  const first = shape.key[0];
-  const bounds: [string, unknown][] = first
-    ? [
-        [`${ident(first)} > ?`, range.after],
-        [`${ident(first)} <= ?`, range.upper],
-      ]
-    : [];
-  const used = bounds.filter(([, value]) => value !== undefined);
-  return { sql: used.length ? `WHERE ${used.map(([sql]) => sql).join(' AND ')}` : '', params: used.map(([, value]) => value) };
 }
 
 /** The table's shape, with the FLOAT columns the row hash must widen to print exactly. */

@@ -7,8 +7,9 @@ import { emptyJournal, type JournalState } from '../../scripts/core/journal-form
 import { LocalJournalStore } from '../../scripts/core/journal-store.js';
 import { loadShop, startWorkload } from '../../scripts/dev/demo/scenario.js';
 import type { Workload } from '../../scripts/dev/demo/workload.js';
-import { rootConnection, startMariadb } from '../../scripts/dev/sandbox/mariadb-server.js';
+import { installMariadb, rootConnection, startMariadb, stopMariadb } from '../../scripts/dev/sandbox/mariadb-server.js';
 import {
+  freePort,
   readSandbox,
   SANDBOX_ROLES,
   type SandboxRole,
@@ -213,4 +214,27 @@ export function journalOf(state: SandboxState): JournalState {
 
 export function secretOf(state: SandboxState, role: 'source-master' | 'target-master'): string {
   return (JSON.parse(readFileSync(join(state.dir, 'secrets', `${role}.json`), 'utf8')) as { password: string }).password;
+}
+
+/** One throw-away MariaDB server of a test file's own, for tests that need no sandbox roles; root connects by socket. */
+export async function singleServer(name: string): Promise<{
+  port: number;
+  root: Awaited<ReturnType<typeof rootConnection>>;
+  stop(): Promise<void>;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), `rlm-${name}-`));
+  const port = await freePort();
+  const spec = { name, dir, port, serverId: 1 };
+  await installMariadb(spec);
+  await startMariadb(spec);
+  const root = await rootConnection(dir);
+  return {
+    port,
+    root,
+    async stop() {
+      await root.end();
+      await stopMariadb(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
