@@ -4,7 +4,6 @@ import type { MigrationContext } from '../core/context.js';
 import { commandPreflight } from '../core/command-preflight.js';
 import { acquireRunLock } from '../core/journal.js';
 import { journaled } from '../core/journaled.js';
-import { phaseOf } from '../core/phases.js';
 import { formatFindings } from '../run/preflight/index.js';
 import { settingsFindings } from '../core/settings-diff.js';
 import { weakerDurability } from '../core/durability.js';
@@ -12,6 +11,7 @@ import { OperatorError } from '../support/errors.js';
 import { runHooks } from '../hooks/runner.js';
 import { configuredSwitch, type TrafficSwitch } from './traffic-switch.js';
 import { finishSwitch, freezeRecord, switchWrites, TO_TARGET } from './switch-protocol.js';
+import { refuseDuringRollback } from './rollback.js';
 
 export interface CutoverReport extends Record<string, unknown> {
   ok: true;
@@ -40,7 +40,7 @@ export async function cutover(
 ): Promise<CutoverReport> {
   const release = acquireRunLock(ctx.journal);
   try {
-    refuseDuringRollback(ctx);
+    refuseDuringRollback(ctx, 'cutover', 'verify and cut over again');
     await commandPreflight(ctx);
     if (!ctx.journal.step('cutover:freeze-source')) {
       await checkReady(ctx, options.force === true);
@@ -61,16 +61,6 @@ export async function cutover(
   } finally {
     release();
   }
-}
-
-/** The cutover's steps are all done while a rollback runs: "resuming" would report success with the target frozen. */
-function refuseDuringRollback(ctx: MigrationContext): void {
-  if (phaseOf(ctx.journal.snapshot()) !== 'rolling-back') return;
-  throw new OperatorError(
-    'cutover refused: a rollback is in progress (the target may already be frozen); nothing was changed',
-    'run `rds-live-migrate rollback` to finish it, then verify and cut over again',
-    'cutover',
-  );
 }
 
 async function checkReady(ctx: MigrationContext, force: boolean): Promise<void> {

@@ -2,7 +2,7 @@ import type { MigrationContext } from '../core/context.js';
 import { commandPreflight } from '../core/command-preflight.js';
 import { acquireRunLock } from '../core/journal.js';
 import { journaled } from '../core/journaled.js';
-import { phaseOf } from '../core/phases.js';
+import { refuseDuringRollback } from './rollback.js';
 import { OperatorError } from '../support/errors.js';
 
 /**
@@ -19,13 +19,7 @@ export async function finalize(ctx: MigrationContext): Promise<Record<string, un
         'run `rds-live-migrate cutover` first (or `rollback`)',
         'finalize',
       );
-    // Ending reverse replication now would strand the rollback: the target is (being) frozen and the source would never catch up.
-    if (phaseOf(ctx.journal.snapshot()) === 'rolling-back')
-      throw new OperatorError(
-        'finalize refused: a rollback is in progress; nothing was changed',
-        'run `rds-live-migrate rollback` to finish it (then cut over again before finalizing)',
-        'finalize',
-      );
+    refuseDuringRollback(ctx, 'finalize', 'cut over again before finalizing');
     await commandPreflight(ctx);
     return await journaled(ctx, 'finalize', 'end reverse replication and remove the replication users', async () => {
       const source = await ctx.server('source-master');

@@ -82,3 +82,16 @@ export async function rollback(ctx: MigrationContext, options: { trafficSwitch?:
     release();
   }
 }
+
+/**
+ * While a rollback is unfinished the target may already be frozen: a cutover would "resume" steps that are all
+ * done and report success, and a finalize would end the reverse replication the rollback waits on.
+ */
+export function refuseDuringRollback(ctx: MigrationContext, command: 'cutover' | 'finalize', then: string): void {
+  if (phaseOf(ctx.journal.snapshot()) !== 'rolling-back') return;
+  throw new OperatorError(
+    `${command} refused: a rollback is in progress (the target may already be frozen); nothing was changed`,
+    `run \`rds-live-migrate rollback\` to finish it, then ${then}`,
+    command,
+  );
+}
