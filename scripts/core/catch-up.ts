@@ -158,6 +158,8 @@ const serverIdOf = async (server: Server) => Number(await server.value('SELECT @
  */
 class LeaderCheck {
   private mismatchSince?: number;
+  /** Read once: source-master's server_id is pinned on every connect and survives a failover (server-identity.ts). */
+  private sourceId?: number;
 
   constructor(
     private readonly ctx: MigrationContext,
@@ -168,7 +170,8 @@ class LeaderCheck {
   /** Whether the target is connected to source-master itself; false while it is not connected. */
   async followsSource(status: ReplicaStatus): Promise<boolean> {
     if (status.ioRunning !== 'Yes' || status.masterServerId === 0) return false;
-    const sourceId = await serverIdOf(this.source);
+    this.sourceId ??= await serverIdOf(this.source);
+    const sourceId = this.sourceId;
     if (status.masterServerId === sourceId) {
       this.mismatchSince = undefined;
       return true;
