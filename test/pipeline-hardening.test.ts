@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,9 @@ import { LocalJournalStore, S3JournalStore, type JournalStore } from '../scripts
 import { Journal } from '../scripts/core/journal.js';
 import { s3StandInOnPath } from './helpers/aws-s3-standin.js';
 import { exampleConfig } from './helpers/config.js';
+import { synthApp } from './helpers/synth-app.js';
 
 s3StandInOnPath();
-
-type Synth = { resource?: Record<string, Record<string, Record<string, unknown>>> };
 
 const frozen = { executed: { file: 'mysql-bin-changelog.004211', pos: 8812345 }, frozenAt: '2026-11-26T10:00:00Z' };
 const done = (data?: Record<string, unknown>) => ({ status: 'done', ...(data ? { data } : {}) });
@@ -29,23 +28,6 @@ const caughtUp = (method: 'logical' | 'snapshot') => ({
   'point-target': done(),
   'catch-up': done(),
 });
-
-/** The app as `cdktf synth` builds it through main.ts: the config, and the journal in its workDir. */
-function synthApp(migration: Record<string, unknown>, steps: Record<string, unknown>): Record<string, Synth> {
-  const workDir = mkdtempSync(join(tmpdir(), 'rlm-hardening-'));
-  writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps }));
-  const outdir = join(workDir, 'cdktf.out');
-  buildApp(parseConfig(exampleConfig({ migration: { workDir, ...migration } })), undefined, outdir).synth();
-  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
-    stacks: Record<string, { synthesizedStackPath: string }>;
-  };
-  return Object.fromEntries(
-    Object.entries(manifest.stacks).map(([name, s]) => [
-      name,
-      JSON.parse(readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')) as Synth,
-    ]),
-  );
-}
 
 test('a seedMethod changed in the config after the snapshot seed keeps the snapshots a rollback still needs', () => {
   const target = synthApp({ seedMethod: 'logical' }, caughtUp('snapshot')).target!;

@@ -1,13 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
-import { parseConfig } from '../config/load.js';
-import { buildApp } from '../stacks/app.js';
 import { EncryptedTarget, SourceLookup } from '../stacks/index.js';
-import { exampleConfig } from './helpers/config.js';
+import { type Synth, synthApp } from './helpers/synth-app.js';
 
 const frozen = { executed: { file: 'mysql-bin-changelog.004211', pos: 8812345 }, frozenAt: '2026-11-26T10:00:00Z' };
 
@@ -59,25 +54,6 @@ test('snapshot seed: without a frozen position nothing synthesizes', () => {
   // A freeze that started and did not finish records no position: the target stays undeclared.
   assert.deepEqual(Object.keys(synthApp({ seedMethod: 'snapshot' }, { 'freeze-replica': { status: 'started' } })), ['source-replica']);
 });
-
-/** Synthesizes the whole app, as `cdktf synth` does through main.ts, and returns the stacks it declares. */
-function synthApp(migration: Record<string, unknown>, journal?: Record<string, unknown>): Record<string, Synth> {
-  const workDir = mkdtempSync(join(tmpdir(), 'rlm-app-'));
-  if (journal) writeFileSync(join(workDir, 'journal.json'), JSON.stringify({ version: 1, steps: journal }));
-  const outdir = join(workDir, 'cdktf.out');
-  buildApp(parseConfig(exampleConfig({ migration: { workDir, ...migration } })), undefined, outdir).synth();
-  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
-    stacks: Record<string, { synthesizedStackPath: string }>;
-  };
-  return Object.fromEntries(
-    Object.entries(manifest.stacks).map(([name, s]) => [
-      name,
-      JSON.parse(readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')) as Synth,
-    ]),
-  );
-}
-
-type Synth = { resource?: Record<string, Record<string, Record<string, unknown>>>; output?: Record<string, unknown> };
 
 test('app: with the snapshot seed the target stack does not exist until the journal has the frozen position', () => {
   const before = synthApp({ seedMethod: 'snapshot' });
